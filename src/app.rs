@@ -1,0 +1,69 @@
+//! The document shell, the app root and its routes.
+
+use crate::api::current_user;
+use crate::components::header::Header;
+use crate::model::{AppError, Me};
+use crate::pages::{api_page::ApiPage, catalog::CatalogPage, not_found::NotFound, sign_in::SignInPage};
+use leptos::prelude::*;
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in person, loaded once per page and shared through context.
+pub type MeResource = Resource<Result<Option<Me>, AppError>>;
+
+pub fn use_me() -> MeResource {
+    expect_context::<MeResource>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Blocking, so the server knows who is signed in before it sends the first byte and can
+    // still answer with a redirect to the sign-in page.
+    let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
+    provide_context(me);
+
+    // Effects never run on the server: this marks the moment the page became interactive, for
+    // people's scripts and for the end-to-end tests.
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
+        <Link rel="icon" href="/favicon.svg" />
+        <Title formatter=|text: String| if text.is_empty() { "Gatehouse".to_owned() } else { format!("{text} · Gatehouse") } />
+        <Router>
+            <Header />
+            <main class="page" id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=CatalogPage />
+                    <Route path=path!("/apis/:slug") view=ApiPage />
+                    <Route path=path!("/sign-in") view=SignInPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

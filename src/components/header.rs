@@ -1,0 +1,64 @@
+//! The header on every page: product name, navigation, search and the signed-in person.
+
+use super::KindBadge;
+use crate::app::use_me;
+use crate::domain::url::encode_component;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let me = use_me();
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let search = NodeRef::<leptos::html::Input>::new();
+    // Before hydration the form submits as a plain GET; after, it navigates in place.
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = search.get().map(|input| input.value()).unwrap_or_default();
+        let url = if text.trim().is_empty() { "/".to_owned() } else { format!("/?q={}", encode_component(text.trim())) };
+        navigate(&url, Default::default());
+    };
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"⛩"</span>
+                "Gatehouse"
+            </a>
+            <nav class="site-nav" aria-label="Main">
+                <a href="/">"Catalog"</a>
+            </nav>
+            <form class="site-search" method="get" action="/" role="search" on:submit=on_submit>
+                <input
+                    node_ref=search
+                    type="search"
+                    name="q"
+                    aria-label="Search APIs"
+                    placeholder="Search APIs…"
+                    value=move || query.read().get("q").unwrap_or_default()
+                />
+            </form>
+            <div class="site-user">
+                <Suspense fallback=|| ()>
+                    {move || {
+                        me.get()
+                            .map(|result| match result {
+                                Ok(Some(me)) => {
+                                    view! {
+                                        <span class="user-name" data-testid="signed-in-as">{me.name.clone()}</span>
+                                        <KindBadge kind=me.kind />
+                                        {me.is_admin.then(|| view! { <span class="badge badge-admin">"Admin"</span> })}
+                                        <form method="post" action="/auth/sign-out">
+                                            <button class="button button-quiet" type="submit">"Sign out"</button>
+                                        </form>
+                                    }
+                                        .into_any()
+                                }
+                                _ => view! { <a class="button" href="/sign-in">"Sign in"</a> }.into_any(),
+                            })
+                    }}
+                </Suspense>
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,80 @@
+//! Reusable view pieces: the design system's badges, panels and the sign-in guard.
+
+pub mod header;
+
+use crate::app::use_me;
+use crate::domain::url::encode_component;
+use crate::model::{AppError, Lifecycle, PersonKind, Risk, Visibility};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+
+#[component]
+pub fn LifecycleBadge(lifecycle: Lifecycle) -> impl IntoView {
+    view! { <span class=format!("badge lifecycle-{}", lifecycle.as_str())>{lifecycle.label()}</span> }
+}
+
+#[component]
+pub fn RiskBadge(risk: Risk) -> impl IntoView {
+    view! { <span class=format!("badge risk-{}", risk.as_str())>{risk.label()}</span> }
+}
+
+#[component]
+pub fn VisibilityBadge(visibility: Visibility) -> impl IntoView {
+    view! { <span class=format!("badge visibility-{}", visibility.as_str())>{visibility.label()}</span> }
+}
+
+#[component]
+pub fn KindBadge(kind: PersonKind) -> impl IntoView {
+    view! { <span class=format!("badge kind-{}", kind.as_str())>{kind.label()}</span> }
+}
+
+/// An error as people should see it: what happened and what they can do.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    let hint = match &error {
+        AppError::Unauthenticated => Some(view! { <a class="button" href="/sign-in">"Sign in"</a> }.into_any()),
+        AppError::NotFound(_) | AppError::Forbidden => Some(view! { <a class="button" href="/">"Back to the catalog"</a> }.into_any()),
+        _ => None,
+    };
+    view! {
+        <div class="panel panel-error" role="alert">
+            <p>{error.to_string()}</p>
+            {hint}
+        </div>
+    }
+}
+
+/// An empty state: a heading, a sentence, and optionally one action.
+#[component]
+pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="empty-state">
+            <h2>{title}</h2>
+            {children()}
+        </div>
+    }
+}
+
+/// Shows its children to a signed-in person; sends anyone else to the sign-in page and back.
+#[component]
+pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
+    let me = use_me();
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                me.get()
+                    .map(|result| match result {
+                        Ok(Some(_)) => children().into_any(),
+                        Ok(None) => {
+                            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+                            let here = if here.is_empty() { "/".to_owned() } else { here };
+                            view! { <Redirect path=format!("/sign-in?next={}", encode_component(&here)) /> }.into_any()
+                        }
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}

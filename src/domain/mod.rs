@@ -1,0 +1,4 @@
+//! Pure rules: values parsed at the edge so that, inside, a value that exists is valid.
+
+pub mod catalog;
+pub mod url;

@@ -1,0 +1,21 @@
+//! Gatehouse, the internal API portal: a catalog of internal APIs with rendered docs, access
+//! requests approved by the right people, and scoped, expiring API keys that gateways verify.
+//!
+//! Feature `ssr` builds the server, feature `hydrate` the browser bundle.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod domain;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser bundle's entry point: attaches to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

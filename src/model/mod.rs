@@ -1,0 +1,284 @@
+//! Types that cross the wire between the server and the browser. They compile for wasm too, so
+//! nothing here touches the database or the file system.
+
+mod error;
+
+pub use error::AppError;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A value from outside that names no known variant of an enumeration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{value}' (expected one of: {expected})")]
+pub struct UnknownVariant {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// Declares a closed set of string-backed values that the database, the URL and the UI share.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($variant:ident => ($text:literal, $label:literal)),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and URL form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The form people read.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                match value {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownVariant {
+                        what: $what,
+                        value: value.chars().take(40).collect(),
+                        expected: concat!($($text, " "),+).trim_ascii_end(),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where an API is in its life.
+    Lifecycle, "lifecycle", {
+        Experimental => ("experimental", "Experimental"),
+        Production => ("production", "Production"),
+        Deprecated => ("deprecated", "Deprecated"),
+        Retired => ("retired", "Retired"),
+    }
+);
+
+string_enum!(
+    /// Who may find an API in the catalog.
+    Visibility, "visibility", {
+        Everyone => ("everyone", "Everyone"),
+        Employees => ("employees", "Employees only"),
+        Restricted => ("restricted", "Listed, restricted"),
+        Hidden => ("hidden", "Hidden"),
+    }
+);
+
+string_enum!(
+    /// How much harm a scope can do; it decides the approval path.
+    Risk, "risk", {
+        Low => ("low", "Low risk"),
+        High => ("high", "High risk"),
+    }
+);
+
+string_enum!(
+    /// Employees belong to the company; contractors are invited by a sponsor until an end date.
+    PersonKind, "person kind", {
+        Employee => ("employee", "Employee"),
+        Contractor => ("contractor", "Contractor"),
+    }
+);
+
+string_enum!(
+    /// Whether a version is the one to build against.
+    VersionStatus, "version status", {
+        Current => ("current", "Current"),
+        Deprecated => ("deprecated", "Deprecated"),
+    }
+);
+
+/// The catalog filter exactly as it stands in the URL; the server parses it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CatalogFilter {
+    pub q: String,
+    pub team: String,
+    pub lifecycle: String,
+    pub tag: String,
+}
+
+impl CatalogFilter {
+    pub const KEYS: [&'static str; 4] = ["q", "team", "lifecycle", "tag"];
+
+    pub fn get(&self, key: &str) -> &str {
+        match key {
+            "q" => &self.q,
+            "team" => &self.team,
+            "lifecycle" => &self.lifecycle,
+            "tag" => &self.tag,
+            _ => "",
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: String) {
+        match key {
+            "q" => self.q = value,
+            "team" => self.team = value,
+            "lifecycle" => self.lifecycle = value,
+            "tag" => self.tag = value,
+            _ => {}
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Self::KEYS.iter().all(|k| self.get(k).is_empty())
+    }
+
+    /// The catalog URL that shows this filter: empty fields are left out.
+    pub fn to_url(&self) -> String {
+        let query: Vec<String> = Self::KEYS
+            .iter()
+            .filter(|k| !self.get(k).is_empty())
+            .map(|k| format!("{k}={}", crate::domain::url::encode_component(self.get(k))))
+            .collect();
+        if query.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/?{}", query.join("&"))
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSummary {
+    pub slug: String,
+    pub name: String,
+    pub summary: String,
+    pub team: TeamRef,
+    pub lifecycle: Lifecycle,
+    pub visibility: Visibility,
+    pub tags: Vec<String>,
+}
+
+/// What the catalog filter offers: the teams and tags among the APIs a person can see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogFacets {
+    /// How many APIs the person can see at all, filter aside.
+    pub visible_total: usize,
+    pub teams: Vec<TeamRef>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentView {
+    pub name: String,
+    pub base_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
+    pub risk: Risk,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionView {
+    pub label: String,
+    pub status: VersionStatus,
+    pub published_at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiLinks {
+    pub repository_url: Option<String>,
+    pub runbook_url: Option<String>,
+    pub chat_channel: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiDetail {
+    pub summary: ApiSummary,
+    pub description_md: String,
+    pub environments: Vec<EnvironmentView>,
+    pub scopes: Vec<ScopeView>,
+    pub versions: Vec<VersionView>,
+    pub links: ApiLinks,
+}
+
+/// The signed-in person, as the shell shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub kind: PersonKind,
+    pub is_admin: bool,
+}
+
+/// A person offered by the development sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevPerson {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub kind: PersonKind,
+    pub title: Option<String>,
+    pub is_admin: bool,
+}
+
+/// What the sign-in page offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// Present only when the development sign-in is enabled.
+    pub dev_people: Option<Vec<DevPerson>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enumerations_round_trip_through_their_stored_form() {
+        for l in Lifecycle::ALL {
+            assert_eq!(l.as_str().parse::<Lifecycle>(), Ok(*l));
+        }
+        for v in Visibility::ALL {
+            assert_eq!(v.as_str().parse::<Visibility>(), Ok(*v));
+        }
+    }
+
+    #[test]
+    fn an_unknown_lifecycle_names_the_choices() {
+        let err = "beta".parse::<Lifecycle>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown lifecycle 'beta' (expected one of: experimental production deprecated retired)"
+        );
+    }
+
+    #[test]
+    fn catalog_urls_leave_out_empty_fields_and_encode_values() {
+        let filter = CatalogFilter {
+            q: "pet store&co".into(),
+            tag: "payments".into(),
+            ..Default::default()
+        };
+        assert_eq!(filter.to_url(), "/?q=pet%20store%26co&tag=payments");
+        assert_eq!(CatalogFilter::default().to_url(), "/");
+    }
+}

@@ -1,0 +1,163 @@
+//! An API's overview: what it is, who owns it, where it runs and which scopes it offers.
+
+use crate::api::get_api;
+use crate::components::{ErrorPanel, LifecycleBadge, RiskBadge, SignedIn, VisibilityBadge};
+use crate::model::ApiDetail;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ApiPage() -> impl IntoView {
+    let params = use_params_map();
+    let api = Resource::new(move || params.read().get("slug").unwrap_or_default(), get_api);
+    view! {
+        <SignedIn>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    api.get()
+                        .map(|result| match result {
+                            Ok(api) => view! { <Overview api /> }.into_any(),
+                            Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </SignedIn>
+    }
+}
+
+/// Splits plain text into paragraphs. Markdown rendering happens at publish time (docs issue);
+/// until then the description is shown as escaped text.
+fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect()
+}
+
+#[component]
+fn Overview(api: ApiDetail) -> impl IntoView {
+    let ApiDetail { summary, description_md, environments, scopes, versions, links } = api;
+    let link_items = [
+        ("Repository", links.repository_url),
+        ("Runbook", links.runbook_url),
+        ("Chat", links.chat_channel),
+    ];
+    view! {
+        <Title text=summary.name.clone() />
+        <article class="api-page" data-testid="api-page">
+            <nav class="breadcrumbs" aria-label="Breadcrumb">
+                <a href="/">"Catalog"</a>
+                <span aria-hidden="true">"/"</span>
+                <span>{summary.name.clone()}</span>
+            </nav>
+            <header class="api-header">
+                <div class="api-title">
+                    <h1>{summary.name.clone()}</h1>
+                    <LifecycleBadge lifecycle=summary.lifecycle />
+                    <VisibilityBadge visibility=summary.visibility />
+                </div>
+                <p class="lead">{summary.summary.clone()}</p>
+                <dl class="facts">
+                    <div>
+                        <dt>"Owner"</dt>
+                        <dd data-testid="owner-team">{summary.team.name.clone()}</dd>
+                    </div>
+                    <div>
+                        <dt>"Tags"</dt>
+                        <dd>
+                            <ul class="tags">
+                                {summary.tags.iter().map(|t| view! { <li class="tag">{t.clone()}</li> }).collect_view()}
+                            </ul>
+                        </dd>
+                    </div>
+                    {link_items
+                        .into_iter()
+                        .filter_map(|(label, value)| value.map(|v| (label, v)))
+                        .map(|(label, value)| {
+                            let body = if value.starts_with("https://") {
+                                view! { <a href=value.clone() rel="noopener noreferrer">{value.clone()}</a> }.into_any()
+                            } else {
+                                view! { <span>{value.clone()}</span> }.into_any()
+                            };
+                            view! {
+                                <div>
+                                    <dt>{label}</dt>
+                                    <dd>{body}</dd>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                </dl>
+            </header>
+            <nav class="tabs" aria-label="API sections">
+                <a class="tab active" aria-current="page" href=format!("/apis/{}", summary.slug)>"Overview"</a>
+            </nav>
+            <section class="section">
+                {paragraphs(&description_md).into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
+            </section>
+            <section class="section">
+                <h2>"Environments"</h2>
+                <table class="table" data-testid="environments">
+                    <thead>
+                        <tr>
+                            <th>"Name"</th>
+                            <th>"Base URL"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {environments
+                            .into_iter()
+                            .map(|e| {
+                                view! {
+                                    <tr>
+                                        <td>{e.name}</td>
+                                        <td>
+                                            <code>{e.base_url}</code>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            <section class="section">
+                <h2>"Scopes"</h2>
+                <table class="table" data-testid="scopes">
+                    <thead>
+                        <tr>
+                            <th>"Scope"</th>
+                            <th>"What it allows"</th>
+                            <th>"Risk"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {scopes
+                            .into_iter()
+                            .map(|s| {
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <code>{s.name}</code>
+                                        </td>
+                                        <td>{s.description}</td>
+                                        <td>
+                                            <RiskBadge risk=s.risk />
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            <section class="section">
+                <h2>"Versions"</h2>
+                <ul class="versions">
+                    {versions
+                        .into_iter()
+                        .map(|v| view! { <li><strong>{v.label}</strong> " " <span class="muted">{v.status.label()}</span></li> })
+                        .collect_view()}
+                </ul>
+            </section>
+        </article>
+    }
+}

@@ -1,0 +1,207 @@
+//! The catalog: every API the person may see, filtered by text, team, lifecycle and tag. The
+//! filter lives in the URL, so a filtered view can be shared and the back button works.
+
+use crate::api::{get_catalog_facets, list_catalog};
+use crate::components::{EmptyState, ErrorPanel, LifecycleBadge, SignedIn};
+use crate::model::{ApiSummary, CatalogFacets, CatalogFilter, Lifecycle};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+#[component]
+pub fn CatalogPage() -> impl IntoView {
+    view! {
+        <Title text="Catalog" />
+        <SignedIn>
+            <Catalog />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn Catalog() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        query.with(|q| {
+            let mut filter = CatalogFilter::default();
+            for key in CatalogFilter::KEYS {
+                if let Some(value) = q.get(key) {
+                    filter.set(key, value);
+                }
+            }
+            filter
+        })
+    });
+    let apis = Resource::new(move || filter.get(), list_catalog);
+    let facets = Resource::new(|| (), |_| get_catalog_facets());
+
+    let navigate = use_navigate();
+    let set = move |key: &'static str, value: String| {
+        let mut next = filter.get_untracked();
+        next.set(key, value);
+        navigate(&next.to_url(), NavigateOptions { replace: true, scroll: false, ..Default::default() });
+    };
+    let on_text = {
+        let set = set.clone();
+        move |ev| set("q", event_target_value(&ev))
+    };
+    let on_select = move |key: &'static str| {
+        let set = set.clone();
+        move |ev| set(key, event_target_value(&ev))
+    };
+
+    view! {
+        <section class="catalog">
+            <div class="page-header">
+                <h1>"API catalog"</h1>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        facets.get().and_then(Result::ok).map(|f| view! { <p class="muted">{format!("{} APIs you can see", f.visible_total)}</p> })
+                    }}
+                </Suspense>
+            </div>
+            <form class="filters" method="get" action="/" role="search" on:submit=|ev| ev.prevent_default()>
+                <label class="field field-grow">
+                    <span>"Filter"</span>
+                    <input
+                        type="search"
+                        name="q"
+                        placeholder="Name, summary or tag"
+                        data-testid="filter-text"
+                        value=move || filter.get().q
+                        on:input=on_text
+                    />
+                </label>
+                <Suspense fallback=|| ()>
+                    {
+                        let on_select = on_select.clone();
+                        move || {
+                            let on_select = on_select.clone();
+                            facets.get().map(|result| match result {
+                                Ok(f) => view! { <FacetSelects facets=f filter on_select /> }.into_any(),
+                                Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                            })
+                        }
+                    }
+                </Suspense>
+                <noscript>
+                    <button class="button" type="submit">"Filter"</button>
+                </noscript>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    apis.get()
+                        .map(|result| match result {
+                            Ok(list) => view! { <Results apis=list filtered=!filter.get_untracked().is_empty() /> }.into_any(),
+                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn FacetSelects<F, H>(facets: CatalogFacets, filter: Memo<CatalogFilter>, on_select: F) -> impl IntoView
+where
+    F: Fn(&'static str) -> H + Clone + 'static,
+    H: FnMut(leptos::ev::Event) + 'static,
+{
+    let selected = move |key: &'static str, value: String| move || filter.read().get(key) == value;
+    view! {
+        <label class="field">
+            <span>"Team"</span>
+            <select name="team" data-testid="filter-team" on:change=on_select("team")>
+                <option value="">"All teams"</option>
+                {facets
+                    .teams
+                    .into_iter()
+                    .map(|team| {
+                        view! {
+                            <option value=team.slug.clone() selected=selected("team", team.slug.clone())>
+                                {team.name}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+        <label class="field">
+            <span>"Lifecycle"</span>
+            <select name="lifecycle" data-testid="filter-lifecycle" on:change=on_select("lifecycle")>
+                <option value="">"Any lifecycle"</option>
+                {Lifecycle::ALL
+                    .iter()
+                    .map(|l| {
+                        view! {
+                            <option value=l.as_str() selected=selected("lifecycle", l.as_str().to_owned())>
+                                {l.label()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+        <label class="field">
+            <span>"Tag"</span>
+            <select name="tag" data-testid="filter-tag" on:change=on_select("tag")>
+                <option value="">"Any tag"</option>
+                {facets
+                    .tags
+                    .into_iter()
+                    .map(|tag| view! { <option value=tag.clone() selected=selected("tag", tag.clone())>{tag.clone()}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn Results(apis: Vec<ApiSummary>, filtered: bool) -> impl IntoView {
+    if apis.is_empty() {
+        return view! {
+            <EmptyState title="No API matches">
+                {if filtered {
+                    view! {
+                        <p>"Try fewer words or another team, lifecycle or tag."</p>
+                        <a class="button" href="/">"Clear the filter"</a>
+                    }
+                        .into_any()
+                } else {
+                    view! { <p>"No API has been published that you can see yet."</p> }.into_any()
+                }}
+            </EmptyState>
+        }
+        .into_any();
+    }
+    let count = apis.len();
+    view! {
+        <p class="muted result-count" data-testid="result-count">
+            {format!("{count} {}", if count == 1 { "API" } else { "APIs" })}
+        </p>
+        <ul class="api-grid" data-testid="api-list">
+            {apis.into_iter().map(|api| view! { <ApiCard api /> }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn ApiCard(api: ApiSummary) -> impl IntoView {
+    view! {
+        <li class="card api-card" data-testid="api-card">
+            <div class="card-head">
+                <a class="card-title" href=format!("/apis/{}", api.slug)>{api.name}</a>
+                <LifecycleBadge lifecycle=api.lifecycle />
+            </div>
+            <p class="card-summary">{api.summary}</p>
+            <div class="card-foot">
+                <span class="muted">{api.team.name}</span>
+                <ul class="tags">
+                    {api.tags.into_iter().map(|tag| view! { <li class="tag">{tag}</li> }).collect_view()}
+                </ul>
+            </div>
+        </li>
+    }
+}

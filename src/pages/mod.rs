@@ -1,0 +1,6 @@
+//! One module per screen.
+
+pub mod api_page;
+pub mod catalog;
+pub mod not_found;
+pub mod sign_in;

@@ -1,0 +1,168 @@
+//! The `gatehouse` command: `serve` (the default), `migrate` and `seed-demo`.
+
+use super::config::Config;
+use super::db::Store;
+use super::secrets::Secrets;
+use super::state::{AppState, Clock};
+use super::{http, seed, telemetry};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | help | version]
+
+Settings come from GATEHOUSE_* environment variables and DATABASE_URL, over an optional TOML file
+named by GATEHOUSE_CONFIG. See README.md for the list.";
+
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Serve,
+    Migrate,
+    SeedDemo { if_empty: bool },
+    Help,
+    Version,
+}
+
+fn parse_args(args: &[String]) -> Result<Command, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["serve"] => Ok(Command::Serve),
+        ["migrate"] => Ok(Command::Migrate),
+        ["seed-demo"] => Ok(Command::SeedDemo { if_empty: false }),
+        ["seed-demo", "--if-empty"] => Ok(Command::SeedDemo { if_empty: true }),
+        ["help" | "--help" | "-h"] => Ok(Command::Help),
+        ["version" | "--version" | "-V"] => Ok(Command::Version),
+        _ => Err(format!("unknown arguments: {}", words.join(" "))),
+    }
+}
+
+/// One line on stderr, a non-zero exit.
+fn die(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("gatehouse: {message}");
+    ExitCode::from(code)
+}
+
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse_args(&args) {
+        Ok(c) => c,
+        Err(e) => return die(2, format!("{e}\n{USAGE}")),
+    };
+    match command {
+        Command::Help => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("gatehouse {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return die(2, format!("configuration: {e}")),
+    };
+    telemetry::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return die(1, format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(run(command, config))
+}
+
+async fn open_store(config: &Config) -> Result<Store, ExitCode> {
+    let store = Store::connect(&config.database, 16)
+        .await
+        .map_err(|e| die(1, format!("DATABASE_URL: cannot open the store ({:?}): {e}", config.database)))?;
+    store.migrate().await.map_err(|e| die(1, format!("migrations failed: {e}")))?;
+    Ok(store)
+}
+
+async fn run(command: Command, config: Config) -> ExitCode {
+    let store = match open_store(&config).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let code = match command {
+        Command::Migrate => {
+            println!("migrations applied");
+            ExitCode::SUCCESS
+        }
+        Command::SeedDemo { if_empty } => match seed::seed_demo(&store, Clock::System.now()).await {
+            Ok(report) => {
+                println!("demo data loaded: {} teams, {} people, {} APIs", report.teams, report.people, report.apis);
+                ExitCode::SUCCESS
+            }
+            Err(seed::SeedError::NotEmpty) if if_empty => {
+                println!("demo data skipped: the database already has people");
+                ExitCode::SUCCESS
+            }
+            Err(e) => die(1, format!("seed-demo: {e}")),
+        },
+        Command::Serve => serve(store.clone(), config).await,
+        Command::Help | Command::Version => ExitCode::SUCCESS,
+    };
+    store.close().await;
+    code
+}
+
+async fn serve(store: Store, config: Config) -> ExitCode {
+    let secrets = match Secrets::load_or_create(&config) {
+        Ok(s) => s,
+        Err(e) => return die(1, format!("secrets: {e}")),
+    };
+    let bind = config.bind;
+    let listener = match tokio::net::TcpListener::bind(bind).await {
+        Ok(l) => l,
+        Err(e) => return die(1, format!("GATEHOUSE_BIND: cannot listen on {bind}: {e}")),
+    };
+    if config.dev_login {
+        tracing::warn!("the development sign-in is ON: anyone who reaches {bind} can act as anyone");
+    }
+    let state = AppState::new(store, config, secrets, Clock::System);
+    let app = http::router(state);
+    tracing::info!(%bind, "Gatehouse is listening");
+    println!("Gatehouse is running at http://{bind}");
+    match axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => die(1, format!("server error: {e}")),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn serve_is_the_default_and_unknown_words_are_refused() {
+        assert_eq!(parse_args(&args(&[])), Ok(Command::Serve));
+        assert_eq!(parse_args(&args(&["seed-demo", "--if-empty"])), Ok(Command::SeedDemo { if_empty: true }));
+        assert!(parse_args(&args(&["serve", "--now"])).is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! SQL for the catalog. Every read goes through [`visible_to`], so no query can forget who is
+//! looking.
+
+use crate::domain::catalog::CatalogQuery;
+use crate::model::{ApiLinks, ApiSummary, EnvironmentView, ScopeView, TeamRef, VersionView};
+use crate::server::actor::Actor;
+use sqlx::{AnyPool, Row};
+use std::collections::HashMap;
+
+/// Who is looking, as query parameters.
+pub struct Viewer {
+    is_admin: i64,
+    kind: &'static str,
+    person_id: i64,
+    now: i64,
+}
+
+impl Viewer {
+    pub fn new(actor: &Actor, now: i64) -> Self {
+        Self { is_admin: i64::from(actor.is_admin), kind: actor.kind.as_str(), person_id: actor.person_id, now }
+    }
+}
+
+/// The visibility rule as SQL over `apis a`, with the viewer bound from parameter `$first` on:
+/// admins see everything; everyone sees `everyone` APIs; employees also see `employees` and
+/// `restricted` ones; owners and people holding a live grant see their API whatever its
+/// visibility. Contractors therefore see only `everyone` APIs and those they were granted.
+fn visible_to(first: usize) -> String {
+    let (admin, kind, person, now) = (first, first + 1, first + 2, first + 3);
+    format!(
+        "(${admin} = 1
+          OR a.visibility = 'everyone'
+          OR (${kind} = 'employee' AND a.visibility IN ('employees', 'restricted'))
+          OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = a.owner_team_id AND m.person_id = ${person})
+          OR EXISTS (SELECT 1 FROM grants g WHERE g.api_id = a.id AND g.person_id = ${person}
+                     AND g.revoked_at IS NULL AND g.expires_at > ${now}))"
+    )
+}
+
+fn bind_viewer<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    viewer: &Viewer,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query.bind(viewer.is_admin).bind(viewer.kind).bind(viewer.person_id).bind(viewer.now)
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiRow {
+    id: i64,
+    slug: String,
+    name: String,
+    summary: String,
+    lifecycle: String,
+    visibility: String,
+    team_slug: String,
+    team_name: String,
+}
+
+fn decode<T: std::str::FromStr>(value: &str) -> Result<T, sqlx::Error>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+impl ApiRow {
+    fn into_summary(self, tags: Vec<String>) -> Result<(i64, ApiSummary), sqlx::Error> {
+        Ok((
+            self.id,
+            ApiSummary {
+                lifecycle: decode(&self.lifecycle)?,
+                visibility: decode(&self.visibility)?,
+                slug: self.slug,
+                name: self.name,
+                summary: self.summary,
+                team: TeamRef { slug: self.team_slug, name: self.team_name },
+                tags,
+            },
+        ))
+    }
+}
+
+const API_COLUMNS: &str = "a.id, a.slug, a.name, a.summary, a.lifecycle, a.visibility, t.slug AS team_slug, t.name AS team_name";
+
+/// The APIs the viewer may see that match the query, by name.
+pub async fn list(pool: &AnyPool, viewer: &Viewer, query: &CatalogQuery) -> Result<Vec<ApiSummary>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {API_COLUMNS}
+         FROM apis a JOIN teams t ON t.id = a.owner_team_id
+         WHERE {visible}
+           AND ($5 = '' OR lower(a.name) LIKE $6 ESCAPE '\\' OR lower(a.summary) LIKE $6 ESCAPE '\\'
+                OR a.slug LIKE $6 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag LIKE $6 ESCAPE '\\'))
+           AND ($7 = '' OR t.slug = $7)
+           AND ($8 = '' OR a.lifecycle = $8)
+           AND ($9 = '' OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag = $9))
+         ORDER BY lower(a.name), a.id",
+        visible = visible_to(1)
+    );
+    let text = query.text.clone().unwrap_or_default();
+    let pattern = super::like_contains(&text);
+    let rows: Vec<ApiRow> = sqlx::query_as(&sql)
+        .bind(viewer.is_admin)
+        .bind(viewer.kind)
+        .bind(viewer.person_id)
+        .bind(viewer.now)
+        .bind(text)
+        .bind(pattern)
+        .bind(query.team.clone().unwrap_or_default())
+        .bind(query.lifecycle.map(|l| l.as_str()).unwrap_or_default())
+        .bind(query.tag.clone().unwrap_or_default())
+        .fetch_all(pool)
+        .await?;
+    let mut tags = tags_by_api(pool, viewer).await?;
+    rows.into_iter()
+        .map(|row| {
+            let tags = tags.remove(&row.id).unwrap_or_default();
+            row.into_summary(tags).map(|(_, summary)| summary)
+        })
+        .collect()
+}
+
+async fn tags_by_api(pool: &AnyPool, viewer: &Viewer) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
+    let sql = format!(
+        "SELECT x.api_id, x.tag FROM api_tags x JOIN apis a ON a.id = x.api_id WHERE {} ORDER BY x.api_id, x.tag",
+        visible_to(1)
+    );
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in bind_viewer(sqlx::query(&sql), viewer).fetch_all(pool).await? {
+        out.entry(row.try_get("api_id")?).or_default().push(row.try_get("tag")?);
+    }
+    Ok(out)
+}
+
+/// How many APIs the viewer can see, and the teams and tags among them (the filter's choices).
+pub async fn facets(pool: &AnyPool, viewer: &Viewer) -> Result<(usize, Vec<TeamRef>, Vec<String>), sqlx::Error> {
+    let visible = visible_to(1);
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM apis a WHERE {visible}"))
+        .bind(viewer.is_admin)
+        .bind(viewer.kind)
+        .bind(viewer.person_id)
+        .bind(viewer.now)
+        .fetch_one(pool)
+        .await?;
+    let teams = bind_viewer(
+        sqlx::query(&format!(
+            "SELECT DISTINCT t.slug, t.name FROM teams t JOIN apis a ON a.owner_team_id = t.id WHERE {visible} ORDER BY t.name"
+        )),
+        viewer,
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| Ok(TeamRef { slug: r.try_get("slug")?, name: r.try_get("name")? }))
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let tags = bind_viewer(
+        sqlx::query(&format!(
+            "SELECT DISTINCT x.tag FROM api_tags x JOIN apis a ON a.id = x.api_id WHERE {visible} ORDER BY x.tag"
+        )),
+        viewer,
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| r.try_get("tag"))
+    .collect::<Result<Vec<String>, sqlx::Error>>()?;
+    Ok((usize::try_from(total).unwrap_or_default(), teams, tags))
+}
+
+/// One API with everything its overview shows, if the viewer may see it.
+pub struct ApiRecord {
+    pub summary: ApiSummary,
+    pub description_md: String,
+    pub links: ApiLinks,
+    pub environments: Vec<EnvironmentView>,
+    pub scopes: Vec<ScopeView>,
+    pub versions: Vec<VersionView>,
+}
+
+pub async fn find_visible(pool: &AnyPool, viewer: &Viewer, slug: &str) -> Result<Option<ApiRecord>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {API_COLUMNS}, a.description_md, a.repository_url, a.runbook_url, a.chat_channel
+         FROM apis a JOIN teams t ON t.id = a.owner_team_id
+         WHERE a.slug = $5 AND {}",
+        visible_to(1)
+    );
+    let Some(row) = bind_viewer(sqlx::query(&sql), viewer).bind(slug).fetch_optional(pool).await? else {
+        return Ok(None);
+    };
+    let description_md: String = row.try_get("description_md")?;
+    let links = ApiLinks {
+        repository_url: row.try_get("repository_url")?,
+        runbook_url: row.try_get("runbook_url")?,
+        chat_channel: row.try_get("chat_channel")?,
+    };
+    let api = <ApiRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?;
+    let api_id = api.id;
+
+    let tags = sqlx::query_scalar("SELECT tag FROM api_tags WHERE api_id = $1 ORDER BY tag")
+        .bind(api_id)
+        .fetch_all(pool)
+        .await?;
+    let environments = sqlx::query("SELECT name, base_url FROM environments WHERE api_id = $1 ORDER BY position, name")
+        .bind(api_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| Ok(EnvironmentView { name: r.try_get("name")?, base_url: r.try_get("base_url")? }))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let scopes = sqlx::query("SELECT name, description, risk FROM scopes WHERE api_id = $1 ORDER BY name")
+        .bind(api_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(ScopeView {
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                risk: decode(&r.try_get::<String, _>("risk")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let versions = sqlx::query(
+        "SELECT label, status, published_at FROM api_versions WHERE api_id = $1 ORDER BY published_at DESC, id DESC",
+    )
+    .bind(api_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(VersionView {
+            label: r.try_get("label")?,
+            status: decode(&r.try_get::<String, _>("status")?)?,
+            published_at: r.try_get("published_at")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+
+    let (_, summary) = api.into_summary(tags)?;
+    Ok(Some(ApiRecord { summary, description_md, links, environments, scopes, versions }))
+}

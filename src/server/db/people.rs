@@ -1,0 +1,86 @@
+//! SQL for people, teams and admins.
+
+use crate::model::{DevPerson, PersonKind};
+use crate::server::actor::{Actor, Membership, TeamRole};
+use sqlx::{AnyPool, Row};
+
+#[derive(Debug, sqlx::FromRow)]
+struct PersonRow {
+    id: i64,
+    name: String,
+    email: String,
+    kind: String,
+    title: Option<String>,
+    is_admin: i64,
+}
+
+fn kind(value: &str) -> Result<PersonKind, sqlx::Error> {
+    value.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// The person behind a session, if they may still act: not deactivated, and for a contractor,
+/// before the end of their engagement.
+pub async fn find_active_actor(pool: &AnyPool, person_id: i64, now: i64) -> Result<Option<Actor>, sqlx::Error> {
+    let row: Option<PersonRow> = sqlx::query_as(
+        "SELECT p.id, p.name, p.email, p.kind, p.title,
+                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin
+         FROM people p LEFT JOIN platform_admins a ON a.person_id = p.id
+         WHERE p.id = $1 AND p.deactivated_at IS NULL
+           AND (p.kind = 'employee' OR p.contract_ends_at > $2)",
+    )
+    .bind(person_id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let teams = sqlx::query("SELECT team_id, role FROM team_members WHERE person_id = $1 ORDER BY team_id")
+        .bind(person_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(Membership {
+                team_id: r.try_get("team_id")?,
+                role: if r.try_get::<String, _>("role")? == "owner" { TeamRole::Owner } else { TeamRole::Member },
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(Actor {
+        person_id: row.id,
+        name: row.name,
+        email: row.email,
+        kind: kind(&row.kind)?,
+        is_admin: row.is_admin != 0,
+        teams,
+    }))
+}
+
+/// Everyone who may sign in now, admins first, then by name.
+pub async fn list_active_people(pool: &AnyPool, now: i64) -> Result<Vec<DevPerson>, sqlx::Error> {
+    let rows: Vec<PersonRow> = sqlx::query_as(
+        "SELECT p.id, p.name, p.email, p.kind, p.title,
+                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin
+         FROM people p LEFT JOIN platform_admins a ON a.person_id = p.id
+         WHERE p.deactivated_at IS NULL AND (p.kind = 'employee' OR p.contract_ends_at > $1)
+         ORDER BY is_admin DESC, p.kind, p.name",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(DevPerson {
+                id: r.id,
+                kind: kind(&r.kind)?,
+                name: r.name,
+                email: r.email,
+                title: r.title,
+                is_admin: r.is_admin != 0,
+            })
+        })
+        .collect()
+}
+
+pub async fn count_people(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(pool).await
+}

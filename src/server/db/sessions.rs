@@ -1,0 +1,59 @@
+//! SQL for server-side sessions. Only the SHA-256 of a session id is ever stored.
+
+use sqlx::AnyPool;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SessionRow {
+    pub person_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub person_id: i64,
+    pub auth_method: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+pub async fn insert(pool: &AnyPool, s: NewSession<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, person_id, auth_method, created_at, last_seen_at, expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+    )
+    .bind(s.id_hash)
+    .bind(s.person_id)
+    .bind(s.auth_method)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .bind(s.ip)
+    .bind(s.user_agent)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(pool: &AnyPool, id_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    sqlx::query_as("SELECT person_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn touch(pool: &AnyPool, id_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+        .bind(id_hash)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(pool).await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,0 +1,146 @@
+//! The HTTP surface: health probes, sign-in and sign-out forms, the CSRF guard, and the Leptos
+//! pages and server functions.
+
+use super::edge;
+use super::error::ServiceError;
+use super::services::sessions::{self, AuthMethod, ClientInfo};
+use super::state::AppState;
+use crate::app::{App, shell};
+use crate::domain::url::safe_local_path;
+use crate::model::AppError;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde::Deserialize;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/auth/dev-login", post(dev_login))
+        .route("/auth/sign-out", post(sign_out))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The store answers; load balancers send traffic only then.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.store.ping().await {
+        (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "store unreachable" }))).into_response()
+    }
+}
+
+/// Refuses state-changing requests that a browser sent from another site. Browsers always send
+/// `Origin` on such requests; clients without it (curl, gateways) are not a CSRF vector.
+async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state && !same_origin(request.headers(), state.config.public_origin()) {
+        tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
+        return (StatusCode::FORBIDDEN, Json(serde_json::json!({ "error": "Cross-site request refused.", "status": 403 })))
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // No Origin: fall back to Fetch metadata where the browser sent it.
+        return headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|site| matches!(site, "same-origin" | "none"));
+    };
+    match public_origin {
+        Some(expected) => origin == expected,
+        None => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DevLoginForm {
+    person_id: i64,
+    next: Option<String>,
+}
+
+fn client_info(headers: &HeaderMap) -> ClientInfo {
+    ClientInfo {
+        ip: None,
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
+/// The development sign-in: act as any seeded person. Exists only when enabled (loopback only).
+async fn dev_login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<DevLoginForm>) -> Response {
+    if !state.config.dev_login {
+        return AppError::NotFound("The development sign-in".into()).into_response();
+    }
+    let now = state.clock.now();
+    let timeouts = edge::timeouts(&state.config);
+    match sessions::start(&state.store, form.person_id, AuthMethod::Dev, timeouts, &client_info(&headers), now).await {
+        Ok(session) => {
+            tracing::info!(person = form.person_id, method = "dev", "signed in");
+            let target = form.next.as_deref().and_then(safe_local_path).unwrap_or("/");
+            let cookie = edge::session_cookie(&state.config, &session.token, session.expires_at - now);
+            ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response()
+        }
+        Err(ServiceError::Forbidden) => {
+            AppError::Forbidden.into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Signs out: deletes the session server-side and clears the cookie.
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = edge::session_token(&headers, &state.config)
+        && let Err(err) = sessions::end(&state.store, &token).await
+    {
+        return err.into_response();
+    }
+    ([(header::SET_COOKIE, edge::clear_session_cookie(&state.config))], Redirect::to("/sign-in")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn origin_must_match_the_host_or_the_public_url() {
+        assert!(same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), None));
+        assert!(!same_origin(&headers(&[("origin", "https://evil.test"), ("host", "127.0.0.1:3000")]), None));
+        assert!(same_origin(&headers(&[("origin", "https://gh.example.com")]), Some("https://gh.example.com")));
+        assert!(!same_origin(&headers(&[("origin", "https://gh.example.com.evil.test")]), Some("https://gh.example.com")));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), None));
+        assert!(same_origin(&headers(&[]), None), "non-browser clients send no Origin");
+    }
+}

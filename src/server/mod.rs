@@ -1,0 +1,15 @@
+//! Everything that runs only on the server: configuration, state, storage, services and the
+//! HTTP surface. Nothing here is compiled into the browser bundle.
+
+pub mod actor;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod edge;
+pub mod error;
+pub mod http;
+pub mod secrets;
+pub mod seed;
+pub mod services;
+pub mod state;
+pub mod telemetry;

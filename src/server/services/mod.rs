@@ -1,0 +1,5 @@
+//! Services decide: authorization, rules, transactions. Each takes the store, the acting person
+//! and `now`, and knows nothing of Leptos or HTTP.
+
+pub mod catalog;
+pub mod sessions;
