@@ -3,11 +3,13 @@
 use crate::api::current_user;
 use crate::components::header::Header;
 use crate::model::{AppError, Me};
-use crate::pages::{api_page::ApiPage, catalog::CatalogPage, not_found::NotFound, sign_in::SignInPage};
+use crate::pages::{
+    api_page::ApiPage, catalog::CatalogPage, not_found::NotFound, sign_in::SignInPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -38,8 +40,9 @@ pub fn use_me() -> MeResource {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Blocking, so the server knows who is signed in before it sends the first byte and can
-    // still answer with a redirect to the sign-in page.
+    // Blocking, and the routes render in `SsrMode::Async`: the server knows who is signed in and
+    // whether the page exists before it sends the first byte, so it can still answer with a
+    // redirect to the sign-in page or a 404. These pages are small; streaming buys little.
     let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
     provide_context(me);
 
@@ -59,9 +62,9 @@ pub fn App() -> impl IntoView {
             <Header />
             <main class="page" id="main">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=CatalogPage />
-                    <Route path=path!("/apis/:slug") view=ApiPage />
-                    <Route path=path!("/sign-in") view=SignInPage />
+                    <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -3,6 +3,9 @@
 //!
 //! Feature `ssr` builds the server, feature `hydrate` the browser bundle.
 
+// Leptos views are deeply nested types; the API page's exceeds the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

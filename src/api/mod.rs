@@ -1,7 +1,9 @@
 //! Server functions: thin adapters that find the acting person, call one service and map its
 //! error. Their bodies compile only into the server.
 
-use crate::model::{ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, Me, SignInOptions};
+use crate::model::{
+    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, Me, SignInOptions,
+};
 use leptos::prelude::*;
 
 /// The signed-in person, or `None`.
@@ -15,26 +17,34 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
     use crate::server::{edge, services::sessions};
     let state = edge::state()?;
-    sessions::sign_in_options(&state.store, state.config.dev_login, state.clock.now()).await.map_err(edge::fail)
+    sessions::sign_in_options(&state.store, state.config.dev_login, state.clock.now())
+        .await
+        .map_err(edge::fail)
 }
 
 #[server(endpoint = "catalog/list")]
 pub async fn list_catalog(filter: CatalogFilter) -> Result<Vec<ApiSummary>, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
-    catalog::list(&state.store, &actor, &filter, state.clock.now()).await.map_err(edge::fail)
+    catalog::list(&state.store, &actor, &filter, state.clock.now())
+        .await
+        .map_err(edge::fail)
 }
 
 #[server(endpoint = "catalog/facets")]
 pub async fn get_catalog_facets() -> Result<CatalogFacets, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
-    catalog::facets(&state.store, &actor, state.clock.now()).await.map_err(edge::fail)
+    catalog::facets(&state.store, &actor, state.clock.now())
+        .await
+        .map_err(edge::fail)
 }
 
 #[server(endpoint = "catalog/api")]
 pub async fn get_api(slug: String) -> Result<ApiDetail, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
-    catalog::get(&state.store, &actor, &slug, state.clock.now()).await.map_err(edge::fail)
+    catalog::get(&state.store, &actor, &slug, state.clock.now())
+        .await
+        .map_err(edge::fail)
 }

@@ -16,7 +16,11 @@ pub fn Header() -> impl IntoView {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = search.get().map(|input| input.value()).unwrap_or_default();
-        let url = if text.trim().is_empty() { "/".to_owned() } else { format!("/?q={}", encode_component(text.trim())) };
+        let url = if text.trim().is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/?q={}", encode_component(text.trim()))
+        };
         navigate(&url, Default::default());
     };
     view! {

@@ -33,8 +33,12 @@ pub fn KindBadge(kind: PersonKind) -> impl IntoView {
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let hint = match &error {
-        AppError::Unauthenticated => Some(view! { <a class="button" href="/sign-in">"Sign in"</a> }.into_any()),
-        AppError::NotFound(_) | AppError::Forbidden => Some(view! { <a class="button" href="/">"Back to the catalog"</a> }.into_any()),
+        AppError::Unauthenticated => {
+            Some(view! { <a class="button" href="/sign-in">"Sign in"</a> }.into_any())
+        }
+        AppError::NotFound(_) | AppError::Forbidden => {
+            Some(view! { <a class="button" href="/">"Back to the catalog"</a> }.into_any())
+        }
         _ => None,
     };
     view! {

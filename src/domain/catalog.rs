@@ -64,7 +64,9 @@ impl CatalogQuery {
     pub fn parse(filter: &CatalogFilter) -> Result<Self, InvalidQuery> {
         let text = filter.q.trim();
         if text.chars().count() > Self::MAX_TEXT {
-            return Err(InvalidQuery::TooLong { max: Self::MAX_TEXT });
+            return Err(InvalidQuery::TooLong {
+                max: Self::MAX_TEXT,
+            });
         }
         let facet = |value: &str| -> Result<Option<String>, InvalidQuery> {
             let value = value.trim();
@@ -149,8 +151,20 @@ mod tests {
 
     #[test]
     fn slugs_accept_lowercase_words_joined_by_hyphens() {
-        assert_eq!(ApiSlug::parse("pet-store-2").unwrap().as_str(), "pet-store-2");
-        for bad in ["", "a", "Pets", "-pets", "pets-", "pe--ts", "pets/../x", "päts"] {
+        assert_eq!(
+            ApiSlug::parse("pet-store-2").unwrap().as_str(),
+            "pet-store-2"
+        );
+        for bad in [
+            "",
+            "a",
+            "Pets",
+            "-pets",
+            "pets-",
+            "pe--ts",
+            "pets/../x",
+            "päts",
+        ] {
             assert!(ApiSlug::parse(bad).is_err(), "{bad:?} must be refused");
         }
     }
@@ -193,10 +207,22 @@ mod tests {
 
     #[test]
     fn spec_format_is_read_from_the_top_level_marker() {
-        assert_eq!(SpecFormat::sniff("openapi: 3.0.4\ninfo: {}"), Some(SpecFormat::OpenApi30));
-        assert_eq!(SpecFormat::sniff("{\n  \"openapi\": \"3.1.0\","), Some(SpecFormat::OpenApi31));
-        assert_eq!(SpecFormat::sniff("{\"openapi\":\"3.0.2\",\"info\":{}}"), Some(SpecFormat::OpenApi30));
-        assert_eq!(SpecFormat::sniff("swagger: '2.0'\n"), Some(SpecFormat::Swagger20));
+        assert_eq!(
+            SpecFormat::sniff("openapi: 3.0.4\ninfo: {}"),
+            Some(SpecFormat::OpenApi30)
+        );
+        assert_eq!(
+            SpecFormat::sniff("{\n  \"openapi\": \"3.1.0\","),
+            Some(SpecFormat::OpenApi31)
+        );
+        assert_eq!(
+            SpecFormat::sniff("{\"openapi\":\"3.0.2\",\"info\":{}}"),
+            Some(SpecFormat::OpenApi30)
+        );
+        assert_eq!(
+            SpecFormat::sniff("swagger: '2.0'\n"),
+            Some(SpecFormat::Swagger20)
+        );
         assert_eq!(SpecFormat::sniff("info:\n  openapi: 3.0.0\n"), None);
         assert_eq!(SpecFormat::sniff("openapi: 4.0.0\n"), None);
     }

@@ -37,8 +37,17 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_local_path("/apis/petstore?x=1"), Some("/apis/petstore?x=1"));
-        for bad in ["https://evil.test/", "//evil.test", "/\\evil.test", "apis", "/a\nb"] {
+        assert_eq!(
+            safe_local_path("/apis/petstore?x=1"),
+            Some("/apis/petstore?x=1")
+        );
+        for bad in [
+            "https://evil.test/",
+            "//evil.test",
+            "/\\evil.test",
+            "apis",
+            "/a\nb",
+        ] {
             assert_eq!(safe_local_path(bad), None, "{bad:?} must be refused");
         }
     }

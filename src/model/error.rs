@@ -47,7 +47,9 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
-            E::Args(msg) | E::MissingArg(msg) => AppError::BadRequest(format!("Bad arguments: {msg}")),
+            E::Args(msg) | E::MissingArg(msg) => {
+                AppError::BadRequest(format!("Bad arguments: {msg}"))
+            }
             E::ServerError(_) | E::Registration(_) | E::MiddlewareError(_) => AppError::Internal,
             other => AppError::Transport(other.to_string()),
         }

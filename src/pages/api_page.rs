@@ -2,39 +2,60 @@
 
 use crate::api::get_api;
 use crate::components::{ErrorPanel, LifecycleBadge, RiskBadge, SignedIn, VisibilityBadge};
-use crate::model::ApiDetail;
+use crate::model::{ApiDetail, EnvironmentView, ScopeView, VersionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ApiPage() -> impl IntoView {
-    let params = use_params_map();
-    let api = Resource::new(move || params.read().get("slug").unwrap_or_default(), get_api);
     view! {
         <SignedIn>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    api.get()
-                        .map(|result| match result {
-                            Ok(api) => view! { <Overview api /> }.into_any(),
-                            Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
-                        })
-                }}
-            </Suspense>
+            <ApiPageBody />
         </SignedIn>
+    }
+}
+
+/// Created only once someone is signed in, so no request for the API is made for anyone else.
+#[component]
+fn ApiPageBody() -> impl IntoView {
+    let params = use_params_map();
+    let api = Resource::new(
+        move || params.read().get("slug").unwrap_or_default(),
+        get_api,
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                api.get()
+                    .map(|result| match result {
+                        Ok(api) => view! { <Overview api /> }.into_any(),
+                        Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
+                    })
+            }}
+        </Suspense>
     }
 }
 
 /// Splits plain text into paragraphs. Markdown rendering happens at publish time (docs issue);
 /// until then the description is shown as escaped text.
 fn paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect()
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 #[component]
 fn Overview(api: ApiDetail) -> impl IntoView {
-    let ApiDetail { summary, description_md, environments, scopes, versions, links } = api;
+    let ApiDetail {
+        summary,
+        description_md,
+        environments,
+        scopes,
+        versions,
+        links,
+    } = api;
     let link_items = [
         ("Repository", links.repository_url),
         ("Runbook", links.runbook_url),
@@ -93,71 +114,103 @@ fn Overview(api: ApiDetail) -> impl IntoView {
             <section class="section">
                 {paragraphs(&description_md).into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
             </section>
-            <section class="section">
-                <h2>"Environments"</h2>
-                <table class="table" data-testid="environments">
-                    <thead>
-                        <tr>
-                            <th>"Name"</th>
-                            <th>"Base URL"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {environments
-                            .into_iter()
-                            .map(|e| {
-                                view! {
-                                    <tr>
-                                        <td>{e.name}</td>
-                                        <td>
-                                            <code>{e.base_url}</code>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </section>
-            <section class="section">
-                <h2>"Scopes"</h2>
-                <table class="table" data-testid="scopes">
-                    <thead>
-                        <tr>
-                            <th>"Scope"</th>
-                            <th>"What it allows"</th>
-                            <th>"Risk"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {scopes
-                            .into_iter()
-                            .map(|s| {
-                                view! {
-                                    <tr>
-                                        <td>
-                                            <code>{s.name}</code>
-                                        </td>
-                                        <td>{s.description}</td>
-                                        <td>
-                                            <RiskBadge risk=s.risk />
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </section>
-            <section class="section">
-                <h2>"Versions"</h2>
-                <ul class="versions">
-                    {versions
-                        .into_iter()
-                        .map(|v| view! { <li><strong>{v.label}</strong> " " <span class="muted">{v.status.label()}</span></li> })
-                        .collect_view()}
-                </ul>
-            </section>
+            <EnvironmentsTable environments />
+            <ScopesTable scopes />
+            <VersionsList versions />
         </article>
     }
+}
+
+#[component]
+fn EnvironmentsTable(environments: Vec<EnvironmentView>) -> impl IntoView {
+    view! {
+        <section class="section">
+            <h2>"Environments"</h2>
+            <table class="table" data-testid="environments">
+                <thead>
+                    <tr>
+                        <th>"Name"</th>
+                        <th>"Base URL"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {environments
+                        .into_iter()
+                        .map(|e| {
+                            view! {
+                                <tr>
+                                    <td>{e.name}</td>
+                                    <td>
+                                        <code>{e.base_url}</code>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn ScopesTable(scopes: Vec<ScopeView>) -> impl IntoView {
+    view! {
+        <section class="section">
+            <h2>"Scopes"</h2>
+            <table class="table" data-testid="scopes">
+                <thead>
+                    <tr>
+                        <th>"Scope"</th>
+                        <th>"What it allows"</th>
+                        <th>"Risk"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {scopes
+                        .into_iter()
+                        .map(|s| {
+                            view! {
+                                <tr>
+                                    <td>
+                                        <code>{s.name}</code>
+                                    </td>
+                                    <td>{s.description}</td>
+                                    <td>
+                                        <RiskBadge risk=s.risk />
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn VersionsList(versions: Vec<VersionView>) -> impl IntoView {
+    view! {
+        <section class="section">
+            <h2>"Versions"</h2>
+            <ul class="versions">
+                {versions
+                    .into_iter()
+                    .map(|v| {
+                        view! {
+                            <li>
+                                <strong>{v.label}</strong>
+                                " "
+                                <span class="muted">{v.status.label()}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
 }

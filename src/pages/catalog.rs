@@ -40,7 +40,14 @@ fn Catalog() -> impl IntoView {
     let set = move |key: &'static str, value: String| {
         let mut next = filter.get_untracked();
         next.set(key, value);
-        navigate(&next.to_url(), NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        navigate(
+            &next.to_url(),
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
     let on_text = {
         let set = set.clone();
@@ -103,7 +110,11 @@ fn Catalog() -> impl IntoView {
 }
 
 #[component]
-fn FacetSelects<F, H>(facets: CatalogFacets, filter: Memo<CatalogFilter>, on_select: F) -> impl IntoView
+fn FacetSelects<F, H>(
+    facets: CatalogFacets,
+    filter: Memo<CatalogFilter>,
+    on_select: F,
+) -> impl IntoView
 where
     F: Fn(&'static str) -> H + Clone + 'static,
     H: FnMut(leptos::ev::Event) + 'static,

@@ -26,7 +26,9 @@ pub struct Actor {
 
 impl Actor {
     pub fn owns_team(&self, team_id: i64) -> bool {
-        self.teams.iter().any(|m| m.team_id == team_id && m.role == TeamRole::Owner)
+        self.teams
+            .iter()
+            .any(|m| m.team_id == team_id && m.role == TeamRole::Owner)
     }
 
     pub fn me(&self) -> Me {

@@ -62,7 +62,10 @@ pub fn main() -> ExitCode {
         Err(e) => return die(2, format!("configuration: {e}")),
     };
     telemetry::init(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return die(1, format!("cannot start the runtime: {e}")),
     };
@@ -70,10 +73,19 @@ pub fn main() -> ExitCode {
 }
 
 async fn open_store(config: &Config) -> Result<Store, ExitCode> {
-    let store = Store::connect(&config.database, 16)
+    let store = Store::connect(&config.database, 16).await.map_err(|e| {
+        die(
+            1,
+            format!(
+                "DATABASE_URL: cannot open the store ({:?}): {e}",
+                config.database
+            ),
+        )
+    })?;
+    store
+        .migrate()
         .await
-        .map_err(|e| die(1, format!("DATABASE_URL: cannot open the store ({:?}): {e}", config.database)))?;
-    store.migrate().await.map_err(|e| die(1, format!("migrations failed: {e}")))?;
+        .map_err(|e| die(1, format!("migrations failed: {e}")))?;
     Ok(store)
 }
 
@@ -87,17 +99,22 @@ async fn run(command: Command, config: Config) -> ExitCode {
             println!("migrations applied");
             ExitCode::SUCCESS
         }
-        Command::SeedDemo { if_empty } => match seed::seed_demo(&store, Clock::System.now()).await {
-            Ok(report) => {
-                println!("demo data loaded: {} teams, {} people, {} APIs", report.teams, report.people, report.apis);
-                ExitCode::SUCCESS
+        Command::SeedDemo { if_empty } => {
+            match seed::seed_demo(&store, Clock::System.now()).await {
+                Ok(report) => {
+                    println!(
+                        "demo data loaded: {} teams, {} people, {} APIs",
+                        report.teams, report.people, report.apis
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(seed::SeedError::NotEmpty) if if_empty => {
+                    println!("demo data skipped: the database already has people");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => die(1, format!("seed-demo: {e}")),
             }
-            Err(seed::SeedError::NotEmpty) if if_empty => {
-                println!("demo data skipped: the database already has people");
-                ExitCode::SUCCESS
-            }
-            Err(e) => die(1, format!("seed-demo: {e}")),
-        },
+        }
         Command::Serve => serve(store.clone(), config).await,
         Command::Help | Command::Version => ExitCode::SUCCESS,
     };
@@ -116,13 +133,20 @@ async fn serve(store: Store, config: Config) -> ExitCode {
         Err(e) => return die(1, format!("GATEHOUSE_BIND: cannot listen on {bind}: {e}")),
     };
     if config.dev_login {
-        tracing::warn!("the development sign-in is ON: anyone who reaches {bind} can act as anyone");
+        tracing::warn!(
+            "the development sign-in is ON: anyone who reaches {bind} can act as anyone"
+        );
     }
+    // Port 0 asks the OS for a free port: report the one actually bound.
+    let bound = listener.local_addr().unwrap_or(bind);
     let state = AppState::new(store, config, secrets, Clock::System);
     let app = http::router(state);
-    tracing::info!(%bind, "Gatehouse is listening");
-    println!("Gatehouse is running at http://{bind}");
-    match axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
+    tracing::info!(%bound, "Gatehouse is listening");
+    println!("Gatehouse is running at http://{bound}");
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -162,7 +186,10 @@ mod tests {
     #[test]
     fn serve_is_the_default_and_unknown_words_are_refused() {
         assert_eq!(parse_args(&args(&[])), Ok(Command::Serve));
-        assert_eq!(parse_args(&args(&["seed-demo", "--if-empty"])), Ok(Command::SeedDemo { if_empty: true }));
+        assert_eq!(
+            parse_args(&args(&["seed-demo", "--if-empty"])),
+            Ok(Command::SeedDemo { if_empty: true })
+        );
         assert!(parse_args(&args(&["serve", "--now"])).is_err());
     }
 }

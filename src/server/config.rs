@@ -16,8 +16,19 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// Multi-line causes (a TOML parser's, say) are folded so the error stays one line.
     fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { setting: setting.into(), message: message.into() }
+        let message: String = message.into();
+        let message = message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            setting: setting.into(),
+            message,
+        }
     }
 }
 
@@ -41,26 +52,38 @@ impl DatabaseUrl {
     /// Reads `sqlite://PATH`, `sqlite:PATH` or `postgres://…` / `postgresql://…`.
     pub fn parse(setting: &str, value: &str) -> Result<Self, ConfigError> {
         let (scheme, rest) = value.split_once(':').ok_or_else(|| {
-            ConfigError::new(setting, "expected a URL such as sqlite://data/gatehouse.db or postgres://host/db")
+            ConfigError::new(
+                setting,
+                "expected a URL such as sqlite://data/gatehouse.db or postgres://host/db",
+            )
         })?;
         match scheme {
             "sqlite" => {
                 let path = rest.trim_start_matches("//");
                 let path = path.split('?').next().unwrap_or_default();
                 if path.is_empty() || path == ":memory:" {
-                    return Err(ConfigError::new(setting, "an SQLite URL needs a file path, e.g. sqlite://data/gatehouse.db"));
+                    return Err(ConfigError::new(
+                        setting,
+                        "an SQLite URL needs a file path, e.g. sqlite://data/gatehouse.db",
+                    ));
                 }
                 Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
             }
             "postgres" | "postgresql" => {
                 if !rest.starts_with("//") {
-                    return Err(ConfigError::new(setting, "a PostgreSQL URL looks like postgres://user:password@host:5432/database"));
+                    return Err(ConfigError::new(
+                        setting,
+                        "a PostgreSQL URL looks like postgres://user:password@host:5432/database",
+                    ));
                 }
                 Ok(DatabaseUrl::Postgres(value.to_owned()))
             }
             other => Err(ConfigError::new(
                 setting,
-                format!("unsupported scheme '{}' (expected sqlite: or postgres:)", other.chars().take(20).collect::<String>()),
+                format!(
+                    "unsupported scheme '{}' (expected sqlite: or postgres:)",
+                    other.chars().take(20).collect::<String>()
+                ),
             )),
         }
     }
@@ -157,16 +180,33 @@ impl Config {
             Some(path) => read_file(Path::new(&path))?,
             None => FileConfig::default(),
         };
-        let pick = |env_names: &[&str], file_key: &str, file_value: Option<String>| -> Option<Setting> {
-            env_names
-                .iter()
-                .find_map(|name| env(name).filter(|v| !v.is_empty()).map(|value| Setting { name: (*name).to_owned(), value }))
-                .or_else(|| file_value.map(|value| Setting { name: format!("{file_key} (config file)"), value }))
-        };
+        let pick =
+            |env_names: &[&str], file_key: &str, file_value: Option<String>| -> Option<Setting> {
+                env_names
+                    .iter()
+                    .find_map(|name| {
+                        env(name).filter(|v| !v.is_empty()).map(|value| Setting {
+                            name: (*name).to_owned(),
+                            value,
+                        })
+                    })
+                    .or_else(|| {
+                        file_value.map(|value| Setting {
+                            name: format!("{file_key} (config file)"),
+                            value,
+                        })
+                    })
+            };
 
         let bind = match pick(&["GATEHOUSE_BIND"], "bind", file.bind) {
             Some(s) => s.value.parse::<SocketAddr>().map_err(|_| {
-                ConfigError::new(&s.name, format!("'{}' is not an address like 127.0.0.1:3000", short(&s.value)))
+                ConfigError::new(
+                    &s.name,
+                    format!(
+                        "'{}' is not an address like 127.0.0.1:3000",
+                        short(&s.value)
+                    ),
+                )
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
@@ -178,7 +218,11 @@ impl Config {
         };
         check_data_dir(&data_dir_name, &data_dir)?;
 
-        let database = match pick(&["DATABASE_URL", "GATEHOUSE_DATABASE_URL"], "database_url", file.database_url) {
+        let database = match pick(
+            &["DATABASE_URL", "GATEHOUSE_DATABASE_URL"],
+            "database_url",
+            file.database_url,
+        ) {
             Some(s) => DatabaseUrl::parse(&s.name, &s.value)?,
             None => DatabaseUrl::Sqlite(data_dir.join("gatehouse.db")),
         };
@@ -187,56 +231,117 @@ impl Config {
             Some(s) => match s.value.as_str() {
                 "pretty" | "text" => LogFormat::Pretty,
                 "json" => LogFormat::Json,
-                other => return Err(ConfigError::new(&s.name, format!("'{}' is not a log format (expected pretty or json)", short(other)))),
+                other => {
+                    return Err(ConfigError::new(
+                        &s.name,
+                        format!(
+                            "'{}' is not a log format (expected pretty or json)",
+                            short(other)
+                        ),
+                    ));
+                }
             },
             None => LogFormat::Pretty,
         };
-        let log_filter = pick(&["GATEHOUSE_LOG", "RUST_LOG"], "log_filter", file.log_filter)
-            .map(|s| s.value)
-            .unwrap_or_else(|| "info,sqlx=warn".to_owned());
+        let log_filter = pick(
+            &["GATEHOUSE_LOG", "RUST_LOG"],
+            "log_filter",
+            file.log_filter,
+        )
+        .map(|s| s.value)
+        .unwrap_or_else(|| "info,sqlx=warn".to_owned());
 
-        let dev_login = match pick(&["GATEHOUSE_DEV_LOGIN"], "dev_login", file.dev_login.map(|b| b.to_string())) {
+        let dev_login = match pick(
+            &["GATEHOUSE_DEV_LOGIN"],
+            "dev_login",
+            file.dev_login.map(|b| b.to_string()),
+        ) {
             Some(s) => parse_bool(&s)?,
             None => false,
         };
         if dev_login && !bind.ip().is_loopback() {
             return Err(ConfigError::new(
                 "GATEHOUSE_DEV_LOGIN",
-                format!("the development sign-in lets anyone act as anyone, so it is refused on the non-loopback address {bind}; bind to 127.0.0.1 or turn it off"),
+                format!(
+                    "the development sign-in lets anyone act as anyone, so it is refused on the non-loopback address {bind}; bind to 127.0.0.1 or turn it off"
+                ),
             ));
         }
 
         let public_url = match pick(&["GATEHOUSE_PUBLIC_URL"], "public_url", file.public_url) {
             Some(s) => {
                 let url = s.value.trim_end_matches('/');
-                let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+                let rest = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"));
                 match rest {
                     Some(host) if !host.is_empty() && !host.contains('/') => Some(url.to_owned()),
-                    _ => return Err(ConfigError::new(&s.name, format!("'{}' is not an origin like https://gatehouse.example.com", short(&s.value)))),
+                    _ => {
+                        return Err(ConfigError::new(
+                            &s.name,
+                            format!(
+                                "'{}' is not an origin like https://gatehouse.example.com",
+                                short(&s.value)
+                            ),
+                        ));
+                    }
                 }
             }
             None => None,
         };
 
-        let site_root = pick(&["GATEHOUSE_SITE_ROOT", "LEPTOS_SITE_ROOT"], "site_root", file.site_root)
-            .map(|s| PathBuf::from(s.value))
-            .unwrap_or_else(|| PathBuf::from("target/site"));
+        let site_root = pick(
+            &["GATEHOUSE_SITE_ROOT", "LEPTOS_SITE_ROOT"],
+            "site_root",
+            file.site_root,
+        )
+        .map(|s| PathBuf::from(s.value))
+        .unwrap_or_else(|| PathBuf::from("target/site"));
 
-        let minutes = |env_name: &str, key: &str, file_value: Option<u64>, default: u64, max: u64| -> Result<u64, ConfigError> {
+        let minutes = |env_name: &str,
+                       key: &str,
+                       file_value: Option<u64>,
+                       default: u64,
+                       max: u64|
+         -> Result<u64, ConfigError> {
             match pick(&[env_name], key, file_value.map(|v| v.to_string())) {
                 Some(s) => match s.value.parse::<u64>() {
                     Ok(v) if (1..=max).contains(&v) => Ok(v),
-                    _ => Err(ConfigError::new(&s.name, format!("'{}' is not a whole number from 1 to {max}", short(&s.value)))),
+                    _ => Err(ConfigError::new(
+                        &s.name,
+                        format!(
+                            "'{}' is not a whole number from 1 to {max}",
+                            short(&s.value)
+                        ),
+                    )),
                 },
                 None => Ok(default),
             }
         };
-        let idle_minutes = minutes("GATEHOUSE_SESSION_IDLE_MINUTES", "session_idle_minutes", file.session_idle_minutes, 8 * 60, 30 * 24 * 60)?;
-        let lifetime_hours = minutes("GATEHOUSE_SESSION_LIFETIME_HOURS", "session_lifetime_hours", file.session_lifetime_hours, 7 * 24, 90 * 24)?;
+        let idle_minutes = minutes(
+            "GATEHOUSE_SESSION_IDLE_MINUTES",
+            "session_idle_minutes",
+            file.session_idle_minutes,
+            8 * 60,
+            30 * 24 * 60,
+        )?;
+        let lifetime_hours = minutes(
+            "GATEHOUSE_SESSION_LIFETIME_HOURS",
+            "session_lifetime_hours",
+            file.session_lifetime_hours,
+            7 * 24,
+            90 * 24,
+        )?;
 
-        let secret = |env_name: &str, key: &str, file_value: Option<String>| -> Result<Option<SecretString>, ConfigError> {
+        let secret = |env_name: &str,
+                      key: &str,
+                      file_value: Option<String>|
+         -> Result<Option<SecretString>, ConfigError> {
             match pick(&[env_name], key, file_value) {
-                Some(s) if s.value.len() < 32 => Err(ConfigError::new(&s.name, "a secret needs at least 32 characters (leave it unset and one is generated)")),
+                Some(s) if s.value.len() < 32 => Err(ConfigError::new(
+                    &s.name,
+                    "a secret needs at least 32 characters (leave it unset and one is generated)",
+                )),
                 Some(s) => Ok(Some(SecretString(s.value))),
                 None => Ok(None),
             }
@@ -276,13 +381,17 @@ fn parse_bool(setting: &Setting) -> Result<bool, ConfigError> {
     match setting.value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        other => Err(ConfigError::new(&setting.name, format!("'{}' is not true or false", short(other)))),
+        other => Err(ConfigError::new(
+            &setting.name,
+            format!("'{}' is not true or false", short(other)),
+        )),
     }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let setting = format!("GATEHOUSE_CONFIG ({})", path.display());
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::new(&setting, format!("cannot read the file: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&setting, format!("cannot read the file: {e}")))?;
     toml::from_str(&text).map_err(|e| {
         let at = e
             .span()
@@ -299,14 +408,16 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 
 /// The data directory must exist (it is created if missing) and accept files.
 fn check_data_dir(setting: &str, dir: &Path) -> Result<(), ConfigError> {
-    let fail = |message: String| ConfigError::new(format!("{setting} ({})", dir.display()), message);
+    let fail =
+        |message: String| ConfigError::new(format!("{setting} ({})", dir.display()), message);
     if dir.exists() && !dir.is_dir() {
         return Err(fail("exists but is not a directory".to_owned()));
     }
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
     std::fs::read_dir(dir).map_err(|e| fail(format!("cannot read the directory: {e}")))?;
     let probe = dir.join(".gatehouse-write-check");
-    std::fs::write(&probe, b"").map_err(|e| fail(format!("cannot write into the directory: {e}")))?;
+    std::fs::write(&probe, b"")
+        .map_err(|e| fail(format!("cannot write into the directory: {e}")))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -317,14 +428,18 @@ mod tests {
     use std::collections::HashMap;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("gatehouse-config-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("gatehouse-config-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(|name| map.get(name).cloned())
     }
 
@@ -333,9 +448,15 @@ mod tests {
         let dir = temp_dir("defaults");
         let config = load(&[("GATEHOUSE_DATA_DIR", dir.to_str().unwrap())]).unwrap();
         assert_eq!(config.bind, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(config.database, DatabaseUrl::Sqlite(dir.join("gatehouse.db")));
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Sqlite(dir.join("gatehouse.db"))
+        );
         assert!(!config.dev_login);
-        assert!(!config.secure_cookies(), "plain-http loopback development relaxes Secure");
+        assert!(
+            !config.secure_cookies(),
+            "plain-http loopback development relaxes Secure"
+        );
     }
 
     #[test]
@@ -365,19 +486,46 @@ mod tests {
         std::fs::write(&not_a_dir, "").unwrap();
 
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-            (vec![("DATABASE_URL", "mysql://db/x")], "DATABASE_URL: unsupported scheme 'mysql'"),
-            (vec![("GATEHOUSE_BIND", "localhost")], "GATEHOUSE_BIND: 'localhost' is not an address"),
-            (vec![("GATEHOUSE_CONFIG", bad_toml.to_str().unwrap())], "invalid TOML at line 2"),
-            (vec![("GATEHOUSE_CONFIG", unknown_key.to_str().unwrap())], "unknown field `bnid`"),
-            (vec![("GATEHOUSE_DEV_LOGIN", "maybe")], "GATEHOUSE_DEV_LOGIN: 'maybe' is not true or false"),
-            (vec![("GATEHOUSE_DEV_LOGIN", "true"), ("GATEHOUSE_BIND", "0.0.0.0:3000")], "refused on the non-loopback address"),
-            (vec![("GATEHOUSE_SESSION_KEY", "short")], "GATEHOUSE_SESSION_KEY: a secret needs at least 32 characters"),
+            (
+                vec![("DATABASE_URL", "mysql://db/x")],
+                "DATABASE_URL: unsupported scheme 'mysql'",
+            ),
+            (
+                vec![("GATEHOUSE_BIND", "localhost")],
+                "GATEHOUSE_BIND: 'localhost' is not an address",
+            ),
+            (
+                vec![("GATEHOUSE_CONFIG", bad_toml.to_str().unwrap())],
+                "invalid TOML at line 2",
+            ),
+            (
+                vec![("GATEHOUSE_CONFIG", unknown_key.to_str().unwrap())],
+                "unknown field `bnid`",
+            ),
+            (
+                vec![("GATEHOUSE_DEV_LOGIN", "maybe")],
+                "GATEHOUSE_DEV_LOGIN: 'maybe' is not true or false",
+            ),
+            (
+                vec![
+                    ("GATEHOUSE_DEV_LOGIN", "true"),
+                    ("GATEHOUSE_BIND", "0.0.0.0:3000"),
+                ],
+                "refused on the non-loopback address",
+            ),
+            (
+                vec![("GATEHOUSE_SESSION_KEY", "short")],
+                "GATEHOUSE_SESSION_KEY: a secret needs at least 32 characters",
+            ),
         ];
         for (pairs, expected) in cases {
             let mut all = vec![("GATEHOUSE_DATA_DIR", d)];
             all.extend(pairs);
             let err = load(&all).unwrap_err().to_string();
-            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+            assert!(
+                err.contains(expected),
+                "{err:?} should contain {expected:?}"
+            );
             assert!(!err.contains('\n'), "{err:?} should be one line");
         }
 
@@ -388,7 +536,8 @@ mod tests {
 
     #[test]
     fn database_urls_never_print_their_password() {
-        let url = DatabaseUrl::parse("DATABASE_URL", "postgres://app:hunter2@db:5432/gatehouse").unwrap();
+        let url =
+            DatabaseUrl::parse("DATABASE_URL", "postgres://app:hunter2@db:5432/gatehouse").unwrap();
         assert!(!format!("{url:?}").contains("hunter2"));
         let secret = SecretString("a".repeat(40));
         assert_eq!(format!("{secret:?}"), "SecretString(…)");

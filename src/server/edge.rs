@@ -16,11 +16,18 @@ const SECURE_COOKIE: &str = "__Host-gatehouse";
 const DEV_COOKIE: &str = "gatehouse_session";
 
 pub fn cookie_name(config: &Config) -> &'static str {
-    if config.secure_cookies() { SECURE_COOKIE } else { DEV_COOKIE }
+    if config.secure_cookies() {
+        SECURE_COOKIE
+    } else {
+        DEV_COOKIE
+    }
 }
 
 pub fn timeouts(config: &Config) -> Timeouts {
-    Timeouts { idle: config.session_idle_timeout, lifetime: config.session_lifetime }
+    Timeouts {
+        idle: config.session_idle_timeout,
+        lifetime: config.session_lifetime,
+    }
 }
 
 /// The session token from the `Cookie` header(s), if any.
@@ -38,8 +45,15 @@ pub fn session_token(headers: &HeaderMap, config: &Config) -> Option<String> {
 
 /// `Set-Cookie` for a new session.
 pub fn session_cookie(config: &Config, token: &str, max_age: i64) -> String {
-    let secure = if config.secure_cookies() { "; Secure" } else { "" };
-    format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", cookie_name(config))
+    let secure = if config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        cookie_name(config)
+    )
 }
 
 /// `Set-Cookie` that removes the session cookie.
@@ -47,9 +61,20 @@ pub fn clear_session_cookie(config: &Config) -> String {
     session_cookie(config, "", 0)
 }
 
-pub async fn actor_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Actor>, ServiceError> {
+pub async fn actor_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Actor>, ServiceError> {
     match session_token(headers, &state.config) {
-        Some(token) => sessions::resolve(&state.store, &token, timeouts(&state.config), state.clock.now()).await,
+        Some(token) => {
+            sessions::resolve(
+                &state.store,
+                &token,
+                timeouts(&state.config),
+                state.clock.now(),
+            )
+            .await
+        }
         None => Ok(None),
     }
 }

@@ -41,8 +41,13 @@ impl From<ServiceError> for AppError {
 /// REST handlers answer errors as `{"error": "...", "status": N}` with the matching status.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() }))).into_response()
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() })),
+        )
+            .into_response()
     }
 }
 

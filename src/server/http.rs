@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -42,22 +43,56 @@ async fn healthz() -> &'static str {
 /// The store answers; load balancers send traffic only then.
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.store.ping().await {
-        (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response()
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready" })),
+        )
+            .into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "store unreachable" }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "store unreachable" })),
+        )
+            .into_response()
     }
 }
 
 /// Refuses state-changing requests that a browser sent from another site. Browsers always send
 /// `Origin` on such requests; clients without it (curl, gateways) are not a CSRF vector.
 async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let changes_state = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if changes_state && !same_origin(request.headers(), state.config.public_origin()) {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
-        return (StatusCode::FORBIDDEN, Json(serde_json::json!({ "error": "Cross-site request refused.", "status": 403 })))
+        return (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({ "error": "Cross-site request refused.", "status": 403 })),
+        )
             .into_response();
     }
     next.run(request).await
+}
+
+/// Server functions answer every error with 500. Ours carry an `AppError`, which knows its
+/// status (400 for malformed arguments, 401, 404, 422, …): answer with that instead.
+async fn server_fn_status(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(err.status())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
@@ -71,8 +106,14 @@ fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     match public_origin {
         Some(expected) => origin == expected,
         None => {
-            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
         }
     }
 }
@@ -86,27 +127,46 @@ struct DevLoginForm {
 fn client_info(headers: &HeaderMap) -> ClientInfo {
     ClientInfo {
         ip: None,
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     }
 }
 
 /// The development sign-in: act as any seeded person. Exists only when enabled (loopback only).
-async fn dev_login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<DevLoginForm>) -> Response {
+async fn dev_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<DevLoginForm>,
+) -> Response {
     if !state.config.dev_login {
         return AppError::NotFound("The development sign-in".into()).into_response();
     }
     let now = state.clock.now();
     let timeouts = edge::timeouts(&state.config);
-    match sessions::start(&state.store, form.person_id, AuthMethod::Dev, timeouts, &client_info(&headers), now).await {
+    match sessions::start(
+        &state.store,
+        form.person_id,
+        AuthMethod::Dev,
+        timeouts,
+        &client_info(&headers),
+        now,
+    )
+    .await
+    {
         Ok(session) => {
             tracing::info!(person = form.person_id, method = "dev", "signed in");
-            let target = form.next.as_deref().and_then(safe_local_path).unwrap_or("/");
-            let cookie = edge::session_cookie(&state.config, &session.token, session.expires_at - now);
+            let target = form
+                .next
+                .as_deref()
+                .and_then(safe_local_path)
+                .unwrap_or("/");
+            let cookie =
+                edge::session_cookie(&state.config, &session.token, session.expires_at - now);
             ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response()
         }
-        Err(ServiceError::Forbidden) => {
-            AppError::Forbidden.into_response()
-        }
+        Err(ServiceError::Forbidden) => AppError::Forbidden.into_response(),
         Err(err) => err.into_response(),
     }
 }
@@ -118,7 +178,14 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
     {
         return err.into_response();
     }
-    ([(header::SET_COOKIE, edge::clear_session_cookie(&state.config))], Redirect::to("/sign-in")).into_response()
+    (
+        [(
+            header::SET_COOKIE,
+            edge::clear_session_cookie(&state.config),
+        )],
+        Redirect::to("/sign-in"),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -136,11 +203,32 @@ mod tests {
 
     #[test]
     fn origin_must_match_the_host_or_the_public_url() {
-        assert!(same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), None));
-        assert!(!same_origin(&headers(&[("origin", "https://evil.test"), ("host", "127.0.0.1:3000")]), None));
-        assert!(same_origin(&headers(&[("origin", "https://gh.example.com")]), Some("https://gh.example.com")));
-        assert!(!same_origin(&headers(&[("origin", "https://gh.example.com.evil.test")]), Some("https://gh.example.com")));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), None));
-        assert!(same_origin(&headers(&[]), None), "non-browser clients send no Origin");
+        assert!(same_origin(
+            &headers(&[
+                ("origin", "http://127.0.0.1:3000"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            None
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "https://evil.test"), ("host", "127.0.0.1:3000")]),
+            None
+        ));
+        assert!(same_origin(
+            &headers(&[("origin", "https://gh.example.com")]),
+            Some("https://gh.example.com")
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "https://gh.example.com.evil.test")]),
+            Some("https://gh.example.com")
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            None
+        ));
+        assert!(
+            same_origin(&headers(&[]), None),
+            "non-browser clients send no Origin"
+        );
     }
 }

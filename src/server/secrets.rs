@@ -51,28 +51,47 @@ impl Secrets {
 }
 
 fn load_or_generate(path: &Path) -> Result<Secret, SecretsError> {
-    let fail = |message: String| SecretsError { path: path.to_owned(), message };
+    let fail = |message: String| SecretsError {
+        path: path.to_owned(),
+        message,
+    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| fail(format!("cannot create the directory: {e}")))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| fail(format!("cannot restrict the directory: {e}")))?;
     }
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let mode = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?.permissions().mode();
+            let mode = std::fs::metadata(path)
+                .map_err(|e| fail(e.to_string()))?
+                .permissions()
+                .mode();
             if mode & 0o077 != 0 {
-                return Err(fail(format!("is readable by others (mode {:o}); run chmod 600 on it", mode & 0o777)));
+                return Err(fail(format!(
+                    "is readable by others (mode {:o}); run chmod 600 on it",
+                    mode & 0o777
+                )));
             }
-            let bytes = decode_hex(text.trim()).filter(|b| b.len() >= 32).ok_or_else(|| fail("is not 64 or more hex digits".to_owned()))?;
+            let bytes = decode_hex(text.trim())
+                .filter(|b| b.len() >= 32)
+                .ok_or_else(|| fail("is not 64 or more hex digits".to_owned()))?;
             Ok(Secret(bytes.into()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|e| fail(format!("no randomness available: {e}")))?;
+            getrandom::fill(&mut bytes)
+                .map_err(|e| fail(format!("no randomness available: {e}")))?;
             // create_new: two processes starting at once never overwrite each other's secret.
-            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
                 Ok(mut file) => {
-                    file.write_all(encode_hex(&bytes).as_bytes()).map_err(|e| fail(e.to_string()))?;
+                    file.write_all(encode_hex(&bytes).as_bytes())
+                        .map_err(|e| fail(e.to_string()))?;
                     file.sync_all().map_err(|e| fail(e.to_string()))?;
                     Ok(Secret(bytes.into()))
                 }
@@ -133,7 +152,10 @@ mod tests {
 
     #[test]
     fn hex_round_trips() {
-        assert_eq!(decode_hex(&encode_hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(
+            decode_hex(&encode_hex(&[0, 1, 254, 255])),
+            Some(vec![0, 1, 254, 255])
+        );
         assert_eq!(decode_hex("zz"), None);
     }
 }

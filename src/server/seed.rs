@@ -12,20 +12,62 @@ const DEMO: &str = include_str!("../../demo/demo.toml");
 
 /// The fixture files the demo uses, embedded so the binary seeds from anywhere.
 const FIXTURES: &[(&str, &str)] = &[
-    ("guides/discord_oauth2.md", include_str!("../../demo/fixtures/guides/discord_oauth2.md")),
-    ("guides/microsoft_azure_api_guidelines.md", include_str!("../../demo/fixtures/guides/microsoft_azure_api_guidelines.md")),
-    ("guides/octokit-js_README.md", include_str!("../../demo/fixtures/guides/octokit-js_README.md")),
-    ("guides/redoc_README.md", include_str!("../../demo/fixtures/guides/redoc_README.md")),
-    ("guides/redoc_vendor-extensions.md", include_str!("../../demo/fixtures/guides/redoc_vendor-extensions.md")),
-    ("guides/stripe-cli_README.md", include_str!("../../demo/fixtures/guides/stripe-cli_README.md")),
-    ("specs/box_openapi-v2025.0.json", include_str!("../../demo/fixtures/specs/box_openapi-v2025.0.json")),
-    ("specs/oai_callback-example.yaml", include_str!("../../demo/fixtures/specs/oai_callback-example.yaml")),
-    ("specs/oai_link-example.yaml", include_str!("../../demo/fixtures/specs/oai_link-example.yaml")),
-    ("specs/oai_petstore-expanded.yaml", include_str!("../../demo/fixtures/specs/oai_petstore-expanded.yaml")),
-    ("specs/oai_uspto.yaml", include_str!("../../demo/fixtures/specs/oai_uspto.yaml")),
-    ("specs/oai_v2.0_uber.yaml", include_str!("../../demo/fixtures/specs/oai_v2.0_uber.yaml")),
-    ("specs/oai_webhook-example.json", include_str!("../../demo/fixtures/specs/oai_webhook-example.json")),
-    ("specs/swagger-petstore_openapi.yaml", include_str!("../../demo/fixtures/specs/swagger-petstore_openapi.yaml")),
+    (
+        "guides/discord_oauth2.md",
+        include_str!("../../demo/fixtures/guides/discord_oauth2.md"),
+    ),
+    (
+        "guides/microsoft_azure_api_guidelines.md",
+        include_str!("../../demo/fixtures/guides/microsoft_azure_api_guidelines.md"),
+    ),
+    (
+        "guides/octokit-js_README.md",
+        include_str!("../../demo/fixtures/guides/octokit-js_README.md"),
+    ),
+    (
+        "guides/redoc_README.md",
+        include_str!("../../demo/fixtures/guides/redoc_README.md"),
+    ),
+    (
+        "guides/redoc_vendor-extensions.md",
+        include_str!("../../demo/fixtures/guides/redoc_vendor-extensions.md"),
+    ),
+    (
+        "guides/stripe-cli_README.md",
+        include_str!("../../demo/fixtures/guides/stripe-cli_README.md"),
+    ),
+    (
+        "specs/box_openapi-v2025.0.json",
+        include_str!("../../demo/fixtures/specs/box_openapi-v2025.0.json"),
+    ),
+    (
+        "specs/oai_callback-example.yaml",
+        include_str!("../../demo/fixtures/specs/oai_callback-example.yaml"),
+    ),
+    (
+        "specs/oai_link-example.yaml",
+        include_str!("../../demo/fixtures/specs/oai_link-example.yaml"),
+    ),
+    (
+        "specs/oai_petstore-expanded.yaml",
+        include_str!("../../demo/fixtures/specs/oai_petstore-expanded.yaml"),
+    ),
+    (
+        "specs/oai_uspto.yaml",
+        include_str!("../../demo/fixtures/specs/oai_uspto.yaml"),
+    ),
+    (
+        "specs/oai_v2.0_uber.yaml",
+        include_str!("../../demo/fixtures/specs/oai_v2.0_uber.yaml"),
+    ),
+    (
+        "specs/oai_webhook-example.json",
+        include_str!("../../demo/fixtures/specs/oai_webhook-example.json"),
+    ),
+    (
+        "specs/swagger-petstore_openapi.yaml",
+        include_str!("../../demo/fixtures/specs/swagger-petstore_openapi.yaml"),
+    ),
 ];
 
 #[derive(Deserialize)]
@@ -145,9 +187,19 @@ fn guide_title(name: &str, source: &str) -> String {
 }
 
 fn guide_slug(file: &str) -> String {
-    let stem = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".md");
+    let stem = file
+        .rsplit('/')
+        .next()
+        .unwrap_or(file)
+        .trim_end_matches(".md");
     stem.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -157,14 +209,20 @@ fn validate(demo: &Demo) -> Result<(), SeedError> {
     let teams: Vec<&str> = demo.teams.iter().map(|t| t.slug.as_str()).collect();
     let people: Vec<&str> = demo.people.iter().map(|p| p.key.as_str()).collect();
     for p in &demo.people {
-        let kind: PersonKind = p.kind.parse().map_err(|e| SeedError::Invalid(format!("{}: {e}", p.key)))?;
+        let kind: PersonKind = p
+            .kind
+            .parse()
+            .map_err(|e| SeedError::Invalid(format!("{}: {e}", p.key)))?;
         for reference in [&p.manager, &p.sponsor].into_iter().flatten() {
             if !people.contains(&reference.as_str()) {
                 return invalid(format!("{}: no person with key {reference}", p.key));
             }
         }
         if kind == PersonKind::Contractor && (p.sponsor.is_none() || p.contract_days.is_none()) {
-            return invalid(format!("{}: a contractor needs a sponsor and contract_days", p.key));
+            return invalid(format!(
+                "{}: a contractor needs a sponsor and contract_days",
+                p.key
+            ));
         }
         for (team, role) in &p.teams {
             if !teams.contains(&team.as_str()) || !matches!(role.as_str(), "owner" | "member") {
@@ -174,18 +232,27 @@ fn validate(demo: &Demo) -> Result<(), SeedError> {
     }
     for a in &demo.apis {
         ApiSlug::parse(&a.slug).map_err(|e| SeedError::Invalid(e.to_string()))?;
-        a.lifecycle.parse::<Lifecycle>().map_err(|e| SeedError::Invalid(format!("{}: {e}", a.slug)))?;
-        a.visibility.parse::<Visibility>().map_err(|e| SeedError::Invalid(format!("{}: {e}", a.slug)))?;
+        a.lifecycle
+            .parse::<Lifecycle>()
+            .map_err(|e| SeedError::Invalid(format!("{}: {e}", a.slug)))?;
+        a.visibility
+            .parse::<Visibility>()
+            .map_err(|e| SeedError::Invalid(format!("{}: {e}", a.slug)))?;
         if !teams.contains(&a.team.as_str()) {
             return invalid(format!("{}: no team {}", a.slug, a.team));
         }
         for s in &a.scopes {
-            s.risk.parse::<Risk>().map_err(|e| SeedError::Invalid(format!("{}: {e}", a.slug)))?;
+            s.risk
+                .parse::<Risk>()
+                .map_err(|e| SeedError::Invalid(format!("{}: {e}", a.slug)))?;
         }
         if let Some(spec) = &a.spec
             && SpecFormat::sniff(fixture(spec)?).is_none()
         {
-            return invalid(format!("{}: {spec} is not OpenAPI 3.0/3.1 or Swagger 2.0", a.slug));
+            return invalid(format!(
+                "{}: {spec} is not OpenAPI 3.0/3.1 or Swagger 2.0",
+                a.slug
+            ));
         }
         for g in &a.guides {
             fixture(g)?;
@@ -196,11 +263,14 @@ fn validate(demo: &Demo) -> Result<(), SeedError> {
 
 /// Loads the demo company into an empty database.
 pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError> {
-    let demo: Demo = toml::from_str(DEMO).map_err(|e| SeedError::Invalid(e.message().to_owned()))?;
+    let demo: Demo =
+        toml::from_str(DEMO).map_err(|e| SeedError::Invalid(e.message().to_owned()))?;
     validate(&demo)?;
 
     let mut tx = store.pool().begin().await?;
-    let people_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(&mut *tx).await?;
+    let people_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+        .fetch_one(&mut *tx)
+        .await?;
     if people_count > 0 {
         return Err(SeedError::NotEmpty);
     }
@@ -286,7 +356,11 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
         .fetch_one(&mut *tx)
         .await?;
         for tag in &a.tags {
-            sqlx::query("INSERT INTO api_tags (api_id, tag) VALUES ($1, $2)").bind(api_id).bind(tag).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO api_tags (api_id, tag) VALUES ($1, $2)")
+                .bind(api_id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
         }
         for (position, e) in a.environments.iter().enumerate() {
             sqlx::query("INSERT INTO environments (api_id, name, base_url, position) VALUES ($1, $2, $3, $4)")
@@ -298,13 +372,15 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
                 .await?;
         }
         for s in &a.scopes {
-            sqlx::query("INSERT INTO scopes (api_id, name, description, risk) VALUES ($1, $2, $3, $4)")
-                .bind(api_id)
-                .bind(&s.name)
-                .bind(&s.description)
-                .bind(&s.risk)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO scopes (api_id, name, description, risk) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(api_id)
+            .bind(&s.name)
+            .bind(&s.description)
+            .bind(&s.risk)
+            .execute(&mut *tx)
+            .await?;
         }
         let spec = a.spec.as_deref().map(fixture).transpose()?;
         let version_id: i64 = sqlx::query_scalar(
@@ -332,7 +408,11 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
         }
     }
     tx.commit().await?;
-    Ok(SeedReport { teams: demo.teams.len(), people: demo.people.len(), apis: demo.apis.len() })
+    Ok(SeedReport {
+        teams: demo.teams.len(),
+        people: demo.people.len(),
+        apis: demo.apis.len(),
+    })
 }
 
 #[cfg(test)]
@@ -352,7 +432,10 @@ mod tests {
 
     #[test]
     fn guide_names_become_slugs_and_titles() {
-        assert_eq!(guide_slug("guides/stripe-cli_README.md"), "stripe-cli-readme");
+        assert_eq!(
+            guide_slug("guides/stripe-cli_README.md"),
+            "stripe-cli-readme"
+        );
         assert_eq!(guide_title("x.md", "intro\n# Stripe CLI\n"), "Stripe CLI");
         assert_eq!(guide_title("x.md", "no heading"), "x.md");
     }

@@ -5,7 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // try_init: tests and subcommands may have set a subscriber already.
     let _ = match config.log_format {
         LogFormat::Pretty => builder.compact().try_init(),

@@ -17,7 +17,12 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn new(actor: &Actor, now: i64) -> Self {
-        Self { is_admin: i64::from(actor.is_admin), kind: actor.kind.as_str(), person_id: actor.person_id, now }
+        Self {
+            is_admin: i64::from(actor.is_admin),
+            kind: actor.kind.as_str(),
+            person_id: actor.person_id,
+            now,
+        }
     }
 }
 
@@ -41,7 +46,11 @@ fn bind_viewer<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     viewer: &Viewer,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    query.bind(viewer.is_admin).bind(viewer.kind).bind(viewer.person_id).bind(viewer.now)
+    query
+        .bind(viewer.is_admin)
+        .bind(viewer.kind)
+        .bind(viewer.person_id)
+        .bind(viewer.now)
 }
 
 #[derive(sqlx::FromRow)]
@@ -73,7 +82,10 @@ impl ApiRow {
                 slug: self.slug,
                 name: self.name,
                 summary: self.summary,
-                team: TeamRef { slug: self.team_slug, name: self.team_name },
+                team: TeamRef {
+                    slug: self.team_slug,
+                    name: self.team_name,
+                },
                 tags,
             },
         ))
@@ -83,7 +95,11 @@ impl ApiRow {
 const API_COLUMNS: &str = "a.id, a.slug, a.name, a.summary, a.lifecycle, a.visibility, t.slug AS team_slug, t.name AS team_name";
 
 /// The APIs the viewer may see that match the query, by name.
-pub async fn list(pool: &AnyPool, viewer: &Viewer, query: &CatalogQuery) -> Result<Vec<ApiSummary>, sqlx::Error> {
+pub async fn list(
+    pool: &AnyPool,
+    viewer: &Viewer,
+    query: &CatalogQuery,
+) -> Result<Vec<ApiSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT {API_COLUMNS}
          FROM apis a JOIN teams t ON t.id = a.owner_team_id
@@ -120,20 +136,31 @@ pub async fn list(pool: &AnyPool, viewer: &Viewer, query: &CatalogQuery) -> Resu
         .collect()
 }
 
-async fn tags_by_api(pool: &AnyPool, viewer: &Viewer) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
+async fn tags_by_api(
+    pool: &AnyPool,
+    viewer: &Viewer,
+) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
     let sql = format!(
         "SELECT x.api_id, x.tag FROM api_tags x JOIN apis a ON a.id = x.api_id WHERE {} ORDER BY x.api_id, x.tag",
         visible_to(1)
     );
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    for row in bind_viewer(sqlx::query(&sql), viewer).fetch_all(pool).await? {
-        out.entry(row.try_get("api_id")?).or_default().push(row.try_get("tag")?);
+    for row in bind_viewer(sqlx::query(&sql), viewer)
+        .fetch_all(pool)
+        .await?
+    {
+        out.entry(row.try_get("api_id")?)
+            .or_default()
+            .push(row.try_get("tag")?);
     }
     Ok(out)
 }
 
 /// How many APIs the viewer can see, and the teams and tags among them (the filter's choices).
-pub async fn facets(pool: &AnyPool, viewer: &Viewer) -> Result<(usize, Vec<TeamRef>, Vec<String>), sqlx::Error> {
+pub async fn facets(
+    pool: &AnyPool,
+    viewer: &Viewer,
+) -> Result<(usize, Vec<TeamRef>, Vec<String>), sqlx::Error> {
     let visible = visible_to(1);
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM apis a WHERE {visible}"))
         .bind(viewer.is_admin)
@@ -177,14 +204,22 @@ pub struct ApiRecord {
     pub versions: Vec<VersionView>,
 }
 
-pub async fn find_visible(pool: &AnyPool, viewer: &Viewer, slug: &str) -> Result<Option<ApiRecord>, sqlx::Error> {
+pub async fn find_visible(
+    pool: &AnyPool,
+    viewer: &Viewer,
+    slug: &str,
+) -> Result<Option<ApiRecord>, sqlx::Error> {
     let sql = format!(
         "SELECT {API_COLUMNS}, a.description_md, a.repository_url, a.runbook_url, a.chat_channel
          FROM apis a JOIN teams t ON t.id = a.owner_team_id
          WHERE a.slug = $5 AND {}",
         visible_to(1)
     );
-    let Some(row) = bind_viewer(sqlx::query(&sql), viewer).bind(slug).fetch_optional(pool).await? else {
+    let Some(row) = bind_viewer(sqlx::query(&sql), viewer)
+        .bind(slug)
+        .fetch_optional(pool)
+        .await?
+    else {
         return Ok(None);
     };
     let description_md: String = row.try_get("description_md")?;
@@ -200,26 +235,34 @@ pub async fn find_visible(pool: &AnyPool, viewer: &Viewer, slug: &str) -> Result
         .bind(api_id)
         .fetch_all(pool)
         .await?;
-    let environments = sqlx::query("SELECT name, base_url FROM environments WHERE api_id = $1 ORDER BY position, name")
-        .bind(api_id)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| Ok(EnvironmentView { name: r.try_get("name")?, base_url: r.try_get("base_url")? }))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let scopes = sqlx::query("SELECT name, description, risk FROM scopes WHERE api_id = $1 ORDER BY name")
-        .bind(api_id)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok(ScopeView {
-                name: r.try_get("name")?,
-                description: r.try_get("description")?,
-                risk: decode(&r.try_get::<String, _>("risk")?)?,
-            })
+    let environments = sqlx::query(
+        "SELECT name, base_url FROM environments WHERE api_id = $1 ORDER BY position, name",
+    )
+    .bind(api_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(EnvironmentView {
+            name: r.try_get("name")?,
+            base_url: r.try_get("base_url")?,
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let scopes =
+        sqlx::query("SELECT name, description, risk FROM scopes WHERE api_id = $1 ORDER BY name")
+            .bind(api_id)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(ScopeView {
+                    name: r.try_get("name")?,
+                    description: r.try_get("description")?,
+                    risk: decode(&r.try_get::<String, _>("risk")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let versions = sqlx::query(
         "SELECT label, status, published_at FROM api_versions WHERE api_id = $1 ORDER BY published_at DESC, id DESC",
     )
@@ -237,5 +280,12 @@ pub async fn find_visible(pool: &AnyPool, viewer: &Viewer, slug: &str) -> Result
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
 
     let (_, summary) = api.into_summary(tags)?;
-    Ok(Some(ApiRecord { summary, description_md, links, environments, scopes, versions }))
+    Ok(Some(ApiRecord {
+        summary,
+        description_md,
+        links,
+        environments,
+        scopes,
+        versions,
+    }))
 }

@@ -33,7 +33,10 @@ impl Store {
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let (backend, url) = match url {
-            DatabaseUrl::Sqlite(path) => (Backend::Sqlite, format!("sqlite://{}?mode=rwc", path.display())),
+            DatabaseUrl::Sqlite(path) => (
+                Backend::Sqlite,
+                format!("sqlite://{}?mode=rwc", path.display()),
+            ),
             DatabaseUrl::Postgres(url) => (Backend::Postgres, url.clone()),
         };
         let options = AnyConnectOptions::from_str(&url)?;

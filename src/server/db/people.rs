@@ -20,7 +20,11 @@ fn kind(value: &str) -> Result<PersonKind, sqlx::Error> {
 
 /// The person behind a session, if they may still act: not deactivated, and for a contractor,
 /// before the end of their engagement.
-pub async fn find_active_actor(pool: &AnyPool, person_id: i64, now: i64) -> Result<Option<Actor>, sqlx::Error> {
+pub async fn find_active_actor(
+    pool: &AnyPool,
+    person_id: i64,
+    now: i64,
+) -> Result<Option<Actor>, sqlx::Error> {
     let row: Option<PersonRow> = sqlx::query_as(
         "SELECT p.id, p.name, p.email, p.kind, p.title,
                 CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin
@@ -33,18 +37,23 @@ pub async fn find_active_actor(pool: &AnyPool, person_id: i64, now: i64) -> Resu
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let teams = sqlx::query("SELECT team_id, role FROM team_members WHERE person_id = $1 ORDER BY team_id")
-        .bind(person_id)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok(Membership {
-                team_id: r.try_get("team_id")?,
-                role: if r.try_get::<String, _>("role")? == "owner" { TeamRole::Owner } else { TeamRole::Member },
+    let teams =
+        sqlx::query("SELECT team_id, role FROM team_members WHERE person_id = $1 ORDER BY team_id")
+            .bind(person_id)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(Membership {
+                    team_id: r.try_get("team_id")?,
+                    role: if r.try_get::<String, _>("role")? == "owner" {
+                        TeamRole::Owner
+                    } else {
+                        TeamRole::Member
+                    },
+                })
             })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Some(Actor {
         person_id: row.id,
         name: row.name,
@@ -82,5 +91,7 @@ pub async fn list_active_people(pool: &AnyPool, now: i64) -> Result<Vec<DevPerso
 }
 
 pub async fn count_people(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM people")
+        .fetch_one(pool)
+        .await
 }

@@ -38,10 +38,12 @@ pub async fn insert(pool: &AnyPool, s: NewSession<'_>) -> Result<(), sqlx::Error
 }
 
 pub async fn find(pool: &AnyPool, id_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as("SELECT person_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
-        .bind(id_hash)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(
+        "SELECT person_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1",
+    )
+    .bind(id_hash)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn touch(pool: &AnyPool, id_hash: &str, now: i64) -> Result<(), sqlx::Error> {
@@ -54,6 +56,9 @@ pub async fn touch(pool: &AnyPool, id_hash: &str, now: i64) -> Result<(), sqlx::
 }
 
 pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -54,7 +54,10 @@ fn hash(token: &str) -> String {
 
 /// A session token is 64 lowercase hex digits; anything else is refused without a lookup.
 fn well_formed(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    token.len() == 64
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Starts a session for a person who has just proven who they are. A fresh id every time, so a
@@ -67,7 +70,10 @@ pub async fn start(
     client: &ClientInfo,
     now: i64,
 ) -> Result<NewSessionId, ServiceError> {
-    if db::people::find_active_actor(store.pool(), person_id, now).await?.is_none() {
+    if db::people::find_active_actor(store.pool(), person_id, now)
+        .await?
+        .is_none()
+    {
         return Err(ServiceError::Forbidden);
     }
     let token = random_hex(32);
@@ -81,7 +87,10 @@ pub async fn start(
             now,
             expires_at,
             ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref().map(|ua| &ua[..ua.floor_char_boundary(256)]),
+            user_agent: client
+                .user_agent
+                .as_deref()
+                .map(|ua| &ua[..ua.floor_char_boundary(256)]),
         },
     )
     .await?;
@@ -90,7 +99,12 @@ pub async fn start(
 
 /// The person behind a session token, if the session is live: within its absolute lifetime,
 /// used within the idle timeout, and its person still allowed to act. A dead session is deleted.
-pub async fn resolve(store: &Store, token: &str, timeouts: Timeouts, now: i64) -> Result<Option<Actor>, ServiceError> {
+pub async fn resolve(
+    store: &Store,
+    token: &str,
+    timeouts: Timeouts,
+    now: i64,
+) -> Result<Option<Actor>, ServiceError> {
     if !well_formed(token) {
         return Ok(None);
     }
@@ -103,7 +117,8 @@ pub async fn resolve(store: &Store, token: &str, timeouts: Timeouts, now: i64) -
         db::sessions::delete(store.pool(), &id_hash).await?;
         return Ok(None);
     }
-    let Some(actor) = db::people::find_active_actor(store.pool(), session.person_id, now).await? else {
+    let Some(actor) = db::people::find_active_actor(store.pool(), session.person_id, now).await?
+    else {
         db::sessions::delete(store.pool(), &id_hash).await?;
         return Ok(None);
     };
@@ -123,7 +138,11 @@ pub async fn end(store: &Store, token: &str) -> Result<(), ServiceError> {
 }
 
 /// What the sign-in page offers. The development list is present only when it is enabled.
-pub async fn sign_in_options(store: &Store, dev_login: bool, now: i64) -> Result<SignInOptions, ServiceError> {
+pub async fn sign_in_options(
+    store: &Store,
+    dev_login: bool,
+    now: i64,
+) -> Result<SignInOptions, ServiceError> {
     let dev_people: Option<Vec<DevPerson>> = if dev_login {
         Some(db::people::list_active_people(store.pool(), now).await?)
     } else {

@@ -1,0 +1,12 @@
+# The two set-up commands: `make run` and `make test`. Each installs what is missing first.
+.PHONY: run test screenshots
+
+run:
+	./scripts/run
+
+test:
+	./scripts/test
+
+# Refreshes the README's screenshots from the real UI.
+screenshots:
+	GATEHOUSE_SCREENSHOTS=1 ./scripts/e2e screenshots.spec.ts

@@ -1,0 +1,77 @@
+import { test, expect } from "@playwright/test";
+import { hydrated, signInAs } from "./helpers";
+
+test("an employee signs in, filters the catalog without a reload and opens an API", async ({ page }) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/sign-in\?next=%2F$/);
+  await page.getByRole("button", { name: "Sign in as Sam Taylor" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("signed-in-as")).toHaveText("Sam Taylor");
+  await hydrated(page);
+
+  const cards = page.getByTestId("api-card");
+  await expect(cards).toHaveCount(8);
+
+  // A marker on window survives only if the page is never reloaded.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByTestId("filter-text").fill("pet");
+  await expect(page).toHaveURL(/\/\?q=pet$/);
+  await expect(cards).toHaveCount(3);
+  await page.getByTestId("filter-team").selectOption("commerce");
+  await expect(page).toHaveURL(/\/\?q=pet&team=commerce$/);
+  await expect(cards).toHaveCount(2);
+  await page.getByTestId("filter-lifecycle").selectOption("experimental");
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toContainText("Pet Search");
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  await page.getByTestId("filter-lifecycle").selectOption("");
+  await page.getByRole("link", { name: "Pet Store", exact: true }).click();
+  await expect(page).toHaveURL(/\/apis\/pet-store$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Pet Store");
+  await expect(page.getByTestId("owner-team")).toHaveText("Commerce");
+  await expect(page.getByTestId("scopes")).toContainText("write:pets");
+  await expect(page.getByTestId("environments")).toContainText("https://pets.api.example.com/v3");
+});
+
+test("a filtered catalog address is rendered with its filter applied, and back restores the previous filter", async ({ page }) => {
+  await signInAs(page, "Morgan Lee", "/?lifecycle=deprecated");
+  await hydrated(page);
+  const cards = page.getByTestId("api-card");
+  await expect(cards).toHaveCount(2);
+  await expect(page.getByTestId("filter-lifecycle")).toHaveValue("deprecated");
+
+  await page.getByTestId("filter-tag").selectOption("legacy");
+  await expect(cards).toHaveCount(1);
+  await page.getByRole("link", { name: "Rides" }).click();
+  await expect(page).toHaveURL(/\/apis\/rides$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/\?lifecycle=deprecated&tag=legacy$/);
+  await expect(cards).toHaveCount(1);
+});
+
+test("a filter that matches nothing says so and offers to clear it", async ({ page }) => {
+  await signInAs(page, "Riley Chen");
+  await hydrated(page);
+  await page.getByTestId("filter-text").fill("no-such-api-anywhere");
+  await expect(page.getByRole("heading", { name: "No API matches" })).toBeVisible();
+  await page.getByRole("link", { name: "Clear the filter" }).click();
+  await expect(page.getByTestId("api-card")).toHaveCount(8);
+});
+
+test("a contractor sees only the APIs open to everyone", async ({ page }) => {
+  await signInAs(page, "Dana Fox");
+  await hydrated(page);
+  await expect(page.getByTestId("api-card")).toHaveCount(4);
+  await expect(page.getByText("Files", { exact: true })).toHaveCount(0);
+  await page.goto("/apis/files");
+  await expect(page.getByRole("alert")).toContainText("The API 'files' was not found.");
+});
+
+test("signing out ends the session", async ({ page }) => {
+  await signInAs(page, "Jordan Kim");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await page.goto("/apis/pet-store");
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fapis%2Fpet-store$/);
+});

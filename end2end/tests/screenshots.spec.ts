@@ -1,0 +1,24 @@
+import { test } from "@playwright/test";
+import { hydrated, signInAs } from "./helpers";
+
+// Refreshes the README's screenshots of the real UI: `make screenshots`.
+test.skip(!process.env.GATEHOUSE_SCREENSHOTS, "only when refreshing the README's screenshots");
+
+for (const scheme of ["light", "dark"] as const) {
+  test(`catalog and API page, ${scheme}`, async ({ page }) => {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.setViewportSize({ width: 1280, height: 820 });
+    await signInAs(page, "Sam Taylor");
+    await hydrated(page);
+    await page.screenshot({ path: `../docs/screenshots/catalog-${scheme}.png` });
+    await page.goto("/apis/pet-store");
+    await hydrated(page);
+    await page.screenshot({ path: `../docs/screenshots/api-page-${scheme}.png` });
+  });
+}
+
+test("sign-in page", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 820 });
+  await page.goto("/sign-in");
+  await page.screenshot({ path: "../docs/screenshots/sign-in.png" });
+});

@@ -1,0 +1,115 @@
+//! Test helpers: a fresh store per test on every backend, and an in-process app.
+#![allow(dead_code)] // Each test crate uses a different part of this module.
+
+use gatehouse::server::config::{Config, DatabaseUrl};
+use gatehouse::server::db::Store;
+use gatehouse::server::secrets::Secrets;
+use gatehouse::server::state::{AppState, Clock};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// 2026-11-28T12:00:00Z, so tests do not depend on the wall clock.
+pub const NOW: i64 = 1_795_867_200;
+
+pub struct TestStore {
+    pub backend: &'static str,
+    pub store: Store,
+    pub dir: PathBuf,
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", gatehouse::server::secrets::random_hex(6))
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("gatehouse-test"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fresh, migrated SQLite file; and a fresh PostgreSQL database as well when
+/// `TEST_DATABASE_URL` names a server, so the same test runs on both backends.
+pub async fn stores() -> Vec<TestStore> {
+    let mut out = Vec::new();
+    let dir = temp_dir();
+    let sqlite = Store::connect(&DatabaseUrl::Sqlite(dir.join("test.db")), 4)
+        .await
+        .expect("open SQLite");
+    sqlite.migrate().await.expect("migrate SQLite");
+    out.push(TestStore {
+        backend: "sqlite",
+        store: sqlite,
+        dir: dir.clone(),
+    });
+
+    if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
+        if !admin_url.is_empty() {
+            let admin = Store::connect(&DatabaseUrl::Postgres(admin_url.clone()), 1)
+                .await
+                .expect("reach TEST_DATABASE_URL");
+            let name = unique("gatehouse_test");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(admin.pool())
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let base = admin_url.split('?').next().unwrap();
+            let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+            let pg = Store::connect(&DatabaseUrl::Postgres(url), 4)
+                .await
+                .expect("open PostgreSQL");
+            pg.migrate().await.expect("migrate PostgreSQL");
+            out.push(TestStore {
+                backend: "postgres",
+                store: pg,
+                dir,
+            });
+        }
+    }
+    out
+}
+
+/// A store with the demo company loaded.
+pub async fn seeded_stores() -> Vec<TestStore> {
+    let stores = stores().await;
+    for s in &stores {
+        gatehouse::server::seed::seed_demo(&s.store, NOW)
+            .await
+            .expect("seed demo");
+    }
+    stores
+}
+
+pub async fn person_id(store: &Store, email: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM people WHERE email = $1")
+        .bind(email)
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("no person {email}: {e}"))
+}
+
+pub async fn actor(store: &Store, email: &str) -> gatehouse::server::actor::Actor {
+    let id = person_id(store, email).await;
+    gatehouse::server::db::people::find_active_actor(store.pool(), id, NOW)
+        .await
+        .unwrap()
+        .expect("active person")
+}
+
+/// Configuration for tests: loopback, a temporary data dir, plus the given settings.
+pub fn config(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert(
+        "GATEHOUSE_DATA_DIR".into(),
+        dir.to_string_lossy().into_owned(),
+    );
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    Config::load(|name| env.get(name).cloned()).expect("test config")
+}
+
+pub fn app_state(store: Store, config: Config) -> AppState {
+    let secrets = Secrets::load_or_create(&config).expect("secrets");
+    AppState::new(store, config, secrets, Clock::fixed(NOW))
+}

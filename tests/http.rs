@@ -1,0 +1,409 @@
+//! The HTTP surface, in process: probes, the development sign-in, the CSRF guard, server
+//! functions and server-rendered pages.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{app_state, config, person_id, seeded_stores};
+use gatehouse::server::http::router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    // Browsers navigating to a page accept HTML; that is what makes a redirect a real 302.
+    let mut b = Request::get(path)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ACCEPT, "text/html");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn post_form(path: &str, body: String, origin: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::post(path)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, origin)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+const SAME_ORIGIN: &str = "http://127.0.0.1:3000";
+
+async fn session_count(store: &gatehouse::server::db::Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+/// Signs in through the development form and returns the cookie pair to send back.
+async fn sign_in(app: &Router, person: i64) -> String {
+    let reply = send(
+        app,
+        post_form(
+            "/auth/dev-login",
+            format!("person_id={person}&next=%2Fapis%2Fpet-store"),
+            SAME_ORIGIN,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(reply.headers[header::LOCATION], "/apis/pet-store");
+    let set_cookie = reply.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn health_is_always_ok_and_readiness_follows_the_store() {
+    for db in seeded_stores().await {
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        assert_eq!(
+            send(&app, get("/healthz", None)).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&app, get("/readyz", None)).await.status,
+            StatusCode::OK
+        );
+        db.store.close().await;
+        let reply = send(&app, get("/readyz", None)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            send(&app, get("/healthz", None)).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_development_sign_in_does_not_exist_unless_enabled() {
+    for db in seeded_stores().await {
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/auth/dev-login",
+                format!("person_id={sam}"),
+                SAME_ORIGIN,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", db.backend);
+        assert!(reply.headers.get(header::SET_COOKIE).is_none());
+        assert_eq!(session_count(&db.store).await, 0);
+
+        let page = send(&app, get("/sign-in", None)).await;
+        assert!(
+            page.body.contains("Company sign-in is not configured"),
+            "{}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("Sam Taylor"),
+            "the people list must not show when disabled"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_and_changes_nothing() {
+    for db in seeded_stores().await {
+        let app = router(app_state(
+            db.store.clone(),
+            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
+        ));
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/auth/dev-login",
+                format!("person_id={sam}"),
+                "https://evil.example",
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", db.backend);
+        assert!(reply.body.contains("Cross-site request refused"));
+        assert_eq!(session_count(&db.store).await, 0, "{}", db.backend);
+
+        let cookie = sign_in(&app, sam).await;
+        let reply = send(
+            &app,
+            post_form(
+                "/auth/sign-out",
+                String::new(),
+                "https://evil.example",
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            session_count(&db.store).await,
+            1,
+            "{}: a forged sign-out must not end the session",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn signing_in_shows_the_catalog_and_signing_out_ends_the_session_server_side() {
+    for db in seeded_stores().await {
+        let app = router(app_state(
+            db.store.clone(),
+            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
+        ));
+        let options = send(&app, get("/sign-in", None)).await;
+        assert!(
+            options.body.contains("Sam Taylor") && options.body.contains("Dana Fox"),
+            "{}",
+            db.backend
+        );
+
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let cookie = sign_in(&app, sam).await;
+        assert!(
+            cookie.starts_with("gatehouse_session="),
+            "plain-http loopback uses the unprefixed cookie: {cookie}"
+        );
+
+        let page = send(&app, get("/", Some(&cookie))).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        for text in ["API catalog", "Pet Store", "Patent Data", "Sam Taylor"] {
+            assert!(
+                page.body.contains(text),
+                "{}: catalog page lacks {text:?}",
+                db.backend
+            );
+        }
+        assert!(
+            !page.body.contains(">Identity<"),
+            "{}: the hidden API must not be listed",
+            db.backend
+        );
+
+        let reply = send(
+            &app,
+            post_form("/auth/sign-out", String::new(), SAME_ORIGIN, Some(&cookie)),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        assert!(
+            reply.headers[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        assert_eq!(session_count(&db.store).await, 0, "{}", db.backend);
+
+        let me = send(
+            &app,
+            post_form("/api/me", String::new(), SAME_ORIGIN, Some(&cookie)),
+        )
+        .await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(
+            me.body, "null",
+            "{}: the old cookie must identify nobody",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_send_people_who_are_not_signed_in_to_the_sign_in_page() {
+    for db in seeded_stores().await {
+        let app = router(app_state(
+            db.store.clone(),
+            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
+        ));
+        let reply = send(&app, get("/apis/pet-store", None)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FOUND,
+            "{}: {:?}",
+            db.backend,
+            reply.headers
+        );
+        assert_eq!(
+            reply.headers[header::LOCATION],
+            "/sign-in?next=%2Fapis%2Fpet-store"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_functions_require_a_session_and_answer_errors_with_their_status() {
+    for db in seeded_stores().await {
+        let app = router(app_state(
+            db.store.clone(),
+            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
+        ));
+        let anonymous = send(
+            &app,
+            post_form(
+                "/api/catalog/list",
+                "filter[q]=pet&filter[team]=&filter[lifecycle]=&filter[tag]=".into(),
+                SAME_ORIGIN,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{}: {}",
+            db.backend,
+            anonymous.body
+        );
+        assert!(
+            anonymous.body.contains("Unauthenticated"),
+            "{}",
+            anonymous.body
+        );
+
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let cookie = sign_in(&app, sam).await;
+        let found = send(
+            &app,
+            post_form(
+                "/api/catalog/list",
+                "filter[q]=pet&filter[team]=&filter[lifecycle]=&filter[tag]=".into(),
+                SAME_ORIGIN,
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(
+            found.status,
+            StatusCode::OK,
+            "{}: {}",
+            db.backend,
+            found.body
+        );
+        let apis: serde_json::Value = serde_json::from_str(&found.body).unwrap();
+        let slugs: Vec<&str> = apis
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["slug"].as_str().unwrap())
+            .collect();
+        assert_eq!(slugs, ["pet-search", "pet-store", "webhooks"]);
+
+        let bad = send(
+            &app,
+            post_form(
+                "/api/catalog/list",
+                "filter[q]=&filter[team]=&filter[lifecycle]=beta&filter[tag]=".into(),
+                SAME_ORIGIN,
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert!(bad.body.contains("unknown lifecycle"), "{}", bad.body);
+
+        let malformed = send(
+            &app,
+            post_form(
+                "/api/catalog/list",
+                "filter[q]=pet".into(),
+                SAME_ORIGIN,
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(
+            malformed.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            malformed.body
+        );
+        assert!(
+            malformed.body.contains("Bad arguments"),
+            "{}",
+            malformed.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_api_page_renders_for_those_who_may_see_it_and_is_not_found_for_others() {
+    for db in seeded_stores().await {
+        let app = router(app_state(
+            db.store.clone(),
+            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
+        ));
+        let dana = person_id(&db.store, "dana.fox@northwind.example").await;
+        let cookie = sign_in(&app, dana).await;
+        let page = send(&app, get("/apis/pet-store", Some(&cookie))).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        for text in [
+            "Pet Store",
+            "Commerce",
+            "write:pets",
+            "High risk",
+            "https://pets.api.example.com/v3",
+        ] {
+            assert!(
+                page.body.contains(text),
+                "{}: API page lacks {text:?}",
+                db.backend
+            );
+        }
+        let hidden = send(&app, get("/apis/files", Some(&cookie))).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", db.backend);
+        assert!(
+            hidden
+                .body
+                .contains("The API &#x27;files&#x27; was not found")
+                || hidden.body.contains("The API 'files' was not found"),
+            "{}",
+            hidden.body
+        );
+
+        let nowhere = send(&app, get("/no/such/page", Some(&cookie))).await;
+        assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    }
+}

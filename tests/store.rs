@@ -1,0 +1,554 @@
+//! Store and service behaviour against real databases: SQLite always, PostgreSQL as well when
+//! TEST_DATABASE_URL is set (CI starts one).
+
+mod common;
+
+use common::{NOW, actor, person_id, seeded_stores, stores};
+use gatehouse::model::{AppError, CatalogFilter, Lifecycle};
+use gatehouse::server::db::{self, Backend};
+use gatehouse::server::error::ServiceError;
+use gatehouse::server::seed::{SeedError, seed_demo};
+use gatehouse::server::services::{catalog, sessions};
+use std::time::Duration;
+
+fn filter(q: &str, team: &str, lifecycle: &str, tag: &str) -> CatalogFilter {
+    CatalogFilter {
+        q: q.into(),
+        team: team.into(),
+        lifecycle: lifecycle.into(),
+        tag: tag.into(),
+    }
+}
+
+fn slugs(apis: &[gatehouse::model::ApiSummary]) -> Vec<&str> {
+    apis.iter().map(|a| a.slug.as_str()).collect()
+}
+
+#[tokio::test]
+async fn migrations_create_the_whole_domain_and_can_run_again() {
+    for db in stores().await {
+        db.store
+            .migrate()
+            .await
+            .unwrap_or_else(|e| panic!("{}: second migrate: {e}", db.backend));
+        for table in [
+            "people",
+            "teams",
+            "team_members",
+            "platform_admins",
+            "settings",
+            "contractor_invitations",
+            "apis",
+            "api_tags",
+            "environments",
+            "scopes",
+            "api_versions",
+            "guides",
+            "rendered_artifacts",
+            "policies",
+            "access_requests",
+            "access_request_scopes",
+            "approval_steps",
+            "grants",
+            "grant_scopes",
+            "api_keys",
+            "api_key_scopes",
+            "publish_tokens",
+            "gateway_credentials",
+            "sessions",
+            "audit_events",
+            "notifications",
+        ] {
+            let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{}: table {table}: {e}", db.backend));
+            assert_eq!(count, 0, "{}: {table} starts empty", db.backend);
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_enforced() {
+    for db in stores()
+        .await
+        .into_iter()
+        .filter(|s| s.store.backend() == Backend::Sqlite)
+    {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(timeout, 5000);
+    }
+}
+
+#[tokio::test]
+async fn the_schema_refuses_dangling_references_and_unknown_values() {
+    for db in stores().await {
+        let orphan = sqlx::query("INSERT INTO team_members (team_id, person_id, role, added_at) VALUES (999, 999, 'owner', 0)")
+            .execute(db.store.pool())
+            .await;
+        assert!(
+            orphan.is_err(),
+            "{}: a membership of nobody in no team must be refused",
+            db.backend
+        );
+        let bad_kind = sqlx::query("INSERT INTO people (email, name, kind, created_at, updated_at) VALUES ('x@example.com', 'X', 'robot', 0, 0)")
+            .execute(db.store.pool())
+            .await;
+        assert!(
+            bad_kind.is_err(),
+            "{}: an unknown person kind must be refused",
+            db.backend
+        );
+        let sponsorless = sqlx::query(
+            "INSERT INTO people (email, name, kind, contract_ends_at, created_at, updated_at) VALUES ('c@example.com', 'C', 'contractor', 1, 0, 0)",
+        )
+        .execute(db.store.pool())
+        .await;
+        assert!(
+            sponsorless.is_err(),
+            "{}: a contractor without a sponsor must be refused",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_recognised_as_a_unique_violation_by_its_kind() {
+    for db in stores().await {
+        let insert = || {
+            sqlx::query("INSERT INTO people (email, name, kind, created_at, updated_at) VALUES ('a@example.com', 'A', 'employee', 0, 0)")
+                .execute(db.store.pool())
+        };
+        insert().await.unwrap();
+        let err = insert().await.unwrap_err();
+        assert!(db::is_unique_violation(&err), "{}: {err}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn seed_demo_loads_the_demo_company_once_and_never_over_existing_data() {
+    for db in stores().await {
+        let report = seed_demo(&db.store, NOW).await.unwrap();
+        assert_eq!((report.teams, report.people), (3, 9), "{}", db.backend);
+        assert!(report.apis >= 8);
+        let count = |sql: &'static str| {
+            let store = db.store.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            count(
+                "SELECT COUNT(*) FROM people WHERE kind = 'contractor' AND sponsor_id IS NOT NULL"
+            )
+            .await,
+            2
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM platform_admins").await, 1);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM people WHERE manager_id IS NOT NULL").await,
+            6
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM api_versions WHERE spec_format = 'swagger-2.0'").await,
+            1
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM api_versions WHERE spec_format = 'openapi-3.1'").await,
+            1
+        );
+        assert!(count("SELECT COUNT(*) FROM guides").await >= 6);
+
+        let again = seed_demo(&db.store, NOW).await;
+        assert!(
+            matches!(again, Err(SeedError::NotEmpty)),
+            "{}: second seed must refuse",
+            db.backend
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM apis").await,
+            report.apis as i64,
+            "{}: nothing added twice",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_catalog_filters_by_text_team_lifecycle_and_tag() {
+    for db in seeded_stores().await {
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        let list = |f: CatalogFilter| {
+            let store = db.store.clone();
+            let sam = sam.clone();
+            async move { catalog::list(&store, &sam, &f, NOW).await.unwrap() }
+        };
+        let all = list(CatalogFilter::default()).await;
+        assert_eq!(
+            all.len(),
+            8,
+            "{}: an employee sees all but the hidden API: {:?}",
+            db.backend,
+            slugs(&all)
+        );
+
+        // Names, summaries, slugs and tags are searched: Webhooks' summary mentions a pet.
+        assert_eq!(
+            slugs(&list(filter("PET", "", "", "")).await),
+            ["pet-search", "pet-store", "webhooks"],
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            slugs(&list(filter("", "data", "", "")).await),
+            ["files", "patent-data"],
+            "{}",
+            db.backend
+        );
+        let deprecated = list(filter("", "", "deprecated", "")).await;
+        assert!(
+            deprecated
+                .iter()
+                .all(|a| a.lifecycle == Lifecycle::Deprecated)
+                && deprecated.len() == 2
+        );
+        assert_eq!(
+            slugs(&list(filter("", "", "", "events")).await),
+            ["event-subscriptions", "webhooks"]
+        );
+        assert_eq!(
+            slugs(&list(filter("search", "commerce", "experimental", "pets")).await),
+            ["pet-search"]
+        );
+        // LIKE wildcards in the text are matched literally.
+        assert!(
+            list(filter("%", "", "", "")).await.is_empty(),
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_filter_is_refused_with_a_message() {
+    for db in seeded_stores().await {
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        let err = catalog::list(&db.store, &sam, &filter("", "", "beta", ""), NOW)
+            .await
+            .unwrap_err();
+        let shown = AppError::from(err);
+        assert_eq!(shown.status(), 422);
+        assert!(
+            shown.to_string().contains("unknown lifecycle 'beta'"),
+            "{shown}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn contractors_see_only_apis_open_to_everyone_and_those_they_were_granted() {
+    for db in seeded_stores().await {
+        let dana = actor(&db.store, "dana.fox@northwind.example").await;
+        let visible = catalog::list(&db.store, &dana, &CatalogFilter::default(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            slugs(&visible),
+            ["patent-data", "pet-store", "rides", "webhooks"],
+            "{}",
+            db.backend
+        );
+        let facets = catalog::facets(&db.store, &dana, NOW).await.unwrap();
+        assert_eq!(facets.visible_total, 4);
+        assert!(
+            !facets.tags.iter().any(|t| t == "storage"),
+            "{}: tags of unseen APIs leak",
+            db.backend
+        );
+        assert!(matches!(
+            catalog::get(&db.store, &dana, "files", NOW).await,
+            Err(ServiceError::NotFound(_))
+        ));
+
+        // A live grant opens the API to its holder; an expired or revoked one does not.
+        let files: i64 = sqlx::query_scalar("SELECT id FROM apis WHERE slug = 'files'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        let env: i64 =
+            sqlx::query_scalar("SELECT id FROM environments WHERE api_id = $1 ORDER BY id LIMIT 1")
+                .bind(files)
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap();
+        let grant = |expires: i64, revoked: Option<i64>| {
+            sqlx::query("INSERT INTO grants (person_id, api_id, environment_id, granted_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(dana.person_id)
+                .bind(files)
+                .bind(env)
+                .bind(NOW - 10)
+                .bind(expires)
+                .bind(revoked)
+                .execute(db.store.pool())
+        };
+        grant(NOW - 1, None).await.unwrap();
+        grant(NOW + 3600, Some(NOW - 5)).await.unwrap();
+        assert!(
+            catalog::get(&db.store, &dana, "files", NOW).await.is_err(),
+            "{}: expired or revoked grants open nothing",
+            db.backend
+        );
+        grant(NOW + 3600, None).await.unwrap();
+        let detail = catalog::get(&db.store, &dana, "files", NOW).await.unwrap();
+        assert_eq!(detail.summary.name, "Files");
+        assert_eq!(detail.scopes.len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn a_hidden_api_is_visible_to_its_team_and_admins_and_not_found_for_others() {
+    for db in seeded_stores().await {
+        for email in ["alex.rivera@example.com", "jordan.kim@example.com"] {
+            let who = actor(&db.store, email).await;
+            let detail = catalog::get(&db.store, &who, "identity", NOW)
+                .await
+                .unwrap_or_else(|e| panic!("{email}: {e}"));
+            assert_eq!(detail.summary.team.slug, "platform");
+        }
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        let err = catalog::get(&db.store, &sam, "identity", NOW)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            AppError::from(err),
+            AppError::NotFound("The API 'identity'".into()),
+            "{}",
+            db.backend
+        );
+        assert!(matches!(
+            catalog::get(&db.store, &sam, "../etc", NOW).await,
+            Err(ServiceError::NotFound(_))
+        ));
+    }
+}
+
+fn timeouts() -> sessions::Timeouts {
+    sessions::Timeouts {
+        idle: Duration::from_secs(3600),
+        lifetime: Duration::from_secs(8 * 3600),
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout() {
+    for db in seeded_stores().await {
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let s = sessions::start(
+            &db.store,
+            sam,
+            sessions::AuthMethod::Dev,
+            timeouts(),
+            &Default::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.token.len(), 64);
+        let at = |t| sessions::resolve(&db.store, &s.token, timeouts(), t);
+        assert_eq!(
+            at(NOW + 1800).await.unwrap().map(|a| a.person_id),
+            Some(sam),
+            "{}",
+            db.backend
+        );
+        // Activity at +30 min moved the idle window: +85 min is still within an hour of it.
+        assert!(
+            at(NOW + 5100).await.unwrap().is_some(),
+            "{}: activity extends the idle window",
+            db.backend
+        );
+        assert!(
+            at(NOW + 5100 + 3600).await.unwrap().is_none(),
+            "{}: idle for an hour ends the session",
+            db.backend
+        );
+        assert!(
+            at(NOW + 5100 + 10).await.unwrap().is_none(),
+            "{}: an ended session stays ended",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_absolute_lifetime_however_active() {
+    for db in seeded_stores().await {
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let s = sessions::start(
+            &db.store,
+            sam,
+            sessions::AuthMethod::Dev,
+            timeouts(),
+            &Default::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let mut t = NOW;
+        while t < NOW + 8 * 3600 - 1800 {
+            t += 1800;
+            assert!(
+                sessions::resolve(&db.store, &s.token, timeouts(), t)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{}: at {t}",
+                db.backend
+            );
+        }
+        assert!(
+            sessions::resolve(&db.store, &s.token, timeouts(), NOW + 8 * 3600)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn signing_out_deletes_the_session_and_forged_tokens_resolve_to_nobody() {
+    for db in seeded_stores().await {
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let s = sessions::start(
+            &db.store,
+            sam,
+            sessions::AuthMethod::Dev,
+            timeouts(),
+            &Default::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let stored: String = sqlx::query_scalar("SELECT id_hash FROM sessions")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_ne!(
+            stored, s.token,
+            "{}: the token itself is never stored",
+            db.backend
+        );
+
+        sessions::end(&db.store, &s.token).await.unwrap();
+        assert!(
+            sessions::resolve(&db.store, &s.token, timeouts(), NOW + 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+
+        for forged in ["", "abc", &"0".repeat(64), &"Z".repeat(64), &stored] {
+            assert!(
+                sessions::resolve(&db.store, forged, timeouts(), NOW)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{forged:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn deactivated_people_and_contractors_past_their_end_date_cannot_sign_in_or_keep_sessions() {
+    for db in seeded_stores().await {
+        let eli = person_id(&db.store, "eli.brooks@contoso.example").await;
+        let s = sessions::start(
+            &db.store,
+            eli,
+            sessions::AuthMethod::Dev,
+            timeouts(),
+            &Default::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        // Eli's engagement ends 30 days after seeding.
+        let after_end = NOW + 31 * 86_400;
+        let late = sessions::start(
+            &db.store,
+            eli,
+            sessions::AuthMethod::Dev,
+            timeouts(),
+            &Default::default(),
+            after_end,
+        )
+        .await;
+        assert!(
+            matches!(late, Err(ServiceError::Forbidden)),
+            "{}",
+            db.backend
+        );
+        let long = sessions::Timeouts {
+            idle: Duration::from_secs(40 * 86_400),
+            lifetime: Duration::from_secs(40 * 86_400),
+        };
+        assert!(
+            sessions::resolve(&db.store, &s.token, long, after_end)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            db.backend
+        );
+
+        let casey = person_id(&db.store, "casey.novak@example.com").await;
+        let s = sessions::start(
+            &db.store,
+            casey,
+            sessions::AuthMethod::Dev,
+            timeouts(),
+            &Default::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        sqlx::query("UPDATE people SET deactivated_at = $2 WHERE id = $1")
+            .bind(casey)
+            .bind(NOW)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        assert!(
+            sessions::resolve(&db.store, &s.token, timeouts(), NOW + 1)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            db.backend
+        );
+    }
+}
