@@ -10,6 +10,7 @@ mkdir -p "$data"
 export GATEHOUSE_DATA_DIR="$data"
 export GATEHOUSE_BIND="127.0.0.1:$port"
 export GATEHOUSE_DEV_LOGIN=true
+export GATEHOUSE_LOG="${GATEHOUSE_LOG:-warn}"
 export GATEHOUSE_SITE_ROOT="${GATEHOUSE_SITE_ROOT:-../target/site}"
 "$bin" seed-demo
 exec "$bin" serve

@@ -26,7 +26,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <a class="brand" href="/">
-                <span class="brand-mark" aria-hidden="true">"⛩"</span>
+                <img class="brand-mark" src="/favicon.svg" width="22" height="22" alt="" />
                 "Gatehouse"
             </a>
             <nav class="site-nav" aria-label="Main">

@@ -42,29 +42,29 @@ pub async fn stores() -> Vec<TestStore> {
         dir: dir.clone(),
     });
 
-    if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
-        if !admin_url.is_empty() {
-            let admin = Store::connect(&DatabaseUrl::Postgres(admin_url.clone()), 1)
-                .await
-                .expect("reach TEST_DATABASE_URL");
-            let name = unique("gatehouse_test");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(admin.pool())
-                .await
-                .expect("create test database");
-            admin.close().await;
-            let base = admin_url.split('?').next().unwrap();
-            let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-            let pg = Store::connect(&DatabaseUrl::Postgres(url), 4)
-                .await
-                .expect("open PostgreSQL");
-            pg.migrate().await.expect("migrate PostgreSQL");
-            out.push(TestStore {
-                backend: "postgres",
-                store: pg,
-                dir,
-            });
-        }
+    if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
+        && !admin_url.is_empty()
+    {
+        let admin = Store::connect(&DatabaseUrl::Postgres(admin_url.clone()), 1)
+            .await
+            .expect("reach TEST_DATABASE_URL");
+        let name = unique("gatehouse_test");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let base = admin_url.split('?').next().unwrap();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        let pg = Store::connect(&DatabaseUrl::Postgres(url), 4)
+            .await
+            .expect("open PostgreSQL");
+        pg.migrate().await.expect("migrate PostgreSQL");
+        out.push(TestStore {
+            backend: "postgres",
+            store: pg,
+            dir,
+        });
     }
     out
 }
