@@ -51,6 +51,14 @@ fn post_form(path: &str, body: String, origin: &str, cookie: Option<&str>) -> Re
     b.body(Body::from(body)).unwrap()
 }
 
+/// The app with the development sign-in enabled.
+fn dev_app(db: &common::TestStore) -> Router {
+    router(app_state(
+        db.store.clone(),
+        config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
+    ))
+}
+
 const SAME_ORIGIN: &str = "http://127.0.0.1:3000";
 
 async fn session_count(store: &gatehouse::server::db::Store) -> i64 {
@@ -147,10 +155,7 @@ async fn the_development_sign_in_does_not_exist_unless_enabled() {
 #[tokio::test]
 async fn a_cross_site_post_is_refused_and_changes_nothing() {
     for db in seeded_stores().await {
-        let app = router(app_state(
-            db.store.clone(),
-            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
-        ));
+        let app = dev_app(&db);
         let sam = person_id(&db.store, "sam.taylor@example.com").await;
         let reply = send(
             &app,
@@ -190,10 +195,7 @@ async fn a_cross_site_post_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn signing_in_shows_the_catalog_and_signing_out_ends_the_session_server_side() {
     for db in seeded_stores().await {
-        let app = router(app_state(
-            db.store.clone(),
-            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
-        ));
+        let app = dev_app(&db);
         let options = send(&app, get("/sign-in", None)).await;
         assert!(
             options.body.contains("Sam Taylor") && options.body.contains("Dana Fox"),
@@ -254,10 +256,7 @@ async fn signing_in_shows_the_catalog_and_signing_out_ends_the_session_server_si
 #[tokio::test]
 async fn pages_send_people_who_are_not_signed_in_to_the_sign_in_page() {
     for db in seeded_stores().await {
-        let app = router(app_state(
-            db.store.clone(),
-            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
-        ));
+        let app = dev_app(&db);
         let reply = send(&app, get("/apis/pet-store", None)).await;
         assert_eq!(
             reply.status,
@@ -276,10 +275,7 @@ async fn pages_send_people_who_are_not_signed_in_to_the_sign_in_page() {
 #[tokio::test]
 async fn server_functions_require_a_session_and_answer_errors_with_their_status() {
     for db in seeded_stores().await {
-        let app = router(app_state(
-            db.store.clone(),
-            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
-        ));
+        let app = dev_app(&db);
         let anonymous = send(
             &app,
             post_form(
@@ -371,10 +367,7 @@ async fn server_functions_require_a_session_and_answer_errors_with_their_status(
 #[tokio::test]
 async fn an_api_page_renders_for_those_who_may_see_it_and_is_not_found_for_others() {
     for db in seeded_stores().await {
-        let app = router(app_state(
-            db.store.clone(),
-            config(&db.dir, &[("GATEHOUSE_DEV_LOGIN", "true")]),
-        ));
+        let app = dev_app(&db);
         let dana = person_id(&db.store, "dana.fox@northwind.example").await;
         let cookie = sign_in(&app, dana).await;
         let page = send(&app, get("/apis/pet-store", Some(&cookie))).await;

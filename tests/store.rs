@@ -348,6 +348,22 @@ async fn a_hidden_api_is_visible_to_its_team_and_admins_and_not_found_for_others
     }
 }
 
+async fn dev_session(
+    store: &gatehouse::server::db::Store,
+    person: i64,
+    at: i64,
+) -> Result<sessions::NewSessionId, ServiceError> {
+    sessions::start(
+        store,
+        person,
+        sessions::AuthMethod::Dev,
+        timeouts(),
+        &Default::default(),
+        at,
+    )
+    .await
+}
+
 fn timeouts() -> sessions::Timeouts {
     sessions::Timeouts {
         idle: Duration::from_secs(3600),
@@ -359,16 +375,7 @@ fn timeouts() -> sessions::Timeouts {
 async fn sessions_end_after_the_idle_timeout() {
     for db in seeded_stores().await {
         let sam = person_id(&db.store, "sam.taylor@example.com").await;
-        let s = sessions::start(
-            &db.store,
-            sam,
-            sessions::AuthMethod::Dev,
-            timeouts(),
-            &Default::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let s = dev_session(&db.store, sam, NOW).await.unwrap();
         assert_eq!(s.token.len(), 64);
         let at = |t| sessions::resolve(&db.store, &s.token, timeouts(), t);
         assert_eq!(
@@ -400,16 +407,7 @@ async fn sessions_end_after_the_idle_timeout() {
 async fn sessions_end_at_their_absolute_lifetime_however_active() {
     for db in seeded_stores().await {
         let sam = person_id(&db.store, "sam.taylor@example.com").await;
-        let s = sessions::start(
-            &db.store,
-            sam,
-            sessions::AuthMethod::Dev,
-            timeouts(),
-            &Default::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let s = dev_session(&db.store, sam, NOW).await.unwrap();
         let mut t = NOW;
         while t < NOW + 8 * 3600 - 1800 {
             t += 1800;
@@ -437,16 +435,7 @@ async fn sessions_end_at_their_absolute_lifetime_however_active() {
 async fn signing_out_deletes_the_session_and_forged_tokens_resolve_to_nobody() {
     for db in seeded_stores().await {
         let sam = person_id(&db.store, "sam.taylor@example.com").await;
-        let s = sessions::start(
-            &db.store,
-            sam,
-            sessions::AuthMethod::Dev,
-            timeouts(),
-            &Default::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let s = dev_session(&db.store, sam, NOW).await.unwrap();
         let stored: String = sqlx::query_scalar("SELECT id_hash FROM sessions")
             .fetch_one(db.store.pool())
             .await
@@ -486,27 +475,10 @@ async fn signing_out_deletes_the_session_and_forged_tokens_resolve_to_nobody() {
 async fn deactivated_people_and_contractors_past_their_end_date_cannot_sign_in_or_keep_sessions() {
     for db in seeded_stores().await {
         let eli = person_id(&db.store, "eli.brooks@contoso.example").await;
-        let s = sessions::start(
-            &db.store,
-            eli,
-            sessions::AuthMethod::Dev,
-            timeouts(),
-            &Default::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let s = dev_session(&db.store, eli, NOW).await.unwrap();
         // Eli's engagement ends 30 days after seeding.
         let after_end = NOW + 31 * 86_400;
-        let late = sessions::start(
-            &db.store,
-            eli,
-            sessions::AuthMethod::Dev,
-            timeouts(),
-            &Default::default(),
-            after_end,
-        )
-        .await;
+        let late = dev_session(&db.store, eli, after_end).await;
         assert!(
             matches!(late, Err(ServiceError::Forbidden)),
             "{}",
@@ -526,16 +498,7 @@ async fn deactivated_people_and_contractors_past_their_end_date_cannot_sign_in_o
         );
 
         let casey = person_id(&db.store, "casey.novak@example.com").await;
-        let s = sessions::start(
-            &db.store,
-            casey,
-            sessions::AuthMethod::Dev,
-            timeouts(),
-            &Default::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let s = dev_session(&db.store, casey, NOW).await.unwrap();
         sqlx::query("UPDATE people SET deactivated_at = $2 WHERE id = $1")
             .bind(casey)
             .bind(NOW)
