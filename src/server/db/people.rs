@@ -71,7 +71,7 @@ pub async fn list_active_people(pool: &AnyPool, now: i64) -> Result<Vec<DevPerso
                 CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin
          FROM people p LEFT JOIN platform_admins a ON a.person_id = p.id
          WHERE p.deactivated_at IS NULL AND (p.kind = 'employee' OR p.contract_ends_at > $1)
-         ORDER BY is_admin DESC, p.kind, p.name",
+         ORDER BY is_admin DESC, CASE p.kind WHEN 'employee' THEN 0 ELSE 1 END, p.name",
     )
     .bind(now)
     .fetch_all(pool)
