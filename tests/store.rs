@@ -446,7 +446,9 @@ async fn signing_out_deletes_the_session_and_forged_tokens_resolve_to_nobody() {
             db.backend
         );
 
-        sessions::end(&db.store, &s.token).await.unwrap();
+        sessions::end(&db.store, &s.token, &Default::default(), NOW + 1)
+            .await
+            .unwrap();
         assert!(
             sessions::resolve(&db.store, &s.token, timeouts(), NOW + 1)
                 .await

@@ -3,11 +3,13 @@
 use super::config::Config;
 use super::db::Store;
 use super::secrets::Secrets;
+use super::services::audit;
 use super::state::{AppState, Clock};
 use super::{http, seed, telemetry};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | help | version]
+const USAGE: &str =
+    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | audit-verify | help | version]
 
 Settings come from GATEHOUSE_* environment variables and DATABASE_URL, over an optional TOML file
 named by GATEHOUSE_CONFIG. See README.md for the list.";
@@ -17,6 +19,7 @@ enum Command {
     Serve,
     Migrate,
     SeedDemo { if_empty: bool },
+    AuditVerify,
     Help,
     Version,
 }
@@ -28,6 +31,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         ["migrate"] => Ok(Command::Migrate),
         ["seed-demo"] => Ok(Command::SeedDemo { if_empty: false }),
         ["seed-demo", "--if-empty"] => Ok(Command::SeedDemo { if_empty: true }),
+        ["audit-verify"] => Ok(Command::AuditVerify),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         ["version" | "--version" | "-V"] => Ok(Command::Version),
         _ => Err(format!("unknown arguments: {}", words.join(" "))),
@@ -115,6 +119,17 @@ async fn run(command: Command, config: Config) -> ExitCode {
                 Err(e) => die(1, format!("seed-demo: {e}")),
             }
         }
+        Command::AuditVerify => match audit::verify(&store).await {
+            Ok(audit::ChainReport::Intact { events }) => {
+                println!("audit chain intact: {events} events");
+                ExitCode::SUCCESS
+            }
+            Ok(audit::ChainReport::Broken { at_event, reason }) => match at_event {
+                Some(id) => die(1, format!("audit chain broken at event {id}: {reason}")),
+                None => die(1, format!("audit chain broken at its head: {reason}")),
+            },
+            Err(e) => die(1, format!("audit-verify: {e}")),
+        },
         Command::Serve => serve(store.clone(), config).await,
         Command::Help | Command::Version => ExitCode::SUCCESS,
     };

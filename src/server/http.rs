@@ -174,7 +174,13 @@ async fn dev_login(
 /// Signs out: deletes the session server-side and clears the cookie.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = edge::session_token(&headers, &state.config)
-        && let Err(err) = sessions::end(&state.store, &token).await
+        && let Err(err) = sessions::end(
+            &state.store,
+            &token,
+            &client_info(&headers),
+            state.clock.now(),
+        )
+        .await
     {
         return err.into_response();
     }

@@ -1,6 +1,7 @@
 //! Storage: one sqlx `Any` pool over SQLite (the embedded default) or PostgreSQL (several
 //! replicas). Queries are written once, with `$N` parameters that both backends read.
 
+pub mod audit;
 pub mod catalog;
 pub mod people;
 pub mod sessions;

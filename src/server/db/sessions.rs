@@ -1,6 +1,6 @@
 //! SQL for server-side sessions. Only the SHA-256 of a session id is ever stored.
 
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -20,7 +20,7 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-pub async fn insert(pool: &AnyPool, s: NewSession<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut AnyConnection, s: NewSession<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, person_id, auth_method, created_at, last_seen_at, expires_at, ip, user_agent)
          VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
@@ -32,7 +32,7 @@ pub async fn insert(pool: &AnyPool, s: NewSession<'_>) -> Result<(), sqlx::Error
     .bind(s.expires_at)
     .bind(s.ip)
     .bind(s.user_agent)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -61,4 +61,15 @@ pub async fn delete(pool: &AnyPool, id_hash: &str) -> Result<bool, sqlx::Error> 
         .execute(pool)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Deletes a session and says whose it was.
+pub async fn delete_returning_person(
+    conn: &mut AnyConnection,
+    id_hash: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("DELETE FROM sessions WHERE id_hash = $1 RETURNING person_id")
+        .bind(id_hash)
+        .fetch_optional(conn)
+        .await
 }

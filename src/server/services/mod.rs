@@ -1,5 +1,6 @@
 //! Services decide: authorization, rules, transactions. Each takes the store, the acting person
 //! and `now`, and knows nothing of Leptos or HTTP.
 
+pub mod audit;
 pub mod catalog;
 pub mod sessions;

@@ -7,6 +7,7 @@ use crate::server::actor::Actor;
 use crate::server::db::{self, Store, sessions::NewSession};
 use crate::server::error::ServiceError;
 use crate::server::secrets::{encode_hex, random_hex};
+use crate::server::services::audit::{self, Action, Event, Who};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -70,16 +71,33 @@ pub async fn start(
     client: &ClientInfo,
     now: i64,
 ) -> Result<NewSessionId, ServiceError> {
-    if db::people::find_active_actor(store.pool(), person_id, now)
-        .await?
-        .is_none()
-    {
+    let Some(actor) = db::people::find_active_actor(store.pool(), person_id, now).await? else {
+        let event = Event {
+            who: Who::Other("anonymous".into()),
+            action: Action::SignInFailed,
+            target_kind: "person",
+            target_id: person_id.to_string(),
+            details: serde_json::json!({ "method": method.as_str(), "reason": "unknown, deactivated or past the contract end" }),
+            ip: client.ip.clone(),
+        };
+        audit::record_alone(store, &event, now).await?;
         return Err(ServiceError::Forbidden);
-    }
+    };
     let token = random_hex(32);
     let expires_at = now + timeouts.lifetime.as_secs() as i64;
+    // The session and its audit event commit together; the append is the first write.
+    let mut tx = store.pool().begin().await?;
+    let event = Event {
+        who: Who::actor(&actor),
+        action: Action::SignIn,
+        target_kind: "person",
+        target_id: person_id.to_string(),
+        details: serde_json::json!({ "method": method.as_str() }),
+        ip: client.ip.clone(),
+    };
+    audit::record(&mut tx, &event, now).await?;
     db::sessions::insert(
-        store.pool(),
+        &mut tx,
         NewSession {
             id_hash: &hash(&token),
             person_id,
@@ -94,6 +112,7 @@ pub async fn start(
         },
     )
     .await?;
+    tx.commit().await?;
     Ok(NewSessionId { token, expires_at })
 }
 
@@ -130,10 +149,38 @@ pub async fn resolve(
 }
 
 /// Signs out: the session is deleted server-side, so the old cookie stops working everywhere.
-pub async fn end(store: &Store, token: &str) -> Result<(), ServiceError> {
-    if well_formed(token) {
-        db::sessions::delete(store.pool(), &hash(token)).await?;
+/// Signing out of a session that no longer exists changes nothing and records nothing.
+pub async fn end(
+    store: &Store,
+    token: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(), ServiceError> {
+    if !well_formed(token) {
+        return Ok(());
     }
+    let mut tx = store.pool().begin().await?;
+    let Some(person_id) = db::sessions::delete_returning_person(&mut tx, &hash(token)).await?
+    else {
+        return Ok(());
+    };
+    let label: Option<String> = sqlx::query_scalar("SELECT email FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let event = Event {
+        who: Who::Person {
+            id: person_id,
+            label: label.unwrap_or_default(),
+        },
+        action: Action::SignOut,
+        target_kind: "person",
+        target_id: person_id.to_string(),
+        details: serde_json::json!({}),
+        ip: client.ip.clone(),
+    };
+    audit::record(&mut tx, &event, now).await?;
+    tx.commit().await?;
     Ok(())
 }
 
