@@ -4,7 +4,8 @@ use crate::api::current_user;
 use crate::components::header::Header;
 use crate::model::{AppError, Me};
 use crate::pages::{
-    api_page::ApiPage, catalog::CatalogPage, not_found::NotFound, sign_in::SignInPage,
+    api_page::ApiPage, catalog::CatalogPage, not_found::NotFound, profile::ProfilePage,
+    sign_in::SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

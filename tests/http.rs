@@ -400,3 +400,79 @@ async fn an_api_page_renders_for_those_who_may_see_it_and_is_not_found_for_other
         assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_of_the_person_and_only_theirs() {
+    for db in seeded_stores().await {
+        let app = dev_app(&db);
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let riley = person_id(&db.store, "riley.chen@example.com").await;
+        let laptop = sign_in(&app, sam).await;
+        let phone = sign_in(&app, sam).await;
+        let others = sign_in(&app, riley).await;
+
+        let profile = send(&app, get("/me", Some(&laptop))).await;
+        assert_eq!(profile.status, StatusCode::OK, "{}", db.backend);
+        for text in [
+            "Where you are signed in",
+            "2 active sessions",
+            "This browser",
+            "Morgan Lee",
+            "Commerce",
+        ] {
+            assert!(
+                profile.body.contains(text),
+                "{}: profile lacks {text:?}",
+                db.backend
+            );
+        }
+
+        let forged = send(
+            &app,
+            post_form(
+                "/auth/sign-out-everywhere",
+                String::new(),
+                "https://evil.example",
+                Some(&laptop),
+            ),
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(session_count(&db.store).await, 3, "{}", db.backend);
+
+        let reply = send(
+            &app,
+            post_form(
+                "/auth/sign-out-everywhere",
+                String::new(),
+                SAME_ORIGIN,
+                Some(&laptop),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        assert_eq!(reply.headers[header::LOCATION], "/sign-in");
+        for cookie in [&laptop, &phone] {
+            let me = send(
+                &app,
+                post_form("/api/me", String::new(), SAME_ORIGIN, Some(cookie)),
+            )
+            .await;
+            assert_eq!(
+                me.body, "null",
+                "{}: every session of Sam has ended",
+                db.backend
+            );
+        }
+        let still = send(
+            &app,
+            post_form("/api/me", String::new(), SAME_ORIGIN, Some(&others)),
+        )
+        .await;
+        assert!(
+            still.body.contains("Riley Chen"),
+            "{}: Riley's session must survive",
+            db.backend
+        );
+    }
+}

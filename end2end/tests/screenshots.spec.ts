@@ -17,6 +17,14 @@ for (const scheme of ["light", "dark"] as const) {
   });
 }
 
+test("profile page", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 820 });
+  await signInAs(page, "Dana Fox");
+  await page.goto("/me");
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/profile.png" });
+});
+
 test("sign-in page", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 820 });
   await page.goto("/sign-in");

@@ -2,7 +2,7 @@
 //! error. Their bodies compile only into the server.
 
 use crate::model::{
-    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, Me, SignInOptions,
+    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, Me, Profile, SignInOptions,
 };
 use leptos::prelude::*;
 
@@ -47,4 +47,20 @@ pub async fn get_api(slug: String) -> Result<ApiDetail, AppError> {
     catalog::get(&state.store, &actor, &slug, state.clock.now())
         .await
         .map_err(edge::fail)
+}
+
+#[server(endpoint = "me/profile")]
+pub async fn get_profile() -> Result<Profile, AppError> {
+    use crate::server::{edge, services::people};
+    let (state, actor) = edge::require_actor().await?;
+    let token = edge::request_session_token(&state);
+    people::my_profile(
+        &state.store,
+        &actor,
+        token.as_deref(),
+        edge::timeouts(&state.config),
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
 }

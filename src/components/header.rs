@@ -49,7 +49,7 @@ pub fn Header() -> impl IntoView {
                             .map(|result| match result {
                                 Ok(Some(me)) => {
                                     view! {
-                                        <span class="user-name" data-testid="signed-in-as">{me.name.clone()}</span>
+                                        <a class="user-name" href="/me" data-testid="signed-in-as" title="My profile">{me.name.clone()}</a>
                                         <KindBadge kind=me.kind />
                                         {me.is_admin.then(|| view! { <span class="badge badge-admin">"Admin"</span> })}
                                         <form method="post" action="/auth/sign-out">

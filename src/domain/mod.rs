@@ -1,4 +1,5 @@
 //! Pure rules: values parsed at the edge so that, inside, a value that exists is valid.
 
 pub mod catalog;
+pub mod time;
 pub mod url;

@@ -230,6 +230,45 @@ pub struct Me {
     pub is_admin: bool,
 }
 
+/// Another person, as a name to show and an address to reach them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipView {
+    pub team: TeamRef,
+    pub owner: bool,
+}
+
+/// One of the person's live sessions. Carries no identifier: a session id is a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub method: String,
+    pub user_agent: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+/// What "My profile" shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub me: Me,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub manager: Option<PersonRef>,
+    pub sponsor: Option<PersonRef>,
+    pub contract_ends_at: Option<i64>,
+    pub teams: Vec<MembershipView>,
+    pub sessions: Vec<SessionView>,
+}
+
 /// A person offered by the development sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevPerson {

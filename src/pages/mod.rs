@@ -3,4 +3,5 @@
 pub mod api_page;
 pub mod catalog;
 pub mod not_found;
+pub mod profile;
 pub mod sign_in;

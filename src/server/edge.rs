@@ -108,6 +108,12 @@ pub async fn current_actor() -> Result<(AppState, Option<Actor>), AppError> {
     Ok((state, actor))
 }
 
+/// For server functions: the session token the request came with, if any.
+pub fn request_session_token(state: &AppState) -> Option<String> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    session_token(&parts.headers, &state.config)
+}
+
 /// For server functions: the state and the signed-in person, or 401.
 pub async fn require_actor() -> Result<(AppState, Actor), AppError> {
     match current_actor().await? {

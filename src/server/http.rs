@@ -1,10 +1,10 @@
 //! The HTTP surface: health probes, sign-in and sign-out forms, the CSRF guard, and the Leptos
 //! pages and server functions.
 
-use super::edge;
 use super::error::ServiceError;
 use super::services::sessions::{self, AuthMethod, ClientInfo};
 use super::state::AppState;
+use super::{authz, edge};
 use crate::app::{App, shell};
 use crate::domain::url::safe_local_path;
 use crate::model::AppError;
@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/auth/dev-login", post(dev_login))
         .route("/auth/sign-out", post(sign_out))
+        .route("/auth/sign-out-everywhere", post(sign_out_everywhere))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -181,6 +182,37 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
             state.clock.now(),
         )
         .await
+    {
+        return err.into_response();
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            edge::clear_session_cookie(&state.config),
+        )],
+        Redirect::to("/sign-in"),
+    )
+        .into_response()
+}
+
+/// Ends every session of the signed-in person, this one included.
+async fn sign_out_everywhere(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let actor = match edge::actor_from_headers(&state, &headers).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => return Redirect::to("/sign-in").into_response(),
+        Err(err) => return err.into_response(),
+    };
+    let Some(cap) = authz::end_sessions_of(&actor, actor.person_id) else {
+        return AppError::Forbidden.into_response();
+    };
+    if let Err(err) = sessions::end_all(
+        &state.store,
+        &actor,
+        &cap,
+        &client_info(&headers),
+        state.clock.now(),
+    )
+    .await
     {
         return err.into_response();
     }

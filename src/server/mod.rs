@@ -2,6 +2,7 @@
 //! HTTP surface. Nothing here is compiled into the browser bundle.
 
 pub mod actor;
+pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -95,3 +95,55 @@ pub async fn count_people(pool: &AnyPool) -> Result<i64, sqlx::Error> {
         .fetch_one(pool)
         .await
 }
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ProfileRow {
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub contract_ends_at: Option<i64>,
+    pub manager_name: Option<String>,
+    pub manager_email: Option<String>,
+    pub sponsor_name: Option<String>,
+    pub sponsor_email: Option<String>,
+}
+
+pub async fn profile(pool: &AnyPool, person_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.title, p.department, p.company, p.contract_ends_at,
+                m.name AS manager_name, m.email AS manager_email,
+                s.name AS sponsor_name, s.email AS sponsor_email
+         FROM people p
+         LEFT JOIN people m ON m.id = p.manager_id
+         LEFT JOIN people s ON s.id = p.sponsor_id
+         WHERE p.id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The person's teams by name, with whether they own each.
+pub async fn memberships(
+    pool: &AnyPool,
+    person_id: i64,
+) -> Result<Vec<crate::model::MembershipView>, sqlx::Error> {
+    sqlx::query(
+        "SELECT t.slug, t.name, m.role FROM team_members m JOIN teams t ON t.id = m.team_id
+         WHERE m.person_id = $1 ORDER BY t.name",
+    )
+    .bind(person_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(crate::model::MembershipView {
+            team: crate::model::TeamRef {
+                slug: r.try_get("slug")?,
+                name: r.try_get("name")?,
+            },
+            owner: r.try_get::<String, _>("role")? == "owner",
+        })
+    })
+    .collect()
+}

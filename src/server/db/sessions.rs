@@ -73,3 +73,44 @@ pub async fn delete_returning_person(
         .fetch_optional(conn)
         .await
 }
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct LiveSessionRow {
+    pub id_hash: String,
+    pub auth_method: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+}
+
+/// A person's sessions that are neither past their lifetime nor idle too long, newest first.
+pub async fn list_live(
+    pool: &AnyPool,
+    person_id: i64,
+    idle_seconds: i64,
+    now: i64,
+) -> Result<Vec<LiveSessionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id_hash, auth_method, created_at, last_seen_at, expires_at, user_agent
+         FROM sessions WHERE person_id = $1 AND expires_at > $2 AND last_seen_at + $3 > $2
+         ORDER BY last_seen_at DESC, created_at DESC",
+    )
+    .bind(person_id)
+    .bind(now)
+    .bind(idle_seconds)
+    .fetch_all(pool)
+    .await
+}
+
+/// Deletes every session of the person the capability names.
+pub async fn delete_all_for(
+    conn: &mut AnyConnection,
+    cap: &crate::server::authz::EndSessionsOf,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+        .bind(cap.person_id())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

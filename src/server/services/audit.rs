@@ -18,6 +18,7 @@ pub enum Action {
     SignIn,
     SignInFailed,
     SignOut,
+    SessionsEnded,
 }
 
 impl Action {
@@ -26,6 +27,7 @@ impl Action {
             Action::SignIn => "sign_in",
             Action::SignInFailed => "sign_in_failed",
             Action::SignOut => "sign_out",
+            Action::SessionsEnded => "sessions_ended",
         }
     }
 }

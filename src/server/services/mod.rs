@@ -3,4 +3,5 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod people;
 pub mod sessions;

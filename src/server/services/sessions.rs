@@ -2,8 +2,9 @@
 //! leaked table grants nothing. Every kind of sign-in (development list, OpenID Connect, local
 //! password) ends in [`start`].
 
-use crate::model::{DevPerson, SignInOptions};
+use crate::model::{DevPerson, SessionView, SignInOptions};
 use crate::server::actor::Actor;
+use crate::server::authz::EndSessionsOf;
 use crate::server::db::{self, Store, sessions::NewSession};
 use crate::server::error::ServiceError;
 use crate::server::secrets::{encode_hex, random_hex};
@@ -182,6 +183,55 @@ pub async fn end(
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Ends every session of a person ("sign out everywhere", or an admin locking someone out).
+/// Returns how many ended. Holding the capability is the authorization.
+pub async fn end_all(
+    store: &Store,
+    actor: &Actor,
+    cap: &EndSessionsOf,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<u64, ServiceError> {
+    let mut tx = store.pool().begin().await?;
+    let ended = db::sessions::delete_all_for(&mut tx, cap).await?;
+    let event = Event {
+        who: Who::actor(actor),
+        action: Action::SessionsEnded,
+        target_kind: "person",
+        target_id: cap.person_id().to_string(),
+        details: serde_json::json!({ "sessions": ended, "by_admin": cap.by_admin() }),
+        ip: client.ip.clone(),
+    };
+    audit::record(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// The person's live sessions, marking the one this request came with.
+pub async fn list_live(
+    store: &Store,
+    person_id: i64,
+    current_token: Option<&str>,
+    timeouts: Timeouts,
+    now: i64,
+) -> Result<Vec<SessionView>, ServiceError> {
+    let current = current_token.filter(|t| well_formed(t)).map(hash);
+    let rows =
+        db::sessions::list_live(store.pool(), person_id, timeouts.idle.as_secs() as i64, now)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SessionView {
+            current: current.as_deref() == Some(r.id_hash.as_str()),
+            started_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            method: r.auth_method,
+            user_agent: r.user_agent,
+        })
+        .collect())
 }
 
 /// What the sign-in page offers. The development list is present only when it is enabled.
