@@ -476,3 +476,79 @@ async fn sign_out_everywhere_ends_every_session_of_the_person_and_only_theirs() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_cross_site_call_to_a_server_function_is_refused_even_with_a_valid_session() {
+    for db in seeded_stores().await {
+        let app = dev_app(&db);
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let cookie = sign_in(&app, sam).await;
+        let body = "filter[q]=&filter[team]=&filter[lifecycle]=&filter[tag]=".to_owned();
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/list",
+                body,
+                "https://evil.example",
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", db.backend);
+        assert!(
+            !reply.body.contains("pet-store"),
+            "{}: nothing may be answered",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn tampered_foreign_or_malformed_session_cookies_identify_nobody() {
+    for db in seeded_stores().await {
+        let app = dev_app(&db);
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let real = sign_in(&app, sam).await;
+        let token = real.split_once('=').unwrap().1.to_owned();
+        let stored: String = sqlx::query_scalar("SELECT id_hash FROM sessions")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        let mut flipped = token.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'a' { b'b' } else { b'a' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        for cookie in [
+            format!("gatehouse_session={flipped}"),
+            format!("gatehouse_session={stored}"),
+            format!("__Host-gatehouse={token}"),
+            format!("gatehouse_session={}", "z".repeat(5000)),
+            "gatehouse_session=".to_owned(),
+            format!("gatehouse_session={token}0"),
+        ] {
+            let reply = send(
+                &app,
+                post_form("/api/me", String::new(), SAME_ORIGIN, Some(&cookie)),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}: {cookie:.40}", db.backend);
+            assert_eq!(
+                reply.body, "null",
+                "{}: {cookie:.40} must identify nobody",
+                db.backend
+            );
+            let page = send(&app, get("/me", Some(&cookie))).await;
+            assert_eq!(
+                page.status,
+                StatusCode::FOUND,
+                "{}: {cookie:.40}",
+                db.backend
+            );
+        }
+        assert_eq!(
+            session_count(&db.store).await,
+            1,
+            "{}: bad cookies change nothing",
+            db.backend
+        );
+    }
+}
