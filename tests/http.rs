@@ -552,3 +552,51 @@ async fn tampered_foreign_or_malformed_session_cookies_identify_nobody() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_org_import_answers_403_to_non_admins_and_changes_nothing() {
+    for db in seeded_stores().await {
+        let app = dev_app(&db);
+        let morgan = person_id(&db.store, "morgan.lee@example.com").await;
+        let cookie = sign_in(&app, morgan).await;
+        let body = "format=csv&content=email%2Cname%0Ax%40example.com%2CX%0A".to_owned();
+        let reply = send(
+            &app,
+            post_form(
+                "/api/admin/org/import",
+                body.clone(),
+                SAME_ORIGIN,
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{}: {}",
+            db.backend,
+            reply.body
+        );
+        let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(people, 9, "{}", db.backend);
+
+        let alex = person_id(&db.store, "alex.rivera@example.com").await;
+        let admin = sign_in(&app, alex).await;
+        let reply = send(
+            &app,
+            post_form("/api/admin/org/import", body, SAME_ORIGIN, Some(&admin)),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            db.backend,
+            reply.body
+        );
+        assert!(reply.body.contains("\"created\":1"), "{}", reply.body);
+    }
+}

@@ -2,7 +2,8 @@
 //! error. Their bodies compile only into the server.
 
 use crate::model::{
-    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, Me, Profile, SignInOptions,
+    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, Me, OrgImportReport, Profile,
+    SignInOptions,
 };
 use leptos::prelude::*;
 
@@ -59,6 +60,34 @@ pub async fn get_profile() -> Result<Profile, AppError> {
         &actor,
         token.as_deref(),
         edge::timeouts(&state.config),
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
+}
+
+/// Imports an org file (`format` is `csv` or `json`). Admins only.
+#[server(endpoint = "admin/org/import")]
+pub async fn import_org(format: String, content: String) -> Result<OrgImportReport, AppError> {
+    use crate::domain::org::OrgFormat;
+    use crate::server::{authz, edge, services::org};
+    let (state, actor) = edge::require_actor().await?;
+    let cap = authz::manage_org(&actor).ok_or_else(|| edge::fail(AppError::Forbidden))?;
+    let format = match format.as_str() {
+        "csv" => OrgFormat::Csv,
+        "json" => OrgFormat::Json,
+        other => {
+            return Err(edge::fail(AppError::BadRequest(format!(
+                "Unknown org file format '{other:.20}': use csv or json."
+            ))));
+        }
+    };
+    org::import(
+        &state.store,
+        &actor,
+        &cap,
+        format,
+        &content,
         state.clock.now(),
     )
     .await

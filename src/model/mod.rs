@@ -269,6 +269,16 @@ pub struct Profile {
     pub sessions: Vec<SessionView>,
 }
 
+/// What an org file import changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub memberships_added: usize,
+    pub roles_changed: usize,
+}
+
 /// A person offered by the development sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevPerson {

@@ -36,3 +36,11 @@ pub fn end_sessions_of(actor: &Actor, person_id: i64) -> Option<EndSessionsOf> {
         None
     }
 }
+
+/// Proof that the holder may change the organisation (people, managers, teams): admins only.
+#[derive(Debug)]
+pub struct ManageOrg(());
+
+pub fn manage_org(actor: &Actor) -> Option<ManageOrg> {
+    actor.is_admin.then_some(ManageOrg(()))
+}

@@ -19,6 +19,7 @@ pub enum Action {
     SignInFailed,
     SignOut,
     SessionsEnded,
+    OrgImported,
 }
 
 impl Action {
@@ -28,6 +29,7 @@ impl Action {
             Action::SignInFailed => "sign_in_failed",
             Action::SignOut => "sign_out",
             Action::SessionsEnded => "sessions_ended",
+            Action::OrgImported => "org_imported",
         }
     }
 }

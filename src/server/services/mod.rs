@@ -3,5 +3,6 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod org;
 pub mod people;
 pub mod sessions;
