@@ -172,6 +172,18 @@ async fn dev_login(
     }
 }
 
+/// The answer once sessions have ended: forget the cookie, go to the sign-in page.
+fn signed_out(state: &AppState) -> Response {
+    (
+        [(
+            header::SET_COOKIE,
+            edge::clear_session_cookie(&state.config),
+        )],
+        Redirect::to("/sign-in"),
+    )
+        .into_response()
+}
+
 /// Signs out: deletes the session server-side and clears the cookie.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = edge::session_token(&headers, &state.config)
@@ -185,14 +197,7 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
     {
         return err.into_response();
     }
-    (
-        [(
-            header::SET_COOKIE,
-            edge::clear_session_cookie(&state.config),
-        )],
-        Redirect::to("/sign-in"),
-    )
-        .into_response()
+    signed_out(&state)
 }
 
 /// Ends every session of the signed-in person, this one included.
@@ -216,14 +221,7 @@ async fn sign_out_everywhere(State(state): State<AppState>, headers: HeaderMap) 
     {
         return err.into_response();
     }
-    (
-        [(
-            header::SET_COOKIE,
-            edge::clear_session_cookie(&state.config),
-        )],
-        Redirect::to("/sign-in"),
-    )
-        .into_response()
+    signed_out(&state)
 }
 
 #[cfg(test)]
