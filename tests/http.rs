@@ -59,6 +59,14 @@ fn dev_app(db: &common::TestStore) -> Router {
     ))
 }
 
+/// The dev-login app and the cookie of the named demo person, signed in through the form.
+async fn signed_in(db: &common::TestStore, email: &str) -> (Router, String) {
+    let app = dev_app(db);
+    let person = person_id(&db.store, email).await;
+    let cookie = sign_in(&app, person).await;
+    (app, cookie)
+}
+
 const SAME_ORIGIN: &str = "http://127.0.0.1:3000";
 
 async fn session_count(store: &gatehouse::server::db::Store) -> i64 {
@@ -367,9 +375,7 @@ async fn server_functions_require_a_session_and_answer_errors_with_their_status(
 #[tokio::test]
 async fn an_api_page_renders_for_those_who_may_see_it_and_is_not_found_for_others() {
     for db in seeded_stores().await {
-        let app = dev_app(&db);
-        let dana = person_id(&db.store, "dana.fox@northwind.example").await;
-        let cookie = sign_in(&app, dana).await;
+        let (app, cookie) = signed_in(&db, "dana.fox@northwind.example").await;
         let page = send(&app, get("/apis/pet-store", Some(&cookie))).await;
         assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
         for text in [
@@ -480,9 +486,7 @@ async fn sign_out_everywhere_ends_every_session_of_the_person_and_only_theirs() 
 #[tokio::test]
 async fn a_cross_site_call_to_a_server_function_is_refused_even_with_a_valid_session() {
     for db in seeded_stores().await {
-        let app = dev_app(&db);
-        let sam = person_id(&db.store, "sam.taylor@example.com").await;
-        let cookie = sign_in(&app, sam).await;
+        let (app, cookie) = signed_in(&db, "sam.taylor@example.com").await;
         let body = "filter[q]=&filter[team]=&filter[lifecycle]=&filter[tag]=".to_owned();
         let reply = send(
             &app,
@@ -506,9 +510,7 @@ async fn a_cross_site_call_to_a_server_function_is_refused_even_with_a_valid_ses
 #[tokio::test]
 async fn tampered_foreign_or_malformed_session_cookies_identify_nobody() {
     for db in seeded_stores().await {
-        let app = dev_app(&db);
-        let sam = person_id(&db.store, "sam.taylor@example.com").await;
-        let real = sign_in(&app, sam).await;
+        let (app, real) = signed_in(&db, "sam.taylor@example.com").await;
         let token = real.split_once('=').unwrap().1.to_owned();
         let stored: String = sqlx::query_scalar("SELECT id_hash FROM sessions")
             .fetch_one(db.store.pool())
@@ -556,9 +558,7 @@ async fn tampered_foreign_or_malformed_session_cookies_identify_nobody() {
 #[tokio::test]
 async fn the_org_import_answers_403_to_non_admins_and_changes_nothing() {
     for db in seeded_stores().await {
-        let app = dev_app(&db);
-        let morgan = person_id(&db.store, "morgan.lee@example.com").await;
-        let cookie = sign_in(&app, morgan).await;
+        let (app, cookie) = signed_in(&db, "morgan.lee@example.com").await;
         let body = "format=csv&content=email%2Cname%0Ax%40example.com%2CX%0A".to_owned();
         let reply = send(
             &app,
