@@ -104,19 +104,9 @@ pub async fn current_actor() -> Result<(AppState, Option<Actor>), AppError> {
     let headers = leptos::prelude::use_context::<axum::http::request::Parts>()
         .map(|parts| parts.headers)
         .unwrap_or_default();
-    let resolve = || async { actor_from_headers(&state, &headers).await.map_err(fail) };
-    let actor = match leptos::prelude::use_context::<RequestActor>() {
-        // One page render calls several server functions; the session is resolved once.
-        Some(cached) => cached.0.get_or_try_init(resolve).await?.clone(),
-        None => resolve().await?,
-    };
+    let actor = actor_from_headers(&state, &headers).await.map_err(fail)?;
     Ok((state, actor))
 }
-
-/// The signed-in person of the request being handled, resolved at most once. A fresh one is
-/// provided for every request (see `http::router`), so nothing carries over between requests.
-#[derive(Clone, Default)]
-pub struct RequestActor(std::sync::Arc<tokio::sync::OnceCell<Option<Actor>>>);
 
 /// For server functions: the session token the request came with, if any.
 pub fn request_session_token(state: &AppState) -> Option<String> {

@@ -25,15 +25,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/dev-login", post(dev_login))
         .route("/auth/sign-out", post(sign_out))
         .route("/auth/sign-out-everywhere", post(sign_out_everywhere))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            || leptos::prelude::provide_context(edge::RequestActor::default()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
