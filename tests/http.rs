@@ -18,7 +18,15 @@ struct Reply {
 }
 
 async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
+    let what = format!("{} {}", request.method(), request.uri());
+    // A request that never answers fails the test with its name instead of hanging the suite.
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        app.clone().oneshot(request),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no answer within 20 s to {what}"))
+    .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
