@@ -6,58 +6,11 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::web::{Reply, SAME_ORIGIN, get, post_form, send};
 use common::{app_state, config, person_id, seeded_stores};
 use gatehouse::server::http::router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let what = format!("{} {}", request.method(), request.uri());
-    // A request that never answers fails the test with its name instead of hanging the suite.
-    let response = tokio::time::timeout(
-        std::time::Duration::from_secs(20),
-        app.clone().oneshot(request),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("no answer within 20 s to {what}"))
-    .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    // Browsers navigating to a page accept HTML; that is what makes a redirect a real 302.
-    let mut b = Request::get(path)
-        .header(header::HOST, "127.0.0.1:3000")
-        .header(header::ACCEPT, "text/html");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, c);
-    }
-    b.body(Body::empty()).unwrap()
-}
-
-fn post_form(path: &str, body: String, origin: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut b = Request::post(path)
-        .header(header::HOST, "127.0.0.1:3000")
-        .header(header::ORIGIN, origin)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, c);
-    }
-    b.body(Body::from(body)).unwrap()
-}
 
 /// The app with the development sign-in enabled.
 fn dev_app(db: &common::TestStore) -> Router {
@@ -74,8 +27,6 @@ async fn signed_in(db: &common::TestStore, email: &str) -> (Router, String) {
     let cookie = sign_in(&app, person).await;
     (app, cookie)
 }
-
-const SAME_ORIGIN: &str = "http://127.0.0.1:3000";
 
 async fn session_count(store: &gatehouse::server::db::Store) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM sessions")

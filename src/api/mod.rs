@@ -18,9 +18,15 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
     use crate::server::{edge, services::sessions};
     let state = edge::state()?;
-    sessions::sign_in_options(&state.store, state.config.dev_login, state.clock.now())
-        .await
-        .map_err(edge::fail)
+    sessions::sign_in_options(
+        &state.store,
+        state.config.dev_login,
+        state.oidc.as_ref().map(|p| p.display_name().to_owned()),
+        state.config.local_passwords,
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
 }
 
 #[server(endpoint = "catalog/list")]

@@ -91,6 +91,27 @@ string_enum!(
 );
 
 string_enum!(
+    /// Why a sign-in ended without a session. The code travels in the sign-in page's URL; the
+    /// label is what the person reads there.
+    SignInError, "sign-in error", {
+        Denied => ("denied", "The sign-in was cancelled at the identity provider, or it refused access."),
+        Expired => ("expired", "This sign-in took too long, was already used, or was started in another browser. Please try again."),
+        State => ("state", "The identity provider's answer did not belong to this sign-in, so it was ignored. Please try again."),
+        Provider => ("provider", "The identity provider could not be reached or answered with an error. Try again in a moment; if it goes on, tell the platform team."),
+        Token => ("token", "The identity provider's answer could not be verified, so you were not signed in."),
+        Unknown => ("unknown", "Your account is not known to Gatehouse. Ask a platform admin to add you, or use the invitation link you were sent."),
+        Inactive => ("inactive", "Your access to Gatehouse has ended. Ask your sponsor or a platform admin if this is a mistake."),
+        Invitation => ("invitation", "This invitation cannot be used: it was already used, revoked, or has expired. Ask your sponsor for a new one."),
+        InvitationEmail => ("invitation-email", "Sign in with the account the invitation was sent to."),
+        Unverified => ("unverified", "The identity provider has not verified your email address."),
+        Password => ("password", "That email and password do not match."),
+        WeakPassword => ("weak-password", "Choose a password of 12 to 128 characters."),
+        Name => ("name", "Enter your name (up to 200 characters)."),
+        Disabled => ("disabled", "This way of signing in is not enabled here."),
+    }
+);
+
+string_enum!(
     /// Employees belong to the company; contractors are invited by a sponsor until an end date.
     PersonKind, "person kind", {
         Employee => ("employee", "Employee"),
@@ -295,6 +316,10 @@ pub struct DevPerson {
 pub struct SignInOptions {
     /// Present only when the development sign-in is enabled.
     pub dev_people: Option<Vec<DevPerson>>,
+    /// The company sign-in button's label, when an identity provider is configured.
+    pub provider_name: Option<String>,
+    /// Whether invited contractors may sign in with a local password.
+    pub local_passwords: bool,
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
-//! Sign-in. The company's identity provider comes with the identity work; until then, and for
-//! local development, the development sign-in lists the seeded people to act as.
+//! Sign-in: the company's identity provider; for invited contractors, where allowed, an email and
+//! password; for local development, the list of seeded people to act as. A failed sign-in comes
+//! back here with its reason in the URL.
 
 use crate::api::get_sign_in_options;
 use crate::components::{ErrorPanel, KindBadge};
-use crate::model::DevPerson;
+use crate::model::{DevPerson, SignInError, SignInOptions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -13,31 +14,99 @@ pub fn SignInPage() -> impl IntoView {
     let options = Resource::new(|| (), |_| get_sign_in_options());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".to_owned());
+    let error = move || {
+        query
+            .read()
+            .get("error")
+            .and_then(|code| code.parse::<SignInError>().ok())
+    };
     view! {
         <Title text="Sign in" />
         <section class="sign-in">
             <h1>"Sign in to Gatehouse"</h1>
+            {move || {
+                error()
+                    .map(|e| {
+                        view! {
+                            <div class="panel panel-error" role="alert" data-testid="sign-in-error">
+                                <strong>"You are not signed in. "</strong>
+                                {e.label()}
+                            </div>
+                        }
+                    })
+            }}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     options
                         .get()
                         .map(|result| match result {
-                            Ok(options) => match options.dev_people {
-                                Some(people) => view! { <DevPeople people next=next() /> }.into_any(),
-                                None => {
-                                    view! {
-                                        <div class="panel">
-                                            <p>"Company sign-in is not configured on this server yet. Ask your platform team."</p>
-                                        </div>
-                                    }
-                                        .into_any()
-                                }
-                            },
+                            Ok(options) => view! { <SignInChoices options next=next() /> }.into_any(),
                             Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         })
                 }}
             </Suspense>
         </section>
+    }
+}
+
+#[component]
+fn SignInChoices(options: SignInOptions, next: String) -> impl IntoView {
+    let nothing =
+        options.provider_name.is_none() && !options.local_passwords && options.dev_people.is_none();
+    view! {
+        {options
+            .provider_name
+            .map(|provider| {
+                let next = next.clone();
+                view! {
+                    <form class="panel sign-in-provider" method="post" action="/auth/oidc/start">
+                        <input type="hidden" name="next" value=next />
+                        <button class="button" type="submit">
+                            {format!("Sign in with {provider}")}
+                        </button>
+                    </form>
+                }
+            })}
+        {options
+            .local_passwords
+            .then(|| {
+                let next = next.clone();
+                view! {
+                    <details class="panel">
+                        <summary>"Contractor with a Gatehouse password?"</summary>
+                        <form class="stack" method="post" action="/auth/password">
+                            <input type="hidden" name="next" value=next />
+                            <label class="field">
+                                "Email"
+                                <input type="email" name="email" autocomplete="username" required />
+                            </label>
+                            <label class="field">
+                                "Password"
+                                <input
+                                    type="password"
+                                    name="password"
+                                    autocomplete="current-password"
+                                    required
+                                />
+                            </label>
+                            <button class="button" type="submit">
+                                "Sign in with password"
+                            </button>
+                        </form>
+                    </details>
+                }
+            })}
+        {options.dev_people.map(|people| view! { <DevPeople people next=next.clone() /> })}
+        {nothing
+            .then(|| {
+                view! {
+                    <div class="panel">
+                        <p>
+                            "Company sign-in is not configured on this server yet. Ask your platform team."
+                        </p>
+                    </div>
+                }
+            })}
     }
 }
 

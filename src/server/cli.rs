@@ -154,7 +154,10 @@ async fn serve(store: Store, config: Config) -> ExitCode {
     }
     // Port 0 asks the OS for a free port: report the one actually bound.
     let bound = listener.local_addr().unwrap_or(bind);
-    let state = AppState::new(store, config, secrets, Clock::System);
+    let state = match AppState::new(store, config, secrets, Clock::System) {
+        Ok(state) => state,
+        Err(e) => return die(2, format!("GATEHOUSE_OIDC_ISSUER: {e}")),
+    };
     let app = http::router(state);
     tracing::info!(%bound, "Gatehouse is listening");
     println!("Gatehouse is running at http://{bound}");

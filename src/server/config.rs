@@ -130,6 +130,40 @@ pub struct Config {
     pub session_lifetime: Duration,
     pub session_key: Option<SecretString>,
     pub key_pepper: Option<SecretString>,
+    /// Company sign-in through an OpenID Connect provider, when configured.
+    pub oidc: Option<OidcConfig>,
+    /// The bearer token an identity provider presents to provision people over SCIM 2.0.
+    pub scim_token: Option<SecretString>,
+    /// Whether invited contractors may choose a local password instead of the identity provider.
+    pub local_passwords: bool,
+    /// The latest end date an invitation may give a contractor, in days from today.
+    pub contractor_max_days: u32,
+}
+
+/// The identity provider: found by its issuer's discovery document.
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    /// Exactly as the provider writes `iss` (no trailing slash is added or removed).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The sign-in button's label.
+    pub display_name: String,
+    pub scopes: Vec<String>,
+    pub claims: ClaimMapping,
+    /// Email domains whose people are employees: someone from one of them who signs in for the
+    /// first time is created. Empty: only people already known (org import, SCIM, invitation).
+    pub employee_domains: Vec<String>,
+}
+
+/// Which ID-token claims carry a person's details.
+#[derive(Clone, Debug)]
+pub struct ClaimMapping {
+    pub name: String,
+    pub email: String,
+    /// A claim holding the manager's email, if the provider sends one.
+    pub manager_email: Option<String>,
+    pub department: Option<String>,
 }
 
 impl Config {
@@ -139,6 +173,14 @@ impl Config {
         match &self.public_url {
             Some(url) => url.starts_with("https://"),
             None => !self.bind.ip().is_loopback(),
+        }
+    }
+
+    /// Where people reach Gatehouse: the public URL, or the bind address for local use.
+    pub fn origin(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.bind),
         }
     }
 
@@ -164,6 +206,19 @@ struct FileConfig {
     session_lifetime_hours: Option<u64>,
     session_key: Option<String>,
     key_pepper: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_name: Option<String>,
+    oidc_scopes: Option<String>,
+    oidc_name_claim: Option<String>,
+    oidc_email_claim: Option<String>,
+    oidc_manager_claim: Option<String>,
+    oidc_department_claim: Option<String>,
+    oidc_employee_domains: Option<String>,
+    scim_token: Option<String>,
+    local_passwords: Option<bool>,
+    contractor_max_days: Option<u64>,
 }
 
 /// One setting's value and the name to blame if it is wrong.
@@ -347,6 +402,137 @@ impl Config {
             }
         };
 
+        let oidc = {
+            let issuer = pick(&["GATEHOUSE_OIDC_ISSUER"], "oidc_issuer", file.oidc_issuer);
+            let client_id = pick(
+                &["GATEHOUSE_OIDC_CLIENT_ID"],
+                "oidc_client_id",
+                file.oidc_client_id,
+            );
+            let client_secret = pick(
+                &["GATEHOUSE_OIDC_CLIENT_SECRET"],
+                "oidc_client_secret",
+                file.oidc_client_secret,
+            );
+            match (issuer, client_id, client_secret) {
+                (None, None, None) => None,
+                (Some(issuer), Some(client_id), Some(client_secret)) => {
+                    let host = issuer
+                        .value
+                        .strip_prefix("https://")
+                        .or_else(|| {
+                            issuer.value.strip_prefix("http://").filter(|rest| {
+                                let host = rest.split(['/', ':']).next().unwrap_or_default();
+                                matches!(host, "127.0.0.1" | "localhost")
+                            })
+                        })
+                        .map(|rest| rest.split('/').next().unwrap_or_default());
+                    if host.is_none_or(str::is_empty) {
+                        return Err(ConfigError::new(
+                            &issuer.name,
+                            format!(
+                                "'{}' is not an https:// issuer URL (plain http is accepted only on loopback)",
+                                short(&issuer.value)
+                            ),
+                        ));
+                    }
+                    let text = |env_name: &str, key: &str, value: Option<String>, default: &str| {
+                        pick(&[env_name], key, value)
+                            .map(|s| s.value)
+                            .unwrap_or_else(|| default.to_owned())
+                    };
+                    let optional = |env_name: &str, key: &str, value: Option<String>| {
+                        pick(&[env_name], key, value).map(|s| s.value)
+                    };
+                    Some(OidcConfig {
+                        issuer: issuer.value,
+                        client_id: client_id.value,
+                        client_secret: SecretString(client_secret.value),
+                        display_name: text(
+                            "GATEHOUSE_OIDC_NAME",
+                            "oidc_name",
+                            file.oidc_name,
+                            "Company sign-in",
+                        ),
+                        scopes: text(
+                            "GATEHOUSE_OIDC_SCOPES",
+                            "oidc_scopes",
+                            file.oidc_scopes,
+                            "openid email profile",
+                        )
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                        claims: ClaimMapping {
+                            name: text(
+                                "GATEHOUSE_OIDC_NAME_CLAIM",
+                                "oidc_name_claim",
+                                file.oidc_name_claim,
+                                "name",
+                            ),
+                            email: text(
+                                "GATEHOUSE_OIDC_EMAIL_CLAIM",
+                                "oidc_email_claim",
+                                file.oidc_email_claim,
+                                "email",
+                            ),
+                            manager_email: optional(
+                                "GATEHOUSE_OIDC_MANAGER_CLAIM",
+                                "oidc_manager_claim",
+                                file.oidc_manager_claim,
+                            ),
+                            department: optional(
+                                "GATEHOUSE_OIDC_DEPARTMENT_CLAIM",
+                                "oidc_department_claim",
+                                file.oidc_department_claim,
+                            ),
+                        },
+                        employee_domains: optional(
+                            "GATEHOUSE_OIDC_EMPLOYEE_DOMAINS",
+                            "oidc_employee_domains",
+                            file.oidc_employee_domains,
+                        )
+                        .map(|v| {
+                            v.split([',', ' '])
+                                .filter(|d| !d.is_empty())
+                                .map(|d| d.trim_start_matches('@').to_ascii_lowercase())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    })
+                }
+                (issuer, client_id, _) => {
+                    let missing = if issuer.is_none() {
+                        "GATEHOUSE_OIDC_ISSUER"
+                    } else if client_id.is_none() {
+                        "GATEHOUSE_OIDC_CLIENT_ID"
+                    } else {
+                        "GATEHOUSE_OIDC_CLIENT_SECRET"
+                    };
+                    return Err(ConfigError::new(
+                        missing,
+                        "company sign-in needs the issuer, the client id and the client secret together",
+                    ));
+                }
+            }
+        };
+
+        let local_passwords = match pick(
+            &["GATEHOUSE_LOCAL_PASSWORDS"],
+            "local_passwords",
+            file.local_passwords.map(|b| b.to_string()),
+        ) {
+            Some(s) => parse_bool(&s)?,
+            None => false,
+        };
+        let contractor_max_days = minutes(
+            "GATEHOUSE_CONTRACTOR_MAX_DAYS",
+            "contractor_max_days",
+            file.contractor_max_days,
+            180,
+            3 * 365,
+        )? as u32;
+
         Ok(Config {
             bind,
             data_dir,
@@ -360,6 +546,10 @@ impl Config {
             session_lifetime: Duration::from_secs(lifetime_hours * 3600),
             session_key: secret("GATEHOUSE_SESSION_KEY", "session_key", file.session_key)?,
             key_pepper: secret("GATEHOUSE_KEY_PEPPER", "key_pepper", file.key_pepper)?,
+            scim_token: secret("GATEHOUSE_SCIM_TOKEN", "scim_token", file.scim_token)?,
+            oidc,
+            local_passwords,
+            contractor_max_days,
         })
     }
 

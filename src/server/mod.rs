@@ -2,6 +2,7 @@
 //! HTTP surface. Nothing here is compiled into the browser bundle.
 
 pub mod actor;
+pub mod auth_routes;
 pub mod authz;
 pub mod cli;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod db;
 pub mod edge;
 pub mod error;
 pub mod http;
+pub mod oidc;
 pub mod secrets;
 pub mod seed;
 pub mod services;

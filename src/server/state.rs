@@ -3,6 +3,7 @@
 
 use super::config::Config;
 use super::db::Store;
+use super::oidc::{Provider, ProviderError};
 use super::secrets::Secrets;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     pub clock: Clock,
     pub leptos_options: LeptosOptions,
+    /// The company's identity provider, when configured.
+    pub oidc: Option<Arc<Provider>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -57,19 +60,29 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config, secrets: Secrets, clock: Clock) -> Self {
+    pub fn new(
+        store: Store,
+        config: Config,
+        secrets: Secrets,
+        clock: Clock,
+    ) -> Result<Self, ProviderError> {
         let leptos_options = LeptosOptions::builder()
             .output_name("gatehouse")
             .site_root(config.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(config.bind)
             .build();
-        Self {
+        let oidc = match &config.oidc {
+            Some(oidc) => Some(Arc::new(Provider::new(oidc.clone(), &config.origin())?)),
+            None => None,
+        };
+        Ok(Self {
             store,
             config: Arc::new(config),
             secrets: Arc::new(secrets),
             clock,
             leptos_options,
-        }
+            oidc,
+        })
     }
 }

@@ -1,6 +1,8 @@
 //! Test helpers: a fresh store per test on every backend, and an in-process app.
 #![allow(dead_code)] // Each test crate uses a different part of this module.
 
+pub mod web;
+
 use gatehouse::server::config::{Config, DatabaseUrl};
 use gatehouse::server::db::Store;
 use gatehouse::server::secrets::Secrets;
@@ -111,5 +113,5 @@ pub fn config(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
 
 pub fn app_state(store: Store, config: Config) -> AppState {
     let secrets = Secrets::load_or_create(&config).expect("secrets");
-    AppState::new(store, config, secrets, Clock::fixed(NOW))
+    AppState::new(store, config, secrets, Clock::fixed(NOW)).expect("app state")
 }

@@ -10,6 +10,14 @@ pub async fn lock_head(conn: &mut AnyConnection) -> Result<(String, i64), sqlx::
         .await
 }
 
+/// Takes the head row's lock without changing it (see `services::audit::write_tx`).
+pub async fn claim_head(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_head SET hash = hash WHERE id = 1")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 pub struct NewEvent<'a> {
     pub occurred_at: i64,
     pub actor_id: Option<i64>,

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod identity;
 pub mod people;
 pub mod sessions;
 

@@ -20,6 +20,17 @@ pub enum Action {
     SignOut,
     SessionsEnded,
     OrgImported,
+    InvitationCreated,
+    InvitationRevoked,
+    InvitationExtended,
+    InvitationAccepted,
+    PersonCreated,
+    PersonUpdated,
+    RoleChanged,
+    PersonDeactivated,
+    PersonReactivated,
+    EngagementEnded,
+    TeamChanged,
 }
 
 impl Action {
@@ -30,6 +41,17 @@ impl Action {
             Action::SignOut => "sign_out",
             Action::SessionsEnded => "sessions_ended",
             Action::OrgImported => "org_imported",
+            Action::InvitationCreated => "invitation_created",
+            Action::InvitationRevoked => "invitation_revoked",
+            Action::InvitationExtended => "invitation_extended",
+            Action::InvitationAccepted => "invitation_accepted",
+            Action::PersonCreated => "person_created",
+            Action::PersonUpdated => "person_updated",
+            Action::RoleChanged => "role_changed",
+            Action::PersonDeactivated => "person_deactivated",
+            Action::PersonReactivated => "person_reactivated",
+            Action::EngagementEnded => "engagement_ended",
+            Action::TeamChanged => "team_changed",
         }
     }
 }
@@ -136,6 +158,15 @@ pub async fn record(conn: &mut AnyConnection, event: &Event, now: i64) -> Result
 }
 
 /// Appends an event in a transaction of its own, for events that record no other change.
+/// A transaction that has claimed the audit head before anything else: on SQLite it holds the
+/// write lock from its first statement, so what it reads stays true until it commits; on
+/// PostgreSQL writers that audit queue here. Services that read, decide, write and record use it.
+pub async fn write_tx(store: &Store) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    let mut tx = store.pool().begin().await?;
+    db::audit::claim_head(&mut tx).await?;
+    Ok(tx)
+}
+
 pub async fn record_alone(store: &Store, event: &Event, now: i64) -> Result<i64, ServiceError> {
     let mut tx = store.pool().begin().await?;
     let id = record(&mut tx, event, now).await?;

@@ -6,3 +6,4 @@ pub mod catalog;
 pub mod org;
 pub mod people;
 pub mod sessions;
+pub mod sign_in;

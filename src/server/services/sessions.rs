@@ -238,6 +238,8 @@ pub async fn list_live(
 pub async fn sign_in_options(
     store: &Store,
     dev_login: bool,
+    provider_name: Option<String>,
+    local_passwords: bool,
     now: i64,
 ) -> Result<SignInOptions, ServiceError> {
     let dev_people: Option<Vec<DevPerson>> = if dev_login {
@@ -245,5 +247,9 @@ pub async fn sign_in_options(
     } else {
         None
     };
-    Ok(SignInOptions { dev_people })
+    Ok(SignInOptions {
+        dev_people,
+        provider_name,
+        local_passwords,
+    })
 }
