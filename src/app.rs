@@ -4,7 +4,11 @@ use crate::api::current_user;
 use crate::components::header::Header;
 use crate::model::{AppError, Me};
 use crate::pages::{
-    api_page::ApiPage, catalog::CatalogPage, not_found::NotFound, profile::ProfilePage,
+    api_page::ApiPage,
+    catalog::CatalogPage,
+    invitations::{AcceptInvitationPage, InvitationsPage},
+    not_found::NotFound,
+    profile::ProfilePage,
     sign_in::SignInPage,
 };
 use leptos::prelude::*;
@@ -67,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/:token") view=AcceptInvitationPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -3,6 +3,7 @@
 use super::KindBadge;
 use crate::app::use_me;
 use crate::domain::url::encode_component;
+use crate::model::PersonKind;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -31,6 +32,20 @@ pub fn Header() -> impl IntoView {
             </a>
             <nav class="site-nav" aria-label="Main">
                 <a href="/">"Catalog"</a>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        me.get()
+                            .and_then(Result::ok)
+                            .flatten()
+                            .map(|me| {
+                                view! {
+                                    {(me.kind == PersonKind::Employee)
+                                        .then(|| view! { <a href="/invitations">"Invitations"</a> })}
+                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> <a href="/admin/teams">"Teams"</a> })}
+                                }
+                            })
+                    }}
+                </Suspense>
             </nav>
             <form class="site-search" method="get" action="/" role="search" on:submit=on_submit>
                 <input

@@ -64,7 +64,7 @@ pub enum OrgFormat {
 pub const MAX_ROWS: usize = 50_000;
 
 /// Lowercased and checked: one `@`, something on each side, no spaces.
-fn parse_email(raw: &str) -> Option<String> {
+pub fn parse_email(raw: &str) -> Option<String> {
     let e = raw.trim().to_lowercase();
     let (local, domain) = e.split_once('@')?;
     let ok = !local.is_empty()

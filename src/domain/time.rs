@@ -15,6 +15,31 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Days from 1970-01-01 of a calendar date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The start (00:00 UTC) of a `YYYY-MM-DD` date, in Unix seconds; `None` unless it is a real
+/// calendar date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (year, month, day) = (y.parse::<i64>().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = days_from_civil(year, month, day);
+    // Round-tripping rejects 2026-02-30 and month 13.
+    (civil_from_days(days) == (year, month, day)).then_some(days * 86_400)
+}
+
 /// `2026-11-28`
 pub fn format_date(unix_seconds: i64) -> String {
     let (y, m, d) = civil_from_days(unix_seconds.div_euclid(86_400));
@@ -43,5 +68,25 @@ mod tests {
         assert_eq!(format_date(951_782_400), "2000-02-29");
         assert_eq!(format_date(951_868_799), "2000-02-29");
         assert_eq!(format_date(-1), "1969-12-31");
+    }
+
+    #[test]
+    fn only_real_dates_parse() {
+        assert_eq!(parse_date("2026-11-28"), Some(1_795_824_000));
+        assert_eq!(
+            parse_date("2000-02-29").map(format_date).as_deref(),
+            Some("2000-02-29")
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "26-11-28",
+            "2026-1-28",
+            "soon",
+            "",
+            "2026-11-28x",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 }

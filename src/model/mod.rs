@@ -290,6 +290,59 @@ pub struct Profile {
     pub sessions: Vec<SessionView>,
 }
 
+string_enum!(
+    /// Where an invitation stands.
+    InvitationStatus, "invitation status", {
+        Pending => ("pending", "Pending"),
+        Accepted => ("accepted", "Accepted"),
+        Revoked => ("revoked", "Revoked"),
+        Expired => ("expired", "Link expired"),
+    }
+);
+
+/// A contractor invitation, as its inviter, sponsor or an admin sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: i64,
+    pub email: String,
+    pub company: String,
+    pub sponsor: PersonRef,
+    pub invited_by: PersonRef,
+    /// When the engagement ends (for an accepted invitation, the contractor's current end).
+    pub ends_at: i64,
+    pub created_at: i64,
+    /// When the link stops working.
+    pub expires_at: i64,
+    pub status: InvitationStatus,
+    /// The contractor, once accepted.
+    pub contractor_id: Option<i64>,
+}
+
+/// A new invitation and its link. The link carries the only copy of its secret: shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationCreated {
+    pub invitation: InvitationView,
+    pub link: String,
+}
+
+/// What the invitation page shows to whoever holds the link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationPreview {
+    pub email: String,
+    pub company: String,
+    pub sponsor_name: String,
+    pub ends_at: i64,
+    pub provider_name: Option<String>,
+    pub local_passwords: bool,
+}
+
+/// Limits the invitation form needs: the latest end date allowed and the suggested default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationLimits {
+    pub max_ends_on: String,
+    pub default_ends_on: String,
+}
+
 /// What an org file import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgImportReport {

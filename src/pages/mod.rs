@@ -2,6 +2,7 @@
 
 pub mod api_page;
 pub mod catalog;
+pub mod invitations;
 pub mod not_found;
 pub mod profile;
 pub mod sign_in;

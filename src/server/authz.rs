@@ -2,6 +2,7 @@
 //! private), and the action demands that capability: code that skipped the check cannot call it.
 
 use super::actor::Actor;
+use crate::model::PersonKind;
 
 /// Proof that the holder may end every session of one person: their own, or anyone's as an admin.
 #[derive(Debug)]
@@ -43,4 +44,59 @@ pub struct ManageOrg(());
 
 pub fn manage_org(actor: &Actor) -> Option<ManageOrg> {
     actor.is_admin.then_some(ManageOrg(()))
+}
+
+/// Proof that the holder may invite contractors: employees may, contractors may not.
+#[derive(Debug)]
+pub struct InviteContractors(());
+
+pub fn invite_contractors(actor: &Actor) -> Option<InviteContractors> {
+    (actor.kind == PersonKind::Employee).then_some(InviteContractors(()))
+}
+
+/// Proof that the holder may revoke or extend one invitation: whoever sent it, its sponsor, or
+/// an admin. Nobody else, whatever their role.
+#[derive(Debug)]
+pub struct ManageInvitation {
+    invitation_id: i64,
+}
+
+impl ManageInvitation {
+    pub fn invitation_id(&self) -> i64 {
+        self.invitation_id
+    }
+}
+
+pub fn manage_invitation(
+    actor: &Actor,
+    invitation_id: i64,
+    invited_by: i64,
+    sponsor_id: i64,
+) -> Option<ManageInvitation> {
+    let involved = actor.person_id == invited_by || actor.person_id == sponsor_id;
+    (actor.kind == PersonKind::Employee && (involved || actor.is_admin))
+        .then_some(ManageInvitation { invitation_id })
+}
+
+/// Proof that the holder may end one contractor's engagement: their sponsor or an admin.
+#[derive(Debug)]
+pub struct EndEngagement {
+    person_id: i64,
+}
+
+impl EndEngagement {
+    pub fn person_id(&self) -> i64 {
+        self.person_id
+    }
+}
+
+pub fn end_engagement(
+    actor: &Actor,
+    contractor_id: i64,
+    sponsor_id: Option<i64>,
+) -> Option<EndEngagement> {
+    let sponsor = sponsor_id == Some(actor.person_id) && actor.kind == PersonKind::Employee;
+    (sponsor || actor.is_admin).then_some(EndEngagement {
+        person_id: contractor_id,
+    })
 }

@@ -114,3 +114,16 @@ pub async fn delete_all_for(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Ends every session of a person whom a service has just locked out (deactivation, the end of
+/// an engagement); the caller holds the capability for that.
+pub async fn delete_for_person(
+    conn: &mut AnyConnection,
+    person_id: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+        .bind(person_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod invitations;
 pub mod org;
 pub mod people;
 pub mod sessions;
