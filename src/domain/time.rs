@@ -57,6 +57,18 @@ pub fn format_date_time(unix_seconds: i64) -> String {
     )
 }
 
+/// `2026-11-28T12:00:00Z`, as SCIM and JSON APIs write times.
+pub fn format_rfc3339(unix_seconds: i64) -> String {
+    let secs = unix_seconds.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_date(unix_seconds),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +80,7 @@ mod tests {
         assert_eq!(format_date(951_782_400), "2000-02-29");
         assert_eq!(format_date(951_868_799), "2000-02-29");
         assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(format_rfc3339(1_795_867_261), "2026-11-28T12:01:01Z");
     }
 
     #[test]

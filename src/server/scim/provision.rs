@@ -1,0 +1,562 @@
+//! Provisioning people and teams from the identity provider: the rules (deactivation ends every
+//! session, managers must exist and form no loop, team owners are Gatehouse's own and survive a
+//! membership sync) and the SQL, each change in one transaction with its audit event.
+
+use super::resource::{GroupInput, UserInput};
+use crate::server::db::identity::{self as idb, NewPerson};
+use crate::server::db::{self, Store};
+use crate::server::services::audit::{self, Action, Event, Who};
+use sqlx::{AnyConnection, Row};
+
+/// Proof that the caller presented the provisioning token. Only the token check makes one.
+pub struct Provisioner(pub(super) ());
+
+/// Why a change was not made, as SCIM reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("store: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+fn who() -> Who {
+    Who::Other("scim".into())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub kind: String,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub manager_id: Option<i64>,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deactivated_at: Option<i64>,
+}
+
+const USER: &str = "SELECT id, email, name, kind, title, department, manager_id, external_id,
+    created_at, updated_at, deactivated_at FROM people";
+
+pub async fn user(store: &Store, _p: &Provisioner, id: i64) -> Result<UserRow, ProvisionError> {
+    sqlx::query_as(&format!("{USER} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("User {id} not found")))
+}
+
+/// The teams a person is in, as (team id, team name).
+pub async fn groups_of(store: &Store, person_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
+         WHERE m.person_id = $1 ORDER BY t.name",
+    )
+    .bind(person_id)
+    .fetch_all(store.pool())
+    .await?
+    .into_iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+    .collect()
+}
+
+pub enum UserFilter {
+    All,
+    UserName(String),
+    ExternalId(String),
+}
+
+/// One page of users, and how many match in all.
+pub async fn users(
+    store: &Store,
+    _p: &Provisioner,
+    filter: &UserFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<UserRow>, i64), ProvisionError> {
+    let (clause, value) = match filter {
+        UserFilter::All => ("$1 = $1", String::new()),
+        UserFilter::UserName(v) => ("email = $1", v.to_lowercase()),
+        UserFilter::ExternalId(v) => ("external_id = $1", v.clone()),
+    };
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM people WHERE {clause}"))
+        .bind(&value)
+        .fetch_one(store.pool())
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "{USER} WHERE {clause} ORDER BY id LIMIT $2 OFFSET $3"
+    ))
+    .bind(&value)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(store.pool())
+    .await?;
+    Ok((rows, total))
+}
+
+async fn manager_id(
+    conn: &mut AnyConnection,
+    person_id: Option<i64>,
+    manager: Option<&str>,
+) -> Result<Option<i64>, ProvisionError> {
+    let Some(raw) = manager else { return Ok(None) };
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ProvisionError::Invalid(format!("manager '{raw:.40}' is not a User id")))?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_none() {
+        return Err(ProvisionError::Invalid(format!(
+            "manager {id} is not a known User"
+        )));
+    }
+    if let Some(person) = person_id
+        && (person == id || idb::would_cycle(conn, person, id).await?)
+    {
+        return Err(ProvisionError::Invalid(
+            "that manager would put a loop in the reporting line".into(),
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// Creates an employee. A second user with the same userName is a conflict.
+pub async fn create_user(
+    store: &Store,
+    _p: &Provisioner,
+    input: &UserInput,
+    now: i64,
+) -> Result<i64, ProvisionError> {
+    let mut tx = audit::write_tx(store).await?;
+    if idb::person_by_email(&mut tx, &input.email).await?.is_some() {
+        return Err(ProvisionError::Conflict(format!(
+            "a User with userName {} exists",
+            input.email
+        )));
+    }
+    let manager = manager_id(&mut tx, None, input.manager.as_deref()).await?;
+    let id = idb::insert_person(
+        &mut tx,
+        NewPerson {
+            email: &input.email,
+            name: &input.name,
+            kind: "employee",
+            sponsor_id: None,
+            company: None,
+            department: input.department.as_deref(),
+            contract_ends_at: None,
+            oidc_issuer: None,
+            oidc_subject: None,
+            password_hash: None,
+            external_id: input.external_id.as_deref(),
+            now,
+        },
+    )
+    .await
+    .map_err(|e| {
+        if db::is_unique_violation(&e) {
+            ProvisionError::Conflict(format!("a User with userName {} exists", input.email))
+        } else {
+            e.into()
+        }
+    })?;
+    sqlx::query("UPDATE people SET title = $1, manager_id = $2, deactivated_at = $3 WHERE id = $4")
+        .bind(input.title.as_deref())
+        .bind(manager)
+        .bind((!input.active).then_some(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        &Event {
+            who: who(),
+            action: Action::PersonCreated,
+            target_kind: "person",
+            target_id: id.to_string(),
+            details: serde_json::json!({ "email": input.email, "source": "scim", "active": input.active }),
+            ip: None,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Replaces a user's attributes (PUT, or the result of a PATCH). Deactivating ends every session
+/// of theirs in the same transaction.
+pub async fn replace_user(
+    store: &Store,
+    _p: &Provisioner,
+    id: i64,
+    input: &UserInput,
+    now: i64,
+) -> Result<(), ProvisionError> {
+    let mut tx = audit::write_tx(store).await?;
+    let current: UserRow = sqlx::query_as(&format!("{USER} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("User {id} not found")))?;
+    if input.email != current.email && idb::person_by_email(&mut tx, &input.email).await?.is_some()
+    {
+        return Err(ProvisionError::Conflict(format!(
+            "a User with userName {} exists",
+            input.email
+        )));
+    }
+    let manager = manager_id(&mut tx, Some(id), input.manager.as_deref()).await?;
+    let was_active = current.deactivated_at.is_none();
+    let deactivated_at = match (was_active, input.active) {
+        (true, false) => Some(now),
+        (false, false) => current.deactivated_at,
+        _ => None,
+    };
+    sqlx::query(
+        "UPDATE people SET email = $1, name = $2, title = $3, department = $4, manager_id = $5,
+                external_id = $6, deactivated_at = $7, updated_at = $8
+         WHERE id = $9",
+    )
+    .bind(&input.email)
+    .bind(&input.name)
+    .bind(input.title.as_deref())
+    .bind(input.department.as_deref())
+    .bind(manager)
+    .bind(input.external_id.as_deref())
+    .bind(deactivated_at)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let (action, details) = match (was_active, input.active) {
+        (true, false) => {
+            let ended = db::sessions::delete_for_person(&mut tx, id).await?;
+            (
+                Action::PersonDeactivated,
+                serde_json::json!({ "source": "scim", "sessions_ended": ended }),
+            )
+        }
+        (false, true) => (
+            Action::PersonReactivated,
+            serde_json::json!({ "source": "scim" }),
+        ),
+        _ => (
+            Action::PersonUpdated,
+            serde_json::json!({ "source": "scim", "email": input.email, "manager_id": manager }),
+        ),
+    };
+    audit::record(
+        &mut tx,
+        &Event {
+            who: who(),
+            action,
+            target_kind: "person",
+            target_id: id.to_string(),
+            details,
+            ip: None,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+}
+
+const GROUP: &str = "SELECT id, name, external_id, created_at FROM teams";
+
+pub async fn group(store: &Store, _p: &Provisioner, id: i64) -> Result<GroupRow, ProvisionError> {
+    sqlx::query_as(&format!("{GROUP} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("Group {id} not found")))
+}
+
+/// Members as (person id, name).
+pub async fn members(store: &Store, team_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT p.id, p.name FROM team_members m JOIN people p ON p.id = m.person_id
+         WHERE m.team_id = $1 ORDER BY p.id",
+    )
+    .bind(team_id)
+    .fetch_all(store.pool())
+    .await?
+    .into_iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+    .collect()
+}
+
+pub async fn groups(
+    store: &Store,
+    _p: &Provisioner,
+    display_name: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<GroupRow>, i64), ProvisionError> {
+    let (clause, value) = match display_name {
+        Some(name) => ("name = $1", name.to_owned()),
+        None => ("$1 = $1", String::new()),
+    };
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM teams WHERE {clause}"))
+        .bind(&value)
+        .fetch_one(store.pool())
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "{GROUP} WHERE {clause} ORDER BY id LIMIT $2 OFFSET $3"
+    ))
+    .bind(&value)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(store.pool())
+    .await?;
+    Ok((rows, total))
+}
+
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug
+        .trim_end_matches('-')
+        .chars()
+        .take(60)
+        .collect::<String>();
+    if slug.is_empty() { "team".into() } else { slug }
+}
+
+async fn member_ids(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<i64>, ProvisionError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for raw in ids {
+        let id: i64 = raw
+            .parse()
+            .map_err(|_| ProvisionError::Invalid(format!("member '{raw:.40}' is not a User id")))?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(ProvisionError::Invalid(format!(
+                "member {id} is not a known User"
+            )));
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Makes the team's members exactly `members`: new ones join as members, owners who stay keep
+/// their ownership (a Gatehouse role the provider does not know of), the rest leave.
+async fn sync_members(
+    conn: &mut AnyConnection,
+    team_id: i64,
+    members: &[i64],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let current: Vec<i64> =
+        sqlx::query_scalar("SELECT person_id FROM team_members WHERE team_id = $1")
+            .bind(team_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for gone in current.iter().filter(|id| !members.contains(id)) {
+        sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND person_id = $2")
+            .bind(team_id)
+            .bind(gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for new in members.iter().filter(|id| !current.contains(id)) {
+        sqlx::query(
+            "INSERT INTO team_members (team_id, person_id, role, added_at) VALUES ($1, $2, 'member', $3)",
+        )
+        .bind(team_id)
+        .bind(new)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn create_group(
+    store: &Store,
+    _p: &Provisioner,
+    input: &GroupInput,
+    now: i64,
+) -> Result<i64, ProvisionError> {
+    let mut tx = audit::write_tx(store).await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE name = $1")
+        .bind(&input.display_name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(ProvisionError::Conflict(format!(
+            "a Group named {} exists",
+            input.display_name
+        )));
+    }
+    let members = member_ids(&mut tx, input.members.as_deref().unwrap_or_default()).await?;
+    let base = slugify(&input.display_name);
+    let mut slug = base.clone();
+    let mut n = 2;
+    while sqlx::query_scalar::<_, i64>("SELECT id FROM teams WHERE slug = $1")
+        .bind(&slug)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some()
+    {
+        slug = format!("{base}-{n}");
+        n += 1;
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO teams (slug, name, external_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&slug)
+    .bind(&input.display_name)
+    .bind(input.external_id.as_deref())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sync_members(&mut tx, id, &members, now).await?;
+    audit::record(
+        &mut tx,
+        &Event {
+            who: who(),
+            action: Action::TeamChanged,
+            target_kind: "team",
+            target_id: id.to_string(),
+            details: serde_json::json!({ "created": input.display_name, "members": members, "source": "scim" }),
+            ip: None,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Renames a team and, when `members` is given, makes them its members.
+pub async fn replace_group(
+    store: &Store,
+    _p: &Provisioner,
+    id: i64,
+    input: &GroupInput,
+    members: Option<&[String]>,
+    now: i64,
+) -> Result<(), ProvisionError> {
+    let mut tx = audit::write_tx(store).await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(ProvisionError::NotFound(format!("Group {id} not found")));
+    }
+    let clash: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM teams WHERE name = $1 AND id <> $2")
+            .bind(&input.display_name)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if clash.is_some() {
+        return Err(ProvisionError::Conflict(format!(
+            "a Group named {} exists",
+            input.display_name
+        )));
+    }
+    sqlx::query("UPDATE teams SET name = $1, external_id = $2 WHERE id = $3")
+        .bind(&input.display_name)
+        .bind(input.external_id.as_deref())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let members = match members {
+        Some(ids) => {
+            let ids = member_ids(&mut tx, ids).await?;
+            sync_members(&mut tx, id, &ids, now).await?;
+            Some(ids)
+        }
+        None => None,
+    };
+    audit::record(
+        &mut tx,
+        &Event {
+            who: who(),
+            action: Action::TeamChanged,
+            target_kind: "team",
+            target_id: id.to_string(),
+            details: serde_json::json!({ "name": input.display_name, "members": members, "source": "scim" }),
+            ip: None,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a team, unless it owns APIs (those need a new owner first).
+pub async fn delete_group(
+    store: &Store,
+    _p: &Provisioner,
+    id: i64,
+    now: i64,
+) -> Result<(), ProvisionError> {
+    let mut tx = audit::write_tx(store).await?;
+    let apis: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM apis WHERE owner_team_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if apis > 0 {
+        return Err(ProvisionError::Conflict(format!(
+            "Group {id} owns {apis} API(s) in Gatehouse; give them another owner first"
+        )));
+    }
+    let done = sqlx::query("DELETE FROM teams WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ProvisionError::NotFound(format!("Group {id} not found")));
+    }
+    audit::record(
+        &mut tx,
+        &Event {
+            who: who(),
+            action: Action::TeamChanged,
+            target_kind: "team",
+            target_id: id.to_string(),
+            details: serde_json::json!({ "deleted": true, "source": "scim" }),
+            ip: None,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
