@@ -4,6 +4,7 @@ use crate::api::current_user;
 use crate::components::header::Header;
 use crate::model::{AppError, Me};
 use crate::pages::{
+    admin::{AdminPeoplePage, AdminPersonPage, TeamsPage},
     api_page::ApiPage,
     catalog::CatalogPage,
     invitations::{AcceptInvitationPage, InvitationsPage},
@@ -73,6 +74,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />
                     <Route path=path!("/invitations/:token") view=AcceptInvitationPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/people") view=AdminPeoplePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/people/:id") view=AdminPersonPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -3,8 +3,8 @@
 
 use crate::model::{
     ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, InvitationCreated,
-    InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport, Profile,
-    SignInOptions,
+    InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport, PersonDetail,
+    PersonSummary, Profile, SignInOptions, TeamView,
 };
 use leptos::prelude::*;
 
@@ -206,4 +206,145 @@ pub async fn get_invitation_preview(token: String) -> Result<InvitationPreview, 
     )
     .await
     .map_err(edge::fail)
+}
+
+/// For admin server functions: the state, the actor and the capability to manage the org.
+#[cfg(feature = "ssr")]
+async fn require_admin() -> Result<
+    (
+        crate::server::state::AppState,
+        crate::server::actor::Actor,
+        crate::server::authz::ManageOrg,
+    ),
+    AppError,
+> {
+    use crate::server::{authz, edge};
+    let (state, actor) = edge::require_actor().await?;
+    let cap = authz::manage_org(&actor).ok_or_else(|| edge::fail(AppError::Forbidden))?;
+    Ok((state, actor, cap))
+}
+
+/// People matching a search (admins).
+#[server(endpoint = "admin/people")]
+pub async fn admin_people(q: String) -> Result<Vec<PersonSummary>, AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, _, cap) = require_admin().await?;
+    admin::search_people(&state.store, &cap, &q)
+        .await
+        .map_err(edge::fail)
+}
+
+#[server(endpoint = "admin/person")]
+pub async fn admin_person(id: i64) -> Result<PersonDetail, AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, _, cap) = require_admin().await?;
+    admin::person(&state.store, &cap, id)
+        .await
+        .map_err(edge::fail)
+}
+
+#[server(endpoint = "admin/person/kind")]
+pub async fn admin_set_kind(
+    id: i64,
+    kind: String,
+    sponsor_email: Option<String>,
+    ends_on: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, actor, cap) = require_admin().await?;
+    let kind = kind.parse().map_err(|e: crate::model::UnknownVariant| {
+        edge::fail(AppError::BadRequest(e.to_string()))
+    })?;
+    let change = admin::KindChange {
+        kind,
+        sponsor_email: sponsor_email.as_deref(),
+        ends_on: ends_on.as_deref(),
+    };
+    admin::set_kind(
+        &state.store,
+        &actor,
+        &cap,
+        id,
+        &change,
+        state.config.contractor_max_days,
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
+}
+
+#[server(endpoint = "admin/person/manager")]
+pub async fn admin_set_manager(id: i64, manager_email: Option<String>) -> Result<(), AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, actor, cap) = require_admin().await?;
+    admin::set_manager(
+        &state.store,
+        &actor,
+        &cap,
+        id,
+        manager_email.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
+}
+
+#[server(endpoint = "admin/person/admin")]
+pub async fn admin_set_admin(id: i64, admin: bool) -> Result<(), AppError> {
+    use crate::server::{edge, services::admin as svc};
+    let (state, actor, cap) = require_admin().await?;
+    svc::set_admin(&state.store, &actor, &cap, id, admin, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+#[server(endpoint = "admin/person/active")]
+pub async fn admin_set_active(id: i64, active: bool) -> Result<(), AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, actor, cap) = require_admin().await?;
+    admin::set_active(&state.store, &actor, &cap, id, active, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// Ends every session of a person: an admin's lock-out.
+#[server(endpoint = "admin/person/sessions")]
+pub async fn admin_end_sessions(id: i64) -> Result<u64, AppError> {
+    use crate::server::{authz, edge, services::sessions};
+    let (state, actor) = edge::require_actor().await?;
+    let cap = authz::end_sessions_of(&actor, id).ok_or_else(|| edge::fail(AppError::Forbidden))?;
+    sessions::end_all(
+        &state.store,
+        &actor,
+        &cap,
+        &Default::default(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
+}
+
+/// Teams and their people: all for an admin, one's own otherwise.
+#[server(endpoint = "teams/list")]
+pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, actor) = edge::require_actor().await?;
+    admin::teams(&state.store, &actor).await.map_err(edge::fail)
+}
+
+/// Adds someone to a team, changes their role, or removes them (`role` = `none`). Admins and the
+/// team's owners.
+#[server(endpoint = "teams/member")]
+pub async fn set_team_role(team: String, email: String, role: String) -> Result<(), AppError> {
+    use crate::server::{edge, services::admin};
+    let (state, actor) = edge::require_actor().await?;
+    let role = role.parse().map_err(|e: crate::model::UnknownVariant| {
+        edge::fail(AppError::BadRequest(e.to_string()))
+    })?;
+    let cap = admin::team_capability(&state.store, &actor, &team)
+        .await
+        .map_err(edge::fail)?;
+    admin::set_team_role(&state.store, &actor, &cap, &email, role, state.clock.now())
+        .await
+        .map_err(edge::fail)
 }

@@ -40,8 +40,8 @@ pub fn Header() -> impl IntoView {
                             .map(|me| {
                                 view! {
                                     {(me.kind == PersonKind::Employee)
-                                        .then(|| view! { <a href="/invitations">"Invitations"</a> })}
-                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> <a href="/admin/teams">"Teams"</a> })}
+                                        .then(|| view! { <a href="/teams">"Teams"</a> <a href="/invitations">"Invitations"</a> })}
+                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> })}
                                 }
                             })
                     }}

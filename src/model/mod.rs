@@ -343,6 +343,60 @@ pub struct InvitationLimits {
     pub default_ends_on: String,
 }
 
+/// A person in the admin's list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub kind: PersonKind,
+    pub title: Option<String>,
+    pub is_admin: bool,
+    pub active: bool,
+    pub contract_ends_at: Option<i64>,
+    pub manager: Option<PersonRef>,
+    pub teams: Vec<MembershipView>,
+}
+
+/// One person, as the admin edits them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonDetail {
+    pub person: PersonSummary,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub sponsor: Option<PersonRef>,
+    /// Every team, for the membership editor.
+    pub all_teams: Vec<TeamRef>,
+}
+
+/// A team with its people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub members: Vec<TeamMember>,
+    /// Whether the viewer may change the membership (an admin, or one of its owners).
+    pub can_manage: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub person_id: i64,
+    pub name: String,
+    pub email: String,
+    pub owner: bool,
+}
+
+string_enum!(
+    /// A person's place in a team, or none.
+    TeamRoleChoice, "team role", {
+        Owner => ("owner", "Owner"),
+        Member => ("member", "Member"),
+        None => ("none", "Not a member"),
+    }
+);
+
 /// What an org file import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgImportReport {

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod admin;
 pub mod api_page;
 pub mod catalog;
 pub mod invitations;

@@ -100,3 +100,20 @@ pub fn end_engagement(
         person_id: contractor_id,
     })
 }
+
+/// Proof that the holder may change one team's membership: an admin, or an owner of that team.
+#[derive(Debug)]
+pub struct ManageTeam {
+    team_id: i64,
+}
+
+impl ManageTeam {
+    pub fn team_id(&self) -> i64 {
+        self.team_id
+    }
+}
+
+pub fn manage_team(actor: &Actor, team_id: i64) -> Option<ManageTeam> {
+    (actor.is_admin || (actor.kind == PersonKind::Employee && actor.owns_team(team_id)))
+        .then_some(ManageTeam { team_id })
+}

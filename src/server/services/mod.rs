@@ -1,6 +1,7 @@
 //! Services decide: authorization, rules, transactions. Each takes the store, the acting person
 //! and `now`, and knows nothing of Leptos or HTTP.
 
+pub mod admin;
 pub mod audit;
 pub mod catalog;
 pub mod invitations;

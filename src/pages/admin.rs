@@ -1,0 +1,458 @@
+//! Admin screens: people (search; kind, manager, teams, admin role, sessions, deactivation) and
+//! teams (owners and members; a team's owners manage their own team here too).
+
+use crate::api::{
+    AdminEndSessions, AdminSetActive, AdminSetAdmin, AdminSetKind, AdminSetManager, SetTeamRole,
+    admin_people, admin_person, list_teams,
+};
+use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
+use crate::domain::time::format_date;
+use crate::model::{AppError, PersonDetail, PersonKind, PersonSummary, TeamView};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The first error among the actions' latest results, shown once above the page.
+fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
+    errors
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|error| view! { <ErrorPanel error /> })
+}
+
+#[component]
+pub fn AdminPeoplePage() -> impl IntoView {
+    view! {
+        <Title text="People" />
+        <SignedIn>
+            <PeopleBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn PeopleBody() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let people = Resource::new(q, admin_people);
+    view! {
+        <section>
+            <h1>"People"</h1>
+            <form class="panel form-grid" method="get" action="/admin/people" role="search">
+                <label class="field field-grow">
+                    "Search by name or email"
+                    <input type="search" name="q" value=q aria-label="Search people" />
+                </label>
+                <div class="form-actions">
+                    <button class="button" type="submit">"Search"</button>
+                </div>
+            </form>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    people
+                        .get()
+                        .map(|result| match result {
+                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                            Ok(list) if list.is_empty() => {
+                                view! {
+                                    <EmptyState title="Nobody matches">
+                                        <p>"Try part of a name or an email address."</p>
+                                    </EmptyState>
+                                }
+                                    .into_any()
+                            }
+                            Ok(list) => view! { <PeopleTable list /> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn PeopleTable(list: Vec<PersonSummary>) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="people">
+            <thead>
+                <tr>
+                    <th>"Name"</th>
+                    <th>"Kind"</th>
+                    <th>"Manager"</th>
+                    <th>"Teams"</th>
+                    <th>"Status"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|p| {
+                        let teams = p
+                            .teams
+                            .iter()
+                            .map(|m| if m.owner { format!("{} (owner)", m.team.name) } else { m.team.name.clone() })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        view! {
+                            <tr>
+                                <td>
+                                    <a href=format!("/admin/people/{}", p.id)>{p.name.clone()}</a>
+                                    <div class="muted">{p.email.clone()}</div>
+                                </td>
+                                <td>
+                                    <KindBadge kind=p.kind />
+                                    {p.is_admin.then(|| view! { <span class="badge badge-admin">"Admin"</span> })}
+                                </td>
+                                <td>{p.manager.map(|m| m.name).unwrap_or_default()}</td>
+                                <td>{teams}</td>
+                                <td>
+                                    {if p.active {
+                                        view! { <span class="badge invitation-accepted">"Active"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="badge invitation-revoked">"Deactivated"</span> }.into_any()
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn AdminPersonPage() -> impl IntoView {
+    view! {
+        <Title text="Person" />
+        <SignedIn>
+            <PersonBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn PersonBody() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
+    let set_kind = ServerAction::<AdminSetKind>::new();
+    let set_manager = ServerAction::<AdminSetManager>::new();
+    let set_admin = ServerAction::<AdminSetAdmin>::new();
+    let set_active = ServerAction::<AdminSetActive>::new();
+    let end_sessions = ServerAction::<AdminEndSessions>::new();
+    let set_team = ServerAction::<SetTeamRole>::new();
+    let person = Resource::new(
+        move || {
+            (
+                id(),
+                set_kind.version().get(),
+                set_manager.version().get(),
+                set_admin.version().get(),
+                set_active.version().get(),
+                set_team.version().get(),
+            )
+        },
+        |(id, ..)| admin_person(id),
+    );
+    let errors = move || {
+        first_error(vec![
+            set_kind.value().get().and_then(Result::err),
+            set_manager.value().get().and_then(Result::err),
+            set_admin.value().get().and_then(Result::err),
+            set_active.value().get().and_then(Result::err),
+            end_sessions.value().get().and_then(Result::err),
+            set_team.value().get().and_then(Result::err),
+        ])
+    };
+    let ended = move || {
+        end_sessions
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|n| view! { <div class="panel panel-success" role="status">{format!("{n} session(s) ended.")}</div> })
+    };
+    view! {
+        {errors}
+        {ended}
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                person
+                    .get()
+                    .map(|result| match result {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(detail) => {
+                            view! {
+                                <PersonEditor detail set_kind set_manager set_admin set_active end_sessions set_team />
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PersonEditor(
+    detail: PersonDetail,
+    set_kind: ServerAction<AdminSetKind>,
+    set_manager: ServerAction<AdminSetManager>,
+    set_admin: ServerAction<AdminSetAdmin>,
+    set_active: ServerAction<AdminSetActive>,
+    end_sessions: ServerAction<AdminEndSessions>,
+    set_team: ServerAction<SetTeamRole>,
+) -> impl IntoView {
+    let p = detail.person;
+    let id = p.id.to_string();
+    let (id_manager, id_kind, id_admin, id_sessions, id_active) =
+        (id.clone(), id.clone(), id.clone(), id.clone(), id);
+    let contractor = p.kind == PersonKind::Contractor;
+    let email = p.email.clone();
+    view! {
+        <article data-testid="person">
+            <header class="api-header">
+                <div class="api-title">
+                    <h1>{p.name.clone()}</h1>
+                    <KindBadge kind=p.kind />
+                    {p.is_admin.then(|| view! { <span class="badge badge-admin">"Admin"</span> })}
+                    {(!p.active).then(|| view! { <span class="badge invitation-revoked">"Deactivated"</span> })}
+                </div>
+                <p class="lead">
+                    {p.email.clone()}
+                    {p.title.clone().map(|t| format!(" · {t}"))}
+                    {detail.department.clone().or(detail.company.clone()).map(|d| format!(" · {d}"))}
+                </p>
+                {contractor
+                    .then(|| {
+                        view! {
+                            <p>
+                                "Sponsor: " {detail.sponsor.clone().map(|s| s.name).unwrap_or_default()}
+                                " · access until "
+                                {p.contract_ends_at.map(|e| format_date(e - 1)).unwrap_or_default()}
+                            </p>
+                        }
+                    })}
+            </header>
+
+            <div class="admin-grid">
+                <ActionForm action=set_manager attr:class="panel stack">
+                    <h2>"Manager"</h2>
+                    <input type="hidden" name="id" value=id_manager />
+                    <label class="field">
+                        "Manager's email (empty for none)"
+                        <input
+                            type="email"
+                            name="manager_email"
+                            value=p.manager.clone().map(|m| m.email).unwrap_or_default()
+                        />
+                    </label>
+                    <button class="button" type="submit">"Save manager"</button>
+                </ActionForm>
+
+                <ActionForm action=set_kind attr:class="panel stack">
+                    <h2>"Kind"</h2>
+                    <input type="hidden" name="id" value=id_kind />
+                    <label class="field">
+                        "Kind"
+                        <select name="kind">
+                            <option value="employee" selected=!contractor>"Employee"</option>
+                            <option value="contractor" selected=contractor>"Contractor"</option>
+                        </select>
+                    </label>
+                    <label class="field">
+                        "Sponsor's email (contractors)"
+                        <input
+                            type="email"
+                            name="sponsor_email"
+                            value=detail.sponsor.clone().map(|s| s.email).unwrap_or_default()
+                        />
+                    </label>
+                    <label class="field">
+                        "Last day of access (contractors)"
+                        <input
+                            type="date"
+                            name="ends_on"
+                            value=p.contract_ends_at.map(|e| format_date(e - 1)).unwrap_or_default()
+                        />
+                    </label>
+                    <button class="button" type="submit">"Save kind"</button>
+                </ActionForm>
+
+                <div class="panel stack">
+                    <h2>"Access"</h2>
+                    <ActionForm action=set_admin>
+                        <input type="hidden" name="id" value=id_admin />
+                        <input type="hidden" name="admin" value=(!p.is_admin).to_string() />
+                        <button class="button button-quiet" type="submit">
+                            {if p.is_admin { "Remove admin role" } else { "Make admin" }}
+                        </button>
+                    </ActionForm>
+                    <ActionForm action=end_sessions>
+                        <input type="hidden" name="id" value=id_sessions />
+                        <button class="button button-quiet" type="submit">"End all sessions"</button>
+                    </ActionForm>
+                    <ActionForm action=set_active>
+                        <input type="hidden" name="id" value=id_active />
+                        <input type="hidden" name="active" value=(!p.active).to_string() />
+                        <button
+                            class=if p.active { "button button-danger" } else { "button" }
+                            type="submit"
+                        >
+                            {if p.active { "Deactivate" } else { "Reactivate" }}
+                        </button>
+                    </ActionForm>
+                </div>
+            </div>
+
+            <h2>"Teams"</h2>
+            <table class="table" data-testid="person-teams">
+                <thead>
+                    <tr>
+                        <th>"Team"</th>
+                        <th>"Role"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {detail
+                        .all_teams
+                        .into_iter()
+                        .map(|team| {
+                            let current = p
+                                .teams
+                                .iter()
+                                .find(|m| m.team.slug == team.slug)
+                                .map(|m| if m.owner { "owner" } else { "member" })
+                                .unwrap_or("none");
+                            let email = email.clone();
+                            view! {
+                                <tr>
+                                    <td>{team.name.clone()}</td>
+                                    <td>
+                                        <ActionForm action=set_team attr:class="inline-form">
+                                            <input type="hidden" name="team" value=team.slug.clone() />
+                                            <input type="hidden" name="email" value=email />
+                                            <select name="role" aria-label=format!("Role in {}", team.name)>
+                                                <option value="none" selected=current == "none">"Not a member"</option>
+                                                <option value="member" selected=current == "member">"Member"</option>
+                                                <option value="owner" selected=current == "owner">"Owner"</option>
+                                            </select>
+                                            <button class="button button-quiet" type="submit">"Save"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </article>
+    }
+}
+
+#[component]
+pub fn TeamsPage() -> impl IntoView {
+    view! {
+        <Title text="Teams" />
+        <SignedIn>
+            <TeamsBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn TeamsBody() -> impl IntoView {
+    let set_team = ServerAction::<SetTeamRole>::new();
+    let teams = Resource::new(move || set_team.version().get(), |_| list_teams());
+    view! {
+        <section>
+            <h1>"Teams"</h1>
+            {move || first_error(vec![set_team.value().get().and_then(Result::err)])}
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    teams
+                        .get()
+                        .map(|result| match result {
+                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                            Ok(list) if list.is_empty() => {
+                                view! {
+                                    <EmptyState title="No teams">
+                                        <p>"You are not in any team yet."</p>
+                                    </EmptyState>
+                                }
+                                    .into_any()
+                            }
+                            Ok(list) => {
+                                list.into_iter()
+                                    .map(|team| view! { <TeamCard team set_team /> })
+                                    .collect_view()
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn TeamCard(team: TeamView, set_team: ServerAction<SetTeamRole>) -> impl IntoView {
+    let slug = team.slug.clone();
+    let manage = team.can_manage;
+    view! {
+        <article class="panel team" data-team=team.slug.clone()>
+            <h2>{team.name.clone()}</h2>
+            <p class="muted">{team.description.clone()}</p>
+            <ul class="member-list">
+                {team
+                    .members
+                    .into_iter()
+                    .map(|m| {
+                        let slug = slug.clone();
+                        view! {
+                            <li>
+                                <span>{m.name.clone()}</span>
+                                " "
+                                <span class="muted">{m.email.clone()}</span>
+                                {m.owner.then(|| view! { " " <span class="badge badge-admin">"Owner"</span> })}
+                                {manage
+                                    .then(|| {
+                                        view! {
+                                            <ActionForm action=set_team attr:class="inline-form">
+                                                <input type="hidden" name="team" value=slug />
+                                                <input type="hidden" name="email" value=m.email.clone() />
+                                                <input type="hidden" name="role" value="none" />
+                                                <button class="button button-quiet" type="submit" aria-label=format!("Remove {}", m.name)>
+                                                    "Remove"
+                                                </button>
+                                            </ActionForm>
+                                        }
+                                    })}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            {manage
+                .then(|| {
+                    view! {
+                        <ActionForm action=set_team attr:class="inline-form">
+                            <input type="hidden" name="team" value=slug.clone() />
+                            <input type="email" name="email" required placeholder="email" aria-label=format!("Add to {}", team.name) />
+                            <select name="role" aria-label="Role">
+                                <option value="member">"Member"</option>
+                                <option value="owner">"Owner"</option>
+                            </select>
+                            <button class="button" type="submit">"Add"</button>
+                        </ActionForm>
+                    }
+                })}
+        </article>
+    }
+}

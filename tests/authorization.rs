@@ -1,0 +1,407 @@
+//! The authorization matrix: every server function and sign-in-protected route, called as each
+//! role (anonymous, contractor, employee, manager, API owner, admin), and for objects that belong
+//! to someone else. A row states who gets through; "through" means the call reached its rules
+//! (success, or a validation or conflict answer), not that it was refused as 401, 403 or 404.
+//! Add a row for every new server function.
+
+mod common;
+
+use axum::Router;
+use axum::http::StatusCode;
+use common::web::{SAME_ORIGIN, post_form, send};
+use common::{NOW, TestStore, app_state, config, person_id, seeded_stores};
+use gatehouse::server::actor::Actor;
+use gatehouse::server::authz;
+use gatehouse::server::http::router;
+use gatehouse::server::services::invitations::{self, NewInvitation};
+use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    Contractor,
+    Employee,
+    Manager,
+    ApiOwner,
+    Admin,
+}
+
+const ROLES: [Role; 6] = [
+    Role::Anonymous,
+    Role::Contractor,
+    Role::Employee,
+    Role::Manager,
+    Role::ApiOwner,
+    Role::Admin,
+];
+
+/// What a role gets from a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Reached the rules: any status but 401, 403, 404 and 5xx.
+    Through,
+    /// Exactly this status.
+    Status(u16),
+}
+
+use Outcome::{Status, Through};
+const UNAUTH: Outcome = Status(401);
+const DENIED: Outcome = Status(403);
+const HIDDEN: Outcome = Status(404);
+
+/// Who plays each role in the demo company, plus a manager who owns no team.
+async fn setup(db: &TestStore) -> Vec<(Role, Option<String>)> {
+    let now = NOW;
+    sqlx::query(
+        "INSERT INTO people (email, name, kind, created_at, updated_at)
+         VALUES ('manny.ager@example.com', 'Manny Ager', 'employee', $1, $1)",
+    )
+    .bind(now)
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    let manny = person_id(&db.store, "manny.ager@example.com").await;
+    sqlx::query("UPDATE people SET manager_id = $1 WHERE email = 'casey.novak@example.com'")
+        .bind(manny)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for (role, email) in [
+        (Role::Anonymous, None),
+        (Role::Contractor, Some("dana.fox@northwind.example")),
+        (Role::Employee, Some("casey.novak@example.com")),
+        (Role::Manager, Some("manny.ager@example.com")),
+        (Role::ApiOwner, Some("priya.shah@example.com")),
+        (Role::Admin, Some("alex.rivera@example.com")),
+    ] {
+        let cookie = match email {
+            None => None,
+            Some(email) => {
+                let id = person_id(&db.store, email).await;
+                let session = sessions::start(
+                    &db.store,
+                    id,
+                    AuthMethod::Dev,
+                    Timeouts {
+                        idle: Duration::from_secs(3600),
+                        lifetime: Duration::from_secs(36_000),
+                    },
+                    &ClientInfo::default(),
+                    now,
+                )
+                .await
+                .unwrap();
+                Some(format!("gatehouse_session={}", session.token))
+            }
+        };
+        out.push((role, cookie));
+    }
+    out
+}
+
+async fn actor(db: &TestStore, email: &str) -> Actor {
+    common::actor(&db.store, email).await
+}
+
+fn matches(outcome: Outcome, status: StatusCode) -> bool {
+    match outcome {
+        Status(s) => status.as_u16() == s,
+        Through => !matches!(status.as_u16(), 401 | 403 | 404) && !status.is_server_error(),
+    }
+}
+
+struct Row {
+    path: &'static str,
+    body: String,
+    expect: [Outcome; 6],
+}
+
+fn row(path: &'static str, body: impl Into<String>, expect: [Outcome; 6]) -> Row {
+    Row {
+        path,
+        body: body.into(),
+        expect,
+    }
+}
+
+async fn check(app: &Router, cookies: &[(Role, Option<String>)], rows: &[Row], backend: &str) {
+    let mut failures = Vec::new();
+    for r in rows {
+        for (i, (role, cookie)) in cookies.iter().enumerate() {
+            let reply = send(
+                app,
+                post_form(r.path, r.body.clone(), SAME_ORIGIN, cookie.as_deref()),
+            )
+            .await;
+            if !matches(r.expect[i], reply.status) {
+                failures.push(format!(
+                    "{backend} {} [{}] as {role:?}: expected {:?}, got {} {}",
+                    r.path,
+                    r.body,
+                    r.expect[i],
+                    reply.status,
+                    reply.body.chars().take(120).collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn every_server_function_admits_exactly_the_roles_it_should() {
+    for db in seeded_stores().await {
+        let cookies = setup(&db).await;
+        assert_eq!(cookies.len(), ROLES.len());
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let casey = person_id(&db.store, "casey.novak@example.com").await;
+
+        // An invitation Sam sent and revoked: only Sam, its sponsor or an admin may touch it
+        // (they get a conflict, because it is revoked; everyone else is told it does not exist).
+        let sam = actor(&db, "sam.taylor@example.com").await;
+        let cap = authz::invite_contractors(&sam).unwrap();
+        let created = invitations::create(
+            &db.store,
+            &sam,
+            &cap,
+            &NewInvitation {
+                email: "pat@initech.example".into(),
+                company: "Initech".into(),
+                ends_on: "2027-01-31".into(),
+                sponsor_email: None,
+            },
+            180,
+            SAME_ORIGIN,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let inv = created.invitation.id;
+        invitations::revoke(&db.store, &sam, inv, NOW)
+            .await
+            .unwrap();
+        let eli = person_id(&db.store, "eli.brooks@contoso.example").await;
+
+        //                                                        anon    contractor employee manager owner   admin
+        let rows = vec![
+            row("/api/me", "", [Status(200); 6]),
+            row("/api/sign-in/options", "", [Status(200); 6]),
+            row(
+                "/api/catalog/list",
+                "filter[q]=&filter[team]=&filter[lifecycle]=&filter[tag]=",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            row(
+                "/api/catalog/facets",
+                "",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            row(
+                "/api/catalog/api",
+                "slug=pet-store",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            // Employees only: a contractor is told it does not exist.
+            row(
+                "/api/catalog/api",
+                "slug=files",
+                [UNAUTH, HIDDEN, Through, Through, Through, Through],
+            ),
+            // Hidden, owned by Platform: its team and admins only.
+            row(
+                "/api/catalog/api",
+                "slug=identity",
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, Through],
+            ),
+            row(
+                "/api/me/profile",
+                "",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            // Authorization comes before validation: an admin's bad format is a 400.
+            row(
+                "/api/admin/org/import",
+                "format=xml&content=",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(400)],
+            ),
+            row(
+                "/api/invitations/limits",
+                "",
+                [UNAUTH, DENIED, Through, Through, Through, Through],
+            ),
+            row(
+                "/api/invitations/list",
+                "",
+                [UNAUTH, DENIED, Through, Through, Through, Through],
+            ),
+            row(
+                "/api/invitations/create",
+                "email=not-an-email&company=X&ends_on=2027-01-01",
+                [
+                    UNAUTH,
+                    DENIED,
+                    Status(422),
+                    Status(422),
+                    Status(422),
+                    Status(422),
+                ],
+            ),
+            row(
+                "/api/invitations/revoke",
+                format!("id={inv}"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, Status(409)],
+            ),
+            row(
+                "/api/invitations/extend",
+                format!("id={inv}&ends_on=2027-01-01"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, Status(409)],
+            ),
+            // The invitation page needs no sign-in: the link is the credential.
+            row("/api/invitations/preview", "token=nope", [Status(422); 6]),
+            row(
+                "/api/admin/people",
+                "q=",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/admin/person",
+                format!("id={casey}"),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/admin/person/kind",
+                format!("id={casey}&kind=employee"),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/admin/person/manager",
+                format!("id={casey}&manager_email=manny.ager%40example.com"),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/admin/person/admin",
+                format!("id={casey}&admin=false"),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/admin/person/active",
+                format!("id={casey}&active=true"),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            // Ending someone else's sessions (Sam's): admins only, not even their manager.
+            row(
+                "/api/admin/person/sessions",
+                format!("id={}", sam.person_id),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/teams/list",
+                "",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            // A team's membership: its owners (Priya owns Data) and admins.
+            row(
+                "/api/teams/member",
+                "team=data&email=casey.novak%40example.com&role=member",
+                [UNAUTH, DENIED, DENIED, DENIED, Status(200), Status(200)],
+            ),
+            row(
+                "/api/teams/member",
+                "team=commerce&email=casey.novak%40example.com&role=member",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+            row(
+                "/api/teams/member",
+                "team=no-such-team&email=casey.novak%40example.com&role=member",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED],
+            ),
+            // Eli is Riley's contractor: not Priya's (Riley's manager) nor anyone else's to end,
+            // but an admin's. The admin goes last, so the engagement is still running until then.
+            row(
+                "/api/contractors/end",
+                format!("person_id={eli}"),
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(200)],
+            ),
+        ];
+        check(&app, &cookies, &rows, db.backend).await;
+
+        // Object ownership beyond roles: Sam (the inviter) reaches his own invitation; Riley
+        // (the sponsor) reaches Eli's engagement.
+        let sam_session = sessions::start(
+            &db.store,
+            sam.person_id,
+            AuthMethod::Dev,
+            Timeouts {
+                idle: Duration::from_secs(3600),
+                lifetime: Duration::from_secs(36_000),
+            },
+            &ClientInfo::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let reply = send(
+            &app,
+            post_form(
+                "/api/invitations/revoke",
+                format!("id={inv}"),
+                SAME_ORIGIN,
+                Some(&format!("gatehouse_session={}", sam_session.token)),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+
+        // Everyone may end their own sessions.
+        for (role, cookie) in &cookies {
+            let Some(cookie) = cookie else { continue };
+            let me = match role {
+                Role::Contractor => "dana.fox@northwind.example",
+                Role::Employee => "casey.novak@example.com",
+                Role::Manager => "manny.ager@example.com",
+                Role::ApiOwner => "priya.shah@example.com",
+                Role::Admin => "alex.rivera@example.com",
+                Role::Anonymous => unreachable!(),
+            };
+            let id = person_id(&db.store, me).await;
+            let reply = send(
+                &app,
+                post_form(
+                    "/api/admin/person/sessions",
+                    format!("id={id}"),
+                    SAME_ORIGIN,
+                    Some(cookie),
+                ),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{role:?}: {}", reply.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn session_cookies_are_no_credential_for_scim() {
+    for db in seeded_stores().await {
+        let cookies = setup(&db).await;
+        let app = router(app_state(
+            db.store.clone(),
+            config(
+                &db.dir,
+                &[(
+                    "GATEHOUSE_SCIM_TOKEN",
+                    "scim-token-for-tests-0123456789abcdef",
+                )],
+            ),
+        ));
+        for (role, cookie) in &cookies {
+            let mut request = common::web::get("/scim/v2/Users", cookie.as_deref());
+            request
+                .headers_mut()
+                .insert("accept", "application/scim+json".parse().unwrap());
+            let reply = send(&app, request).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{role:?}");
+        }
+    }
+}
