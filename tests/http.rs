@@ -4,13 +4,10 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use common::web::{Reply, SAME_ORIGIN, get, post_form, send};
+use axum::http::{StatusCode, header};
+use common::web::{SAME_ORIGIN, get, post_form, send};
 use common::{app_state, config, person_id, seeded_stores};
 use gatehouse::server::http::router;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 /// The app with the development sign-in enabled.
 fn dev_app(db: &common::TestStore) -> Router {

@@ -394,12 +394,15 @@ async fn denial_provider_errors_and_an_unreachable_provider_end_on_the_sign_in_p
     }
 }
 
+/// A change to an otherwise good ID token's claims.
+type Tweak = Box<dyn Fn(Value) -> Value>;
+
 #[tokio::test]
 async fn bad_id_tokens_from_the_provider_make_no_session() {
     for db in seeded_stores().await {
         let idp = start_idp().await;
         let app = oidc_app(&db, &idp.issuer, &[]);
-        let tweaks: Vec<(&str, Box<dyn Fn(Value) -> Value>)> = vec![
+        let tweaks: Vec<(&str, Tweak)> = vec![
             (
                 "wrong issuer",
                 Box::new(|c| with(c, "iss", json!("https://evil.example"))),
