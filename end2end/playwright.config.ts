@@ -1,9 +1,9 @@
 import { defineConfig } from "@playwright/test";
 
 // The server under test: a fresh SQLite file with the demo data, the development sign-in on, on
-// a port of its own so a running `make run` does not interfere.
-const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3300);
-const baseURL = `http://127.0.0.1:${port}`;
+// a port of its own so a running `make run` does not interfere; and a real OpenID Connect
+// provider (npm oidc-provider) beside it as the company's identity provider.
+import { baseURL, oidc, oidcPort, port } from "./settings";
 
 export default defineConfig({
   testDir: "./tests",
@@ -30,12 +30,37 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `bash ./serve-for-tests.sh ${port}`,
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      command: "node oidc/provider.mjs",
+      url: `${oidc.issuer}/.well-known/openid-configuration`,
+      env: {
+        OIDC_PORT: String(oidcPort),
+        OIDC_CLIENT_ID: oidc.clientId,
+        OIDC_CLIENT_SECRET: oidc.clientSecret,
+        OIDC_REDIRECT_URI: `${baseURL}/auth/oidc/callback`,
+        OIDC_ACCOUNTS: "oidc/accounts.json",
+      },
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `bash ./serve-for-tests.sh ${port}`,
+      url: `${baseURL}/readyz`,
+      env: {
+        GATEHOUSE_OIDC_ISSUER: oidc.issuer,
+        GATEHOUSE_OIDC_CLIENT_ID: oidc.clientId,
+        GATEHOUSE_OIDC_CLIENT_SECRET: oidc.clientSecret,
+        GATEHOUSE_OIDC_NAME: oidc.name,
+        GATEHOUSE_OIDC_DEPARTMENT_CLAIM: "department",
+        GATEHOUSE_LOCAL_PASSWORDS: "true",
+      },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ],
 });

@@ -1,4 +1,5 @@
 import { expect, Page } from "@playwright/test";
+import { oidc } from "../settings";
 
 /** Waits until the page is interactive: the app marks <html data-hydrated> once hydrated. */
 export async function hydrated(page: Page) {
@@ -10,4 +11,19 @@ export async function signInAs(page: Page, name: string, next = "/") {
   await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
   await page.getByRole("button", { name: `Sign in as ${name}` }).click();
   await expect(page.getByTestId("signed-in-as")).toHaveText(name);
+}
+
+/** Signs in through the company's identity provider (the real oidc-provider) as `login`. */
+export async function signInWithProvider(page: Page, login: string, next = "/") {
+  await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByRole("button", { name: `Sign in with ${oidc.name}` }).click();
+  await loginAtProvider(page, login);
+}
+
+/** Fills the provider's own login form; any non-empty password is accepted there. */
+export async function loginAtProvider(page: Page, login: string) {
+  await expect(page).toHaveURL(new RegExp(`^${oidc.issuer}/interaction/`));
+  await page.getByPlaceholder("Enter any login").fill(login);
+  await page.getByPlaceholder("and password").fill("any-password");
+  await page.getByRole("button", { name: "Sign-in" }).click();
 }

@@ -1,0 +1,12 @@
+// Where the end-to-end servers listen, shared by the Playwright configuration and the tests.
+export const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3300);
+export const oidcPort = Number(process.env.GATEHOUSE_E2E_OIDC_PORT ?? 3310);
+export const baseURL = `http://127.0.0.1:${port}`;
+
+// The identity provider (npm oidc-provider, end2end/oidc/provider.mjs) and Gatehouse's client.
+export const oidc = {
+  issuer: `http://127.0.0.1:${oidcPort}`,
+  clientId: "gatehouse-e2e",
+  clientSecret: "e2e-client-secret-0123456789abcdef0123",
+  name: "Acme SSO",
+};
