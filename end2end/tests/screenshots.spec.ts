@@ -30,3 +30,25 @@ test("sign-in page", async ({ page }) => {
   await page.goto("/sign-in");
   await page.screenshot({ path: "../docs/screenshots/sign-in.png" });
 });
+
+test("contractor invitations", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 820 });
+  await signInAs(page, "Riley Chen", "/invitations");
+  await hydrated(page);
+  const form = page.getByTestId("invite-form");
+  await form.getByLabel("Contractor's email").fill("morgan.quinn@fabrikam.example");
+  await form.getByLabel("Company").fill("Fabrikam");
+  await form.getByRole("button", { name: "Create invitation" }).click();
+  await page.getByTestId("invitation-link").waitFor();
+  await page.screenshot({ path: "../docs/screenshots/invitations.png" });
+});
+
+test("an admin editing a person", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInAs(page, "Alex Rivera", "/admin/people?q=taylor");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Sam Taylor" }).click();
+  await page.getByTestId("person").waitFor();
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/admin-person.png" });
+});
