@@ -118,7 +118,7 @@ fn migrate_and_seed_demo_prepare_an_sqlite_file_and_seed_only_once() {
 }
 
 #[test]
-fn serve_generates_private_secrets_never_logs_them_and_stops_cleanly_on_sigterm() {
+fn serve_generates_private_secrets_never_logs_them_refuses_oversized_headers_and_stops_cleanly_on_sigterm() {
     let dir = common::temp_dir();
     let mut child = gatehouse(&dir)
         .env("GATEHOUSE_BIND", "127.0.0.1:0")
@@ -136,6 +136,25 @@ fn serve_generates_private_secrets_never_logs_them_and_stops_cleanly_on_sigterm(
         .unwrap_or_else(|| panic!("{line:?}"))
         .to_owned();
 
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // Oversized headers are refused by the HTTP layer before any handler runs, and the server
+    // goes on answering.
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let huge = format!(
+        "GET /me HTTP/1.1\r\nHost: x\r\nCookie: gatehouse_session={}\r\nConnection: close\r\n\r\n",
+        "a".repeat(600_000)
+    );
+    // The server may close before reading it all; what matters is its answer.
+    let _ = conn.write_all(huge.as_bytes());
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..answer.len().min(200)]);
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     conn.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
