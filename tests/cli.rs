@@ -118,7 +118,8 @@ fn migrate_and_seed_demo_prepare_an_sqlite_file_and_seed_only_once() {
 }
 
 #[test]
-fn serve_generates_private_secrets_never_logs_them_refuses_oversized_headers_and_stops_cleanly_on_sigterm() {
+fn serve_generates_private_secrets_never_logs_them_refuses_oversized_headers_and_stops_cleanly_on_sigterm()
+ {
     let dir = common::temp_dir();
     let mut child = gatehouse(&dir)
         .env("GATEHOUSE_BIND", "127.0.0.1:0")
@@ -154,7 +155,11 @@ fn serve_generates_private_secrets_never_logs_them_refuses_oversized_headers_and
     let _ = conn.write_all(huge.as_bytes());
     let mut answer = String::new();
     let _ = conn.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..answer.len().min(200)]);
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     conn.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();

@@ -524,6 +524,19 @@ async fn with_local_passwords_a_contractor_accepts_and_signs_in_with_a_password(
         .await;
         assert_refused(&reply, "password");
 
+        // Guessing is slowed down: after ten failures in fifteen minutes, even the right
+        // password is refused for a while.
+        for _ in 0..9 {
+            assert_refused(
+                &send(&app, sign_in("wrong+password+entirely")).await,
+                "password",
+            );
+        }
+        assert_refused(
+            &send(&app, sign_in("correct+horse+battery")).await,
+            "throttled",
+        );
+
         // Where the company does not allow passwords, neither route works.
         let strict = oidc_app(&db, "http://127.0.0.1:9", &[]);
         assert_refused(

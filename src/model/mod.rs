@@ -105,6 +105,7 @@ string_enum!(
         InvitationEmail => ("invitation-email", "Sign in with the account the invitation was sent to."),
         Unverified => ("unverified", "The identity provider has not verified your email address."),
         Password => ("password", "That email and password do not match."),
+        Throttled => ("throttled", "Too many failed attempts for this email. Wait 15 minutes and try again."),
         WeakPassword => ("weak-password", "Choose a password of 12 to 128 characters."),
         Name => ("name", "Enter your name (up to 200 characters)."),
         Disabled => ("disabled", "This way of signing in is not enabled here."),

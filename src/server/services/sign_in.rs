@@ -401,7 +401,13 @@ pub fn check_new_password(password: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Signs in with an email and a local password. Returns the person's id.
+/// Failed password attempts allowed per email within [`THROTTLE_WINDOW`].
+pub const THROTTLE_ATTEMPTS: i64 = 10;
+pub const THROTTLE_WINDOW: i64 = 15 * 60;
+
+/// Signs in with an email and a local password. Returns the person's id. After too many failed
+/// attempts for one email in a short time, further attempts are refused unchecked for a while,
+/// so a password cannot be guessed at speed (the audit log is the counter every replica shares).
 pub async fn with_password(
     store: &Store,
     email: &str,
@@ -409,6 +415,18 @@ pub async fn with_password(
     now: i64,
 ) -> Result<i64, Refusal> {
     let email = email.trim().to_lowercase();
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events
+         WHERE action = 'sign_in_failed' AND target_id = 'password' AND actor_label = $1
+           AND occurred_at > $2",
+    )
+    .bind(&email)
+    .bind(now - THROTTLE_WINDOW)
+    .fetch_one(store.pool())
+    .await?;
+    if recent >= THROTTLE_ATTEMPTS {
+        return Err(refused(SignInError::Throttled));
+    }
     let mut conn = store.pool().acquire().await?;
     let person = db::person_by_email(&mut conn, &email).await?;
     drop(conn);
