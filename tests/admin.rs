@@ -87,6 +87,40 @@ async fn role_changes_are_checked_and_audited() {
             .unwrap();
         assert!(!actor(&db.store, "casey.novak@example.com").await.is_admin);
 
+        // Two admins demoting each other: the second finds nobody would be left.
+        admin::set_admin(&db.store, &alex, &cap, casey, true, NOW)
+            .await
+            .unwrap();
+        let casey_admin = actor(&db.store, "casey.novak@example.com").await;
+        let casey_cap = authz::manage_org(&casey_admin).unwrap();
+        admin::set_admin(
+            &db.store,
+            &casey_admin,
+            &casey_cap,
+            alex.person_id,
+            false,
+            NOW,
+        )
+        .await
+        .unwrap();
+        invalid(
+            admin::set_admin(&db.store, &alex, &cap, casey, false, NOW).await,
+            "at least one admin",
+        );
+        admin::set_admin(
+            &db.store,
+            &casey_admin,
+            &casey_cap,
+            alex.person_id,
+            true,
+            NOW,
+        )
+        .await
+        .unwrap();
+        admin::set_admin(&db.store, &alex, &cap, casey, false, NOW)
+            .await
+            .unwrap();
+
         // Morgan manages Sam; Sam cannot become Morgan's manager.
         invalid(
             admin::set_manager(
@@ -190,7 +224,7 @@ async fn role_changes_are_checked_and_audited() {
                 "SELECT COUNT(*) FROM audit_events WHERE action = 'role_changed'"
             )
             .await,
-            3
+            7
         );
     }
 }

@@ -268,6 +268,27 @@ async fn bad_invitations_are_refused_and_change_nothing() {
             1
         );
 
+        // Someone an admin deactivated is not brought back by an invitation.
+        sqlx::query(
+            "UPDATE people SET deactivated_at = $1 WHERE email = 'eli.brooks@contoso.example'",
+        )
+        .bind(NOW - 60)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        let err = invitations::create(
+            &db.store,
+            &sam,
+            &cap,
+            &new("eli.brooks@contoso.example", "2027-01-31"),
+            MAX_DAYS,
+            ORIGIN,
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("reactivate"), "{err}");
+
         // Contractors cannot invite at all.
         let dana = actor(&db.store, "dana.fox@northwind.example").await;
         assert!(authz::invite_contractors(&dana).is_none());
@@ -401,6 +422,26 @@ async fn ending_an_engagement_stops_sign_in_and_sessions_at_once() {
         assert_refused(&reply, "inactive");
         assert!(matches!(
             invitations::end_engagement(&db.store, &sam, &cap, NOW).await,
+            Err(ServiceError::Conflict(_))
+        ));
+        // An ended engagement is not revived by moving its end date; it takes a new invitation.
+        let (inv, _) = invite(
+            &db,
+            "sam.taylor@example.com",
+            new("pat@initech.example", "2027-01-31"),
+        )
+        .await;
+        sqlx::query(
+            "UPDATE contractor_invitations SET accepted_at = $1, accepted_by = $2 WHERE id = $3",
+        )
+        .bind(NOW)
+        .bind(dana)
+        .bind(inv)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        assert!(matches!(
+            invitations::extend(&db.store, &sam, inv, "2027-03-01", MAX_DAYS, NOW + 60).await,
             Err(ServiceError::Conflict(_))
         ));
         // Employees have no engagement to end.
@@ -542,6 +583,35 @@ async fn with_local_passwords_a_contractor_accepts_and_signs_in_with_a_password(
         assert_refused(
             &send(&strict, sign_in("correct+horse+battery")).await,
             "disabled",
+        );
+
+        // A contractor who becomes an employee signs in through the identity provider from then
+        // on: the local password is gone.
+        let alex = actor(&db.store, "alex.rivera@example.com").await;
+        let manage = authz::manage_org(&alex).unwrap();
+        let pat = person_id(&db.store, "pat@initech.example").await;
+        gatehouse::server::services::admin::set_kind(
+            &db.store,
+            &alex,
+            &manage,
+            pat,
+            &gatehouse::server::services::admin::KindChange {
+                kind: gatehouse::model::PersonKind::Employee,
+                sponsor_email: None,
+                ends_on: None,
+            },
+            MAX_DAYS,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM people WHERE password_hash IS NOT NULL"
+            )
+            .await,
+            0
         );
     }
 }

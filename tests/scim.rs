@@ -341,6 +341,14 @@ async fn malformed_or_unknown_input_gets_a_scim_error_and_changes_nothing() {
                 StatusCode::BAD_REQUEST,
                 "invalidValue",
             ),
+            // Entra ID's guest accounts: contractors join by invitation, not provisioning.
+            (
+                Method::POST,
+                "/scim/v2/Users",
+                json!({ "userName": "guest@partner.example", "userType": "Guest" }),
+                StatusCode::BAD_REQUEST,
+                "invalidValue",
+            ),
             (
                 Method::POST,
                 "/scim/v2/Users",

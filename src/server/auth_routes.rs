@@ -322,11 +322,17 @@ async fn password_sign_in(
         }
         Err(Refusal::Refused(reason)) => {
             let who = form.email.trim().to_lowercase();
+            // Refusals while throttled are recorded apart, so they do not extend the lock.
+            let method = if reason == SignInError::Throttled {
+                "password-throttled"
+            } else {
+                "password"
+            };
             sign_in::record_refusal(
                 &state.store,
                 reason,
                 &who,
-                "password",
+                method,
                 client_info(&headers).ip,
                 now,
             )

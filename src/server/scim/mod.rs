@@ -271,7 +271,6 @@ fn patchable(mut doc: Value) -> Value {
     if let Some(obj) = doc.as_object_mut() {
         obj.remove("groups");
         obj.remove("meta");
-        obj.remove("userType");
     }
     doc
 }

@@ -137,6 +137,17 @@ pub async fn create_user(
     input: &UserInput,
     now: i64,
 ) -> Result<i64, ProvisionError> {
+    // SCIM provisions employees. Contractors come with a sponsor and an end date, which only an
+    // invitation gives them; guest accounts belong out of the SCIM app's scope.
+    if input
+        .user_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("guest") || t.eq_ignore_ascii_case("contractor"))
+    {
+        return Err(ProvisionError::Invalid(
+            "guests and contractors join Gatehouse by invitation from a sponsor; leave them out of the SCIM app's scope".into(),
+        ));
+    }
     let mut tx = audit::write_tx(store).await?;
     if idb::person_by_email(&mut tx, &input.email).await?.is_some() {
         return Err(ProvisionError::Conflict(format!(
@@ -540,7 +551,15 @@ pub async fn delete_group(
     let done = sqlx::query("DELETE FROM teams WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::ForeignKeyViolation => {
+                ProvisionError::Conflict(format!(
+                    "Group {id} is still named in approval policies or other records; change those first"
+                ))
+            }
+            _ => e.into(),
+        })?;
     if done.rows_affected() == 0 {
         return Err(ProvisionError::NotFound(format!("Group {id} not found")));
     }

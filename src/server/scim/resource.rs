@@ -79,6 +79,8 @@ pub struct UserInput {
     pub department: Option<String>,
     /// The manager's SCIM id (our person id), when given.
     pub manager: Option<String>,
+    /// `userType` as sent (Entra ID marks guests `Guest`).
+    pub user_type: Option<String>,
 }
 
 fn key_is(key: &str, name: &str) -> bool {
@@ -265,6 +267,7 @@ pub fn parse_user(doc: &Value) -> Result<UserInput, ScimProblem> {
         title: text(get(obj, "title"), "title")?,
         department,
         manager,
+        user_type: text(get(obj, "userType"), "userType")?,
     })
 }
 

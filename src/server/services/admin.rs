@@ -204,7 +204,7 @@ pub async fn set_kind(
         PersonKind::Employee => {
             sqlx::query(
                 "UPDATE people SET kind = 'employee', sponsor_id = NULL, contract_ends_at = NULL,
-                        updated_at = $1 WHERE id = $2",
+                        password_hash = NULL, updated_at = $1 WHERE id = $2",
             )
             .bind(now)
             .bind(id)
@@ -353,12 +353,23 @@ pub async fn set_admin(
         }
         present.is_none()
     } else {
-        sqlx::query("DELETE FROM platform_admins WHERE person_id = $1")
+        let removed = sqlx::query("DELETE FROM platform_admins WHERE person_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?
             .rows_affected()
-            > 0
+            > 0;
+        // Checked inside the transaction: two admins demoting each other at once cannot leave
+        // nobody in charge.
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM platform_admins")
+            .fetch_one(&mut *tx)
+            .await?;
+        if left == 0 {
+            return Err(ServiceError::Invalid(
+                "Gatehouse needs at least one admin.".into(),
+            ));
+        }
+        removed
     };
     if changed {
         audit::record(

@@ -167,7 +167,12 @@ pub async fn create(
                 "{email} belongs to an employee, who signs in without an invitation."
             )));
         }
-        if existing.deactivated_at.is_none() && existing.contract_ends_at.is_some_and(|e| e > now) {
+        if existing.deactivated_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "{email} was deactivated; a platform admin must reactivate them before they can be invited again."
+            )));
+        }
+        if existing.contract_ends_at.is_some_and(|e| e > now) {
             return Err(ServiceError::Conflict(format!(
                 "{email} already has access until {}; extend their engagement instead.",
                 format_date(existing.contract_ends_at.unwrap_or_default() - 1)
@@ -348,7 +353,8 @@ pub async fn extend(
                 .ok_or_else(|| ServiceError::NotFound("The contractor".into()))?;
             let changed = sqlx::query(
                 "UPDATE people SET contract_ends_at = $1, updated_at = $2
-                 WHERE id = $3 AND kind = 'contractor' AND deactivated_at IS NULL AND sponsor_id = $4",
+                 WHERE id = $3 AND kind = 'contractor' AND deactivated_at IS NULL AND sponsor_id = $4
+                   AND contract_ends_at > $2",
             )
             .bind(ends_at)
             .bind(now)

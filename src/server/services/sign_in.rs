@@ -190,6 +190,8 @@ pub async fn complete_oidc(
         }
         let person_id = match &person {
             Some(p) if p.kind == "employee" => return Err(refused(SignInError::Invitation)),
+            // Deactivation is an admin's decision; an invitation does not undo it.
+            Some(p) if p.deactivated_at.is_some() => return Err(refused(SignInError::Inactive)),
             Some(p) => {
                 renew_contractor(&mut tx, p.id, &invitation, now).await?;
                 p.id
@@ -293,6 +295,21 @@ pub async fn complete_oidc(
     }
     if current.oidc_subject.is_none() {
         db::bind_subject(&mut tx, person_id, &identity.issuer, &identity.subject, now).await?;
+        audit::record(
+            &mut tx,
+            &Event {
+                who: Who::Other(format!("identity provider {}", identity.issuer)),
+                action: Action::PersonUpdated,
+                target_kind: "person",
+                target_id: person_id.to_string(),
+                details: serde_json::json!({
+                    "bound_to": { "issuer": identity.issuer, "subject": identity.subject },
+                }),
+                ip: None,
+            },
+            now,
+        )
+        .await?;
     }
     // Claims keep the directory current. Department and manager matter for employees only.
     let employee = current.kind == "employee";
@@ -319,7 +336,7 @@ pub async fn complete_oidc(
     Ok(person_id)
 }
 
-/// A returning contractor's new engagement: new end date, sponsor and company, active again.
+/// A returning contractor's new engagement: new end date, sponsor and company.
 async fn renew_contractor(
     conn: &mut sqlx::AnyConnection,
     person_id: i64,
@@ -327,8 +344,7 @@ async fn renew_contractor(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE people SET contract_ends_at = $1, sponsor_id = $2, company = $3,
-                deactivated_at = NULL, updated_at = $4
+        "UPDATE people SET contract_ends_at = $1, sponsor_id = $2, company = $3, updated_at = $4
          WHERE id = $5",
     )
     .bind(invitation.ends_at)
@@ -350,9 +366,19 @@ fn argon2() -> argon2::Argon2<'static> {
     )
 }
 
+/// At most this many argon2 computations (19 MiB each) run at once; the rest wait their turn,
+/// so a flood of sign-in attempts cannot exhaust memory. A process-wide limit on a process-wide
+/// resource, like the blocking thread pool it guards.
+const HASHING_AT_ONCE: usize = 4;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+
 /// Hashes a password off the async threads (it takes tens of milliseconds by design).
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Invalid("could not hash the password".into()))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
@@ -371,6 +397,9 @@ async fn verify_password(password: String, stored: Option<String>) -> bool {
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0i4yDsfTCOgUUQjOjl2ofNVzFqhMPyU2T7QCcXd1eyY";
     let found = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
             .map(|parsed| {
@@ -435,6 +464,11 @@ pub async fn with_password(
         return Err(refused(SignInError::Password));
     }
     let person = person.ok_or(refused(SignInError::Password))?;
+    // Local passwords are for contractors only: employees sign in through the company's
+    // identity provider (and its MFA), even if they once were contractors with a password.
+    if person.kind != "contractor" {
+        return Err(refused(SignInError::Password));
+    }
     if !is_active(&person, now) {
         return Err(refused(SignInError::Inactive));
     }
@@ -457,11 +491,17 @@ pub async fn accept_with_password(
     if check_new_password(password).is_err() {
         return Err(Refusal::Refused(SignInError::WeakPassword));
     }
+    // A cheap check first, so bogus tokens cost no hashing; checked again in the transaction.
+    {
+        let mut conn = store.pool().acquire().await?;
+        usable_invitation(&mut conn, token, now).await?;
+    }
     let password_hash = hash_password(password.to_owned()).await?;
     let mut tx = audit::write_tx(store).await?;
     let invitation = usable_invitation(&mut tx, token, now).await?;
     let person_id = match db::person_by_email(&mut tx, &invitation.email).await? {
         Some(p) if p.kind == "employee" => return Err(refused(SignInError::Invitation)),
+        Some(p) if p.deactivated_at.is_some() => return Err(refused(SignInError::Inactive)),
         Some(p) => {
             renew_contractor(&mut tx, p.id, &invitation, now).await?;
             sqlx::query("UPDATE people SET password_hash = $1, name = $2 WHERE id = $3")
@@ -526,7 +566,7 @@ pub async fn record_refusal(
     now: i64,
 ) {
     let event = Event {
-        who: Who::Other(who.chars().take(200).collect()),
+        who: Who::Other(who.chars().take(254).collect()),
         action: Action::SignInFailed,
         target_kind: "sign_in",
         target_id: method.to_owned(),
