@@ -3,20 +3,13 @@
 
 mod common;
 
-use common::{NOW, TestStore, actor, person_id, seeded_stores};
+use common::{NOW, actor, count, person_id, seeded_stores};
 use gatehouse::model::{PersonKind, TeamRoleChoice};
 use gatehouse::server::authz;
 use gatehouse::server::error::ServiceError;
 use gatehouse::server::services::admin::{self, KindChange};
 use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
 use std::time::Duration;
-
-async fn count(db: &TestStore, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap()
-}
 
 fn invalid(result: Result<(), ServiceError>, needle: &str) {
     match result {

@@ -7,7 +7,7 @@ mod common;
 use axum::http::StatusCode;
 use common::idp::*;
 use common::web::{SAME_ORIGIN, post_form, send};
-use common::{NOW, TestStore, actor, person_id, seeded_stores};
+use common::{NOW, TestStore, actor, count, person_id, seeded_stores};
 use gatehouse::model::InvitationStatus;
 use gatehouse::server::authz;
 use gatehouse::server::error::ServiceError;
@@ -39,13 +39,6 @@ async fn invite(db: &TestStore, inviter: &str, input: NewInvitation) -> (i64, St
         .to_owned();
     assert_eq!(token.len(), 64);
     (created.invitation.id, token)
-}
-
-async fn count(db: &TestStore, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod common;
 use axum::http::StatusCode;
 use common::idp::*;
 use common::web::{SAME_ORIGIN, get as get_req, post_form, send};
-use common::{NOW, person_id, seeded_stores};
+use common::{NOW, count, person_id, seeded_stores};
 use gatehouse::server::http::router;
 use gatehouse::server::oidc::id_token::{self, Expected, IdTokenError};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -181,13 +181,9 @@ async fn a_known_person_signs_in_and_is_bound_to_their_subject() {
     for db in seeded_stores().await {
         let idp = start_idp().await;
         let app = oidc_app(&db, &idp.issuer, &[]);
-        let out = begin(&app, "next=%2Fapis%2Fpet-store").await.ok().unwrap();
-        let code = idp.issue(&out, idp.claims(&out, "sub-sam", "Sam.Taylor@example.com"));
-        let reply = callback(
-            &app,
-            &format!("code={code}&state={}", out.state),
-            Some(&out.cookie),
-        )
+        let reply = round_trip(&app, &idp, "next=%2Fapis%2Fpet-store", |idp, out| {
+            idp.claims(out, "sub-sam", "Sam.Taylor@example.com")
+        })
         .await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", db.backend);
         assert_eq!(reply.location(), "/apis/pet-store");
@@ -232,13 +228,9 @@ async fn a_known_person_signs_in_and_is_bound_to_their_subject() {
         );
 
         // Next time the subject alone finds them, even when the email claim changed.
-        let out = begin(&app, "").await.ok().unwrap();
-        let code = idp.issue(&out, idp.claims(&out, "sub-sam", "sam@new-domain.example"));
-        let reply = callback(
-            &app,
-            &format!("code={code}&state={}", out.state),
-            Some(&out.cookie),
-        )
+        let reply = round_trip(&app, &idp, "", |idp, out| {
+            idp.claims(out, "sub-sam", "sam@new-domain.example")
+        })
         .await;
         assert_eq!(reply.location(), "/");
         assert!(reply.cookie("gatehouse_session").is_some());
@@ -434,13 +426,9 @@ async fn bad_id_tokens_from_the_provider_make_no_session() {
         }
         // Signed by a key the provider never published (and still does not after a refetch).
         idp.state.lock().unwrap().signing_key = "key-b".into();
-        let out = begin(&app, "").await.ok().unwrap();
-        let code = idp.issue(&out, idp.claims(&out, "sub-sam", "sam.taylor@example.com"));
-        let reply = callback(
-            &app,
-            &format!("code={code}&state={}", out.state),
-            Some(&out.cookie),
-        )
+        let reply = round_trip(&app, &idp, "", |idp, out| {
+            idp.claims(out, "sub-sam", "sam.taylor@example.com")
+        })
         .await;
         assert_refused(&reply, "token");
         assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions").await, 0);
@@ -499,13 +487,9 @@ async fn unknown_people_are_refused_unless_their_domain_is_an_employee_domain() 
     for db in seeded_stores().await {
         let idp = start_idp().await;
         let app = oidc_app(&db, &idp.issuer, &[]);
-        let out = begin(&app, "").await.ok().unwrap();
-        let code = idp.issue(&out, idp.claims(&out, "sub-new", "new.hire@example.com"));
-        let reply = callback(
-            &app,
-            &format!("code={code}&state={}", out.state),
-            Some(&out.cookie),
-        )
+        let reply = round_trip(&app, &idp, "", |idp, out| {
+            idp.claims(out, "sub-new", "new.hire@example.com")
+        })
         .await;
         assert_refused(&reply, "unknown");
 

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::web::{Reply, SAME_ORIGIN, post_form, send};
-use common::{TestStore, app_state, config, person_id, seeded_stores};
+use common::{TestStore, app_state, config, count, person_id, seeded_stores};
 use gatehouse::server::http::router;
 use serde_json::{Value, json};
 
@@ -55,13 +55,6 @@ fn parse(reply: &Reply) -> Value {
     } else {
         serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {}", reply.body))
     }
-}
-
-async fn count(db: &TestStore, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

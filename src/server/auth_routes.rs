@@ -4,7 +4,7 @@
 
 use super::edge;
 use super::oidc::ProviderError;
-use super::services::sessions::{self, AuthMethod, ClientInfo};
+use super::services::sessions::{self, AuthMethod};
 use super::services::sign_in::{self, Identity, Refusal};
 use super::state::AppState;
 use crate::domain::url::{encode_component, safe_local_path};
@@ -48,27 +48,6 @@ fn login_cookie(state: &AppState, value: &str, max_age: i64) -> String {
     )
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-fn client_info(headers: &HeaderMap) -> ClientInfo {
-    ClientInfo {
-        ip: None,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
-}
-
 /// Back to the sign-in page with the reason, the sign-in cookie cleared, nothing signed in.
 fn refused_page(state: &AppState, reason: SignInError, next: Option<&str>) -> Response {
     let mut target = format!("/sign-in?error={}", reason.as_str());
@@ -97,7 +76,7 @@ async fn start_session(
         person_id,
         method,
         edge::timeouts(&state.config),
-        &client_info(headers),
+        &edge::client_info(headers),
         now,
     )
     .await
@@ -189,8 +168,8 @@ async fn oidc_callback(
         return refused_page(&state, SignInError::Disabled, None);
     };
     let now = state.clock.now();
-    let ip = client_info(&headers).ip;
-    let secret = cookie_value(&headers, login_cookie_name(&state));
+    let ip = edge::client_info(&headers).ip;
+    let secret = edge::cookie(&headers, login_cookie_name(&state));
     let refuse = |reason: SignInError, next: Option<&str>| {
         let state = state.clone();
         let ip = ip.clone();
@@ -333,7 +312,7 @@ async fn password_sign_in(
                 reason,
                 &who,
                 method,
-                client_info(&headers).ip,
+                edge::client_info(&headers).ip,
                 now,
             )
             .await;

@@ -4,7 +4,7 @@
 use super::actor::Actor;
 use super::config::Config;
 use super::error::ServiceError;
-use super::services::sessions::{self, Timeouts};
+use super::services::sessions::{self, ClientInfo, Timeouts};
 use super::state::AppState;
 use crate::model::AppError;
 use axum::http::HeaderMap;
@@ -30,9 +30,8 @@ pub fn timeouts(config: &Config) -> Timeouts {
     }
 }
 
-/// The session token from the `Cookie` header(s), if any.
-pub fn session_token(headers: &HeaderMap, config: &Config) -> Option<String> {
-    let name = cookie_name(config);
+/// A cookie's value from the `Cookie` header(s), if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -41,6 +40,22 @@ pub fn session_token(headers: &HeaderMap, config: &Config) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The session token from the `Cookie` header(s), if any.
+pub fn session_token(headers: &HeaderMap, config: &Config) -> Option<String> {
+    cookie(headers, cookie_name(config))
+}
+
+/// Where a request came from, kept with sessions and audit events.
+pub fn client_info(headers: &HeaderMap) -> ClientInfo {
+    ClientInfo {
+        ip: None,
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
 }
 
 /// `Set-Cookie` for a new session.

@@ -2,7 +2,7 @@
 //! pages and server functions.
 
 use super::error::ServiceError;
-use super::services::sessions::{self, AuthMethod, ClientInfo};
+use super::services::sessions::{self, AuthMethod};
 use super::state::AppState;
 use super::{authz, edge};
 use crate::app::{App, shell};
@@ -127,16 +127,6 @@ struct DevLoginForm {
     next: Option<String>,
 }
 
-fn client_info(headers: &HeaderMap) -> ClientInfo {
-    ClientInfo {
-        ip: None,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
-}
-
 /// The development sign-in: act as any seeded person. Exists only when enabled (loopback only).
 async fn dev_login(
     State(state): State<AppState>,
@@ -153,7 +143,7 @@ async fn dev_login(
         form.person_id,
         AuthMethod::Dev,
         timeouts,
-        &client_info(&headers),
+        &edge::client_info(&headers),
         now,
     )
     .await
@@ -192,7 +182,7 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
         && let Err(err) = sessions::end(
             &state.store,
             &token,
-            &client_info(&headers),
+            &edge::client_info(&headers),
             state.clock.now(),
         )
         .await
@@ -216,7 +206,7 @@ async fn sign_out_everywhere(State(state): State<AppState>, headers: HeaderMap) 
         &state.store,
         &actor,
         &cap,
-        &client_info(&headers),
+        &edge::client_info(&headers),
         state.clock.now(),
     )
     .await

@@ -239,9 +239,20 @@ pub fn assert_refused(reply: &Reply, reason: &str) {
     );
 }
 
-pub async fn count(db: &TestStore, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap()
+/// A whole sign-in as a browser makes it: start at Gatehouse, the provider issues a code for
+/// these claims (made from what the browser carried), come back with it.
+pub async fn round_trip(
+    app: &Router,
+    idp: &TestIdp,
+    start: &str,
+    claims: impl FnOnce(&TestIdp, &Outbound) -> Value,
+) -> Reply {
+    let out = begin(app, start).await.ok().expect("the sign-in starts");
+    let code = idp.issue(&out, claims(idp, &out));
+    callback(
+        app,
+        &format!("code={code}&state={}", out.state),
+        Some(&out.cookie),
+    )
+    .await
 }

@@ -116,3 +116,11 @@ pub fn app_state(store: Store, config: Config) -> AppState {
     let secrets = Secrets::load_or_create(&config).expect("secrets");
     AppState::new(store, config, secrets, Clock::fixed(NOW)).expect("app state")
 }
+
+/// A single number from the store, for assertions (`SELECT COUNT(*) …`).
+pub async fn count(db: &TestStore, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

@@ -125,7 +125,7 @@ pub async fn profile(pool: &AnyPool, person_id: i64) -> Result<Option<ProfileRow
 
 /// The person's teams by name, with whether they own each.
 pub async fn memberships(
-    pool: &AnyPool,
+    conn: impl sqlx::AnyExecutor<'_>,
     person_id: i64,
 ) -> Result<Vec<crate::model::MembershipView>, sqlx::Error> {
     sqlx::query(
@@ -133,7 +133,7 @@ pub async fn memberships(
          WHERE m.person_id = $1 ORDER BY t.name",
     )
     .bind(person_id)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?
     .into_iter()
     .map(|r| {

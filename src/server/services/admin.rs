@@ -5,8 +5,8 @@
 use crate::domain::org::parse_email;
 use crate::domain::time::parse_date;
 use crate::model::{
-    MembershipView, PersonDetail, PersonKind, PersonRef, PersonSummary, TeamMember, TeamRef,
-    TeamRoleChoice, TeamView,
+    PersonDetail, PersonKind, PersonRef, PersonSummary, TeamMember, TeamRef, TeamRoleChoice,
+    TeamView,
 };
 use crate::server::actor::Actor;
 use crate::server::authz::{self, ManageOrg, ManageTeam};
@@ -73,33 +73,9 @@ async fn summaries(
         });
     }
     for p in &mut out {
-        p.teams = memberships(conn, p.id).await?;
+        p.teams = db::people::memberships(&mut *conn, p.id).await?;
     }
     Ok(out)
-}
-
-async fn memberships(
-    conn: &mut AnyConnection,
-    person_id: i64,
-) -> Result<Vec<MembershipView>, sqlx::Error> {
-    sqlx::query(
-        "SELECT t.slug, t.name, m.role FROM team_members m JOIN teams t ON t.id = m.team_id
-         WHERE m.person_id = $1 ORDER BY t.name",
-    )
-    .bind(person_id)
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| {
-        Ok(MembershipView {
-            team: TeamRef {
-                slug: r.try_get("slug")?,
-                name: r.try_get("name")?,
-            },
-            owner: r.try_get::<String, _>("role")? == "owner",
-        })
-    })
-    .collect()
 }
 
 /// People whose name or email contains the search text (everyone when it is empty).

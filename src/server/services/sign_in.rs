@@ -188,56 +188,17 @@ pub async fn complete_oidc(
                 SignInError::Unverified
             }));
         }
-        let person_id = match &person {
-            Some(p) if p.kind == "employee" => return Err(refused(SignInError::Invitation)),
-            // Deactivation is an admin's decision; an invitation does not undo it.
-            Some(p) if p.deactivated_at.is_some() => return Err(refused(SignInError::Inactive)),
-            Some(p) => {
-                renew_contractor(&mut tx, p.id, &invitation, now).await?;
-                p.id
-            }
-            None => {
-                let name = identity.name.as_deref().unwrap_or(&invitation.email);
-                db::insert_person(
-                    &mut tx,
-                    NewPerson {
-                        email: &invitation.email,
-                        name,
-                        kind: PersonKind::Contractor.as_str(),
-                        sponsor_id: Some(invitation.sponsor_id),
-                        company: Some(&invitation.company),
-                        department: None,
-                        contract_ends_at: Some(invitation.ends_at),
-                        oidc_issuer: None,
-                        oidc_subject: None,
-                        password_hash: None,
-                        external_id: None,
-                        now,
-                    },
-                )
-                .await?
-            }
-        };
-        if !db::accept_invitation(&mut tx, invitation.id, person_id, now).await? {
-            return Err(refused(SignInError::Invitation));
-        }
-        audit::record(
+        let name = identity.name.as_deref().unwrap_or(&invitation.email);
+        accept(
             &mut tx,
-            &Event {
-                who: Who::Person {
-                    id: person_id,
-                    label: invitation.email.clone(),
-                },
-                action: Action::InvitationAccepted,
-                target_kind: "invitation",
-                target_id: invitation.id.to_string(),
-                details: serde_json::json!({ "method": "oidc", "ends_at": invitation.ends_at }),
-                ip: None,
-            },
+            &invitation,
+            person.as_ref(),
+            name,
+            None,
+            "oidc",
             now,
         )
-        .await?;
-        person_id
+        .await?
     } else if let Some(p) = &person {
         p.id
     } else {
@@ -333,6 +294,77 @@ pub async fn complete_oidc(
     )
     .await?;
     tx.commit().await?;
+    Ok(person_id)
+}
+
+/// Accepts an invitation for the person it names: a new contractor, or a returning one whose
+/// engagement is renewed. Employees need no invitation; someone deactivated stays deactivated.
+/// The invitation is marked used in the same transaction, so it works exactly once.
+async fn accept(
+    tx: &mut sqlx::AnyConnection,
+    invitation: &db::InvitationRow,
+    existing: Option<&PersonCore>,
+    name: &str,
+    password_hash: Option<&str>,
+    method: &str,
+    now: i64,
+) -> Result<i64, Refusal> {
+    let person_id = match existing {
+        Some(p) if p.kind == "employee" => return Err(refused(SignInError::Invitation)),
+        // Deactivation is an admin's decision; an invitation does not undo it.
+        Some(p) if p.deactivated_at.is_some() => return Err(refused(SignInError::Inactive)),
+        Some(p) => {
+            renew_contractor(tx, p.id, invitation, now).await?;
+            if let Some(hash) = password_hash {
+                sqlx::query("UPDATE people SET password_hash = $1, name = $2 WHERE id = $3")
+                    .bind(hash)
+                    .bind(name)
+                    .bind(p.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            p.id
+        }
+        None => {
+            db::insert_person(
+                tx,
+                NewPerson {
+                    email: &invitation.email,
+                    name,
+                    kind: PersonKind::Contractor.as_str(),
+                    sponsor_id: Some(invitation.sponsor_id),
+                    company: Some(&invitation.company),
+                    department: None,
+                    contract_ends_at: Some(invitation.ends_at),
+                    oidc_issuer: None,
+                    oidc_subject: None,
+                    password_hash,
+                    external_id: None,
+                    now,
+                },
+            )
+            .await?
+        }
+    };
+    if !db::accept_invitation(tx, invitation.id, person_id, now).await? {
+        return Err(refused(SignInError::Invitation));
+    }
+    audit::record(
+        tx,
+        &Event {
+            who: Who::Person {
+                id: person_id,
+                label: invitation.email.clone(),
+            },
+            action: Action::InvitationAccepted,
+            target_kind: "invitation",
+            target_id: invitation.id.to_string(),
+            details: serde_json::json!({ "method": method, "ends_at": invitation.ends_at }),
+            ip: None,
+        },
+        now,
+    )
+    .await?;
     Ok(person_id)
 }
 
@@ -499,56 +531,14 @@ pub async fn accept_with_password(
     let password_hash = hash_password(password.to_owned()).await?;
     let mut tx = audit::write_tx(store).await?;
     let invitation = usable_invitation(&mut tx, token, now).await?;
-    let person_id = match db::person_by_email(&mut tx, &invitation.email).await? {
-        Some(p) if p.kind == "employee" => return Err(refused(SignInError::Invitation)),
-        Some(p) if p.deactivated_at.is_some() => return Err(refused(SignInError::Inactive)),
-        Some(p) => {
-            renew_contractor(&mut tx, p.id, &invitation, now).await?;
-            sqlx::query("UPDATE people SET password_hash = $1, name = $2 WHERE id = $3")
-                .bind(&password_hash)
-                .bind(name)
-                .bind(p.id)
-                .execute(&mut *tx)
-                .await?;
-            p.id
-        }
-        None => {
-            db::insert_person(
-                &mut tx,
-                NewPerson {
-                    email: &invitation.email,
-                    name,
-                    kind: PersonKind::Contractor.as_str(),
-                    sponsor_id: Some(invitation.sponsor_id),
-                    company: Some(&invitation.company),
-                    department: None,
-                    contract_ends_at: Some(invitation.ends_at),
-                    oidc_issuer: None,
-                    oidc_subject: None,
-                    password_hash: Some(&password_hash),
-                    external_id: None,
-                    now,
-                },
-            )
-            .await?
-        }
-    };
-    if !db::accept_invitation(&mut tx, invitation.id, person_id, now).await? {
-        return Err(refused(SignInError::Invitation));
-    }
-    audit::record(
+    let existing = db::person_by_email(&mut tx, &invitation.email).await?;
+    let person_id = accept(
         &mut tx,
-        &Event {
-            who: Who::Person {
-                id: person_id,
-                label: invitation.email.clone(),
-            },
-            action: Action::InvitationAccepted,
-            target_kind: "invitation",
-            target_id: invitation.id.to_string(),
-            details: serde_json::json!({ "method": "password", "ends_at": invitation.ends_at }),
-            ip: None,
-        },
+        &invitation,
+        existing.as_ref(),
+        name,
+        Some(&password_hash),
+        "password",
         now,
     )
     .await?;
