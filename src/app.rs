@@ -7,6 +7,7 @@ use crate::pages::{
     admin::{AdminPeoplePage, AdminPersonPage, TeamsPage},
     api_page::ApiPage,
     catalog::CatalogPage,
+    guide::GuidePageView,
     invitations::{AcceptInvitationPage, InvitationsPage},
     not_found::NotFound,
     profile::ProfilePage,
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/guides/:guide") view=GuidePageView ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />

@@ -216,6 +216,16 @@ async fn every_server_function_admits_exactly_the_roles_it_should() {
                 [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, Through],
             ),
             row(
+                "/api/catalog/guide",
+                "slug=pet-store&guide=stripe-cli-readme",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            row(
+                "/api/catalog/guide",
+                "slug=files&guide=octokit-js-readme",
+                [UNAUTH, HIDDEN, Through, Through, Through, Through],
+            ),
+            row(
                 "/api/me/profile",
                 "",
                 [UNAUTH, Through, Through, Through, Through, Through],

@@ -75,3 +75,21 @@ test("signing out ends the session", async ({ page }) => {
   await page.goto("/apis/pet-store");
   await expect(page).toHaveURL(/\/sign-in\?next=%2Fapis%2Fpet-store$/);
 });
+
+test("guides: from an API's overview through its guides and a table-of-contents link", async ({ page }) => {
+  await signInAs(page, "Alex Rivera", "/apis/identity");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Guides" }).click();
+  await expect(page).toHaveURL(/\/apis\/identity\/guides\/discord-oauth2$/);
+  const nav = page.getByTestId("guide-nav");
+  await expect(nav.getByRole("link")).toHaveCount(2);
+  await expect(page.getByTestId("guide").locator("h1, h2").first()).toBeVisible();
+  await nav.getByRole("link").nth(1).click();
+  await expect(page).toHaveURL(/\/apis\/identity\/guides\/redoc-readme$/);
+  await expect(nav.getByRole("link").nth(1)).toHaveAttribute("aria-current", "page");
+  const first = page.getByTestId("toc").getByRole("link").first();
+  const target = await first.getAttribute("href");
+  await first.click();
+  await expect(page).toHaveURL(new RegExp(`${target}$`));
+  await expect(page.locator(`[id="${target!.slice(1)}"]`)).toBeInViewport();
+});

@@ -52,3 +52,10 @@ test("an admin editing a person", async ({ page }) => {
   await hydrated(page);
   await page.screenshot({ path: "../docs/screenshots/admin-person.png" });
 });
+
+test("a guide with its navigation and table of contents", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInAs(page, "Sam Taylor", "/apis/pet-store/guides/stripe-cli-readme");
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/guide.png" });
+});

@@ -2,7 +2,7 @@
 //! error. Their bodies compile only into the server.
 
 use crate::model::{
-    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, InvitationCreated,
+    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, GuidePage, InvitationCreated,
     InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport, PersonDetail,
     PersonSummary, Profile, SignInOptions, TeamView,
 };
@@ -345,6 +345,16 @@ pub async fn set_team_role(team: String, email: String, role: String) -> Result<
         .await
         .map_err(edge::fail)?;
     admin::set_team_role(&state.store, &actor, &cap, &email, role, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// One guide of an API, as stored at publish time.
+#[server(endpoint = "catalog/guide")]
+pub async fn get_guide(slug: String, guide: String) -> Result<GuidePage, AppError> {
+    use crate::server::{edge, services::catalog};
+    let (state, actor) = edge::require_actor().await?;
+    catalog::guide(&state.store, &actor, &slug, &guide, state.clock.now())
         .await
         .map_err(edge::fail)
 }

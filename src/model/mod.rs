@@ -240,6 +240,28 @@ pub struct ApiDetail {
     pub scopes: Vec<ScopeView>,
     pub versions: Vec<VersionView>,
     pub links: ApiLinks,
+    /// The shown version's guides, in reading order.
+    pub guides: Vec<GuideLink>,
+}
+
+/// A guide in an API's navigation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideLink {
+    pub slug: String,
+    pub title: String,
+}
+
+/// One guide, as stored at publish time, with the navigation around it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuidePage {
+    pub api_slug: String,
+    pub api_name: String,
+    pub version: String,
+    pub guides: Vec<GuideLink>,
+    pub guide: GuideLink,
+    /// Sanitized when it was published.
+    pub html: String,
+    pub toc: Vec<TocEntry>,
 }
 
 /// The signed-in person, as the shell shows them.
@@ -342,6 +364,14 @@ pub struct InvitationPreview {
 pub struct InvitationLimits {
     pub max_ends_on: String,
     pub default_ends_on: String,
+}
+
+/// One heading in a document's table of contents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TocEntry {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
 }
 
 /// A person in the admin's list.

@@ -55,6 +55,7 @@ fn Overview(api: ApiDetail) -> impl IntoView {
         scopes,
         versions,
         links,
+        guides,
     } = api;
     let link_items = [
         ("Repository", links.repository_url),
@@ -108,9 +109,7 @@ fn Overview(api: ApiDetail) -> impl IntoView {
                         .collect_view()}
                 </dl>
             </header>
-            <nav class="tabs" aria-label="API sections">
-                <a class="tab active" aria-current="page" href=format!("/apis/{}", summary.slug)>"Overview"</a>
-            </nav>
+            <ApiTabs slug=summary.slug.clone() first_guide=guides.first().map(|g| g.slug.clone()) active="overview" />
             <section class="section">
                 {paragraphs(&description_md).into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
             </section>
@@ -118,6 +117,25 @@ fn Overview(api: ApiDetail) -> impl IntoView {
             <ScopesTable scopes />
             <VersionsList versions />
         </article>
+    }
+}
+
+/// The sections of an API's pages.
+#[component]
+pub fn ApiTabs(slug: String, first_guide: Option<String>, active: &'static str) -> impl IntoView {
+    let tab = |name: &'static str, label: &'static str, href: String| {
+        let is = name == active;
+        view! {
+            <a class=if is { "tab active" } else { "tab" } aria-current=is.then_some("page") href=href>
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <nav class="tabs" aria-label="API sections">
+            {tab("overview", "Overview", format!("/apis/{slug}"))}
+            {first_guide.map(|g| tab("guides", "Guides", format!("/apis/{slug}/guides/{g}")))}
+        </nav>
     }
 }
 

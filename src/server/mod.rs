@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod http;
 pub mod oidc;
+pub mod render;
 pub mod scim;
 pub mod secrets;
 pub mod seed;

@@ -3,6 +3,7 @@
 //! one transaction.
 
 use super::db::Store;
+use super::services::publish::{GuideSource, store_guides};
 use crate::domain::catalog::{ApiSlug, SpecFormat};
 use crate::model::{Lifecycle, PersonKind, Risk, Visibility};
 use serde::Deserialize;
@@ -395,17 +396,29 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        let mut published = Vec::new();
         for (position, g) in a.guides.iter().enumerate() {
             let source = fixture(g)?;
+            let slug = guide_slug(g);
             sqlx::query("INSERT INTO guides (version_id, slug, title, position, source_md) VALUES ($1, $2, $3, $4, $5)")
                 .bind(version_id)
-                .bind(guide_slug(g))
+                .bind(&slug)
                 .bind(guide_title(g, source))
                 .bind(position as i64)
                 .bind(source)
                 .execute(&mut *tx)
                 .await?;
+            published.push((g.rsplit('/').next().unwrap_or(g), slug, source));
         }
+        let guides: Vec<GuideSource<'_>> = published
+            .iter()
+            .map(|(file_name, slug, source)| GuideSource {
+                file_name,
+                slug,
+                source,
+            })
+            .collect();
+        store_guides(&mut tx, &a.slug, version_id, &guides, now).await?;
     }
     tx.commit().await?;
     Ok(SeedReport {

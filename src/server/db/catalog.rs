@@ -196,6 +196,7 @@ pub async fn facets(
 
 /// One API with everything its overview shows, if the viewer may see it.
 pub struct ApiRecord {
+    pub id: i64,
     pub summary: ApiSummary,
     pub description_md: String,
     pub links: ApiLinks,
@@ -281,6 +282,7 @@ pub async fn find_visible(
 
     let (_, summary) = api.into_summary(tags)?;
     Ok(Some(ApiRecord {
+        id: api_id,
         summary,
         description_md,
         links,
@@ -288,4 +290,93 @@ pub async fn find_visible(
         scopes,
         versions,
     }))
+}
+
+/// The version whose docs an API's pages show: the newest current one, else the newest.
+pub async fn shown_version(
+    pool: &AnyPool,
+    api_id: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, label FROM api_versions WHERE api_id = $1
+         ORDER BY CASE status WHEN 'current' THEN 0 ELSE 1 END, published_at DESC, id DESC LIMIT 1",
+    )
+    .bind(api_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A version's guides in reading order.
+pub async fn guides(
+    pool: &AnyPool,
+    version_id: i64,
+) -> Result<Vec<crate::model::GuideLink>, sqlx::Error> {
+    sqlx::query("SELECT slug, title FROM guides WHERE version_id = $1 ORDER BY position, slug")
+        .bind(version_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(crate::model::GuideLink {
+                slug: r.try_get("slug")?,
+                title: r.try_get("title")?,
+            })
+        })
+        .collect()
+}
+
+/// A stored rendering: its HTML and table of contents (JSON).
+pub async fn artifact(
+    pool: &AnyPool,
+    version_id: i64,
+    kind: &str,
+    key: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT html, toc_json FROM rendered_artifacts
+         WHERE version_id = $1 AND kind = $2 AND artifact_key = $3",
+    )
+    .bind(version_id)
+    .bind(kind)
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+}
+
+pub struct NewArtifact<'a> {
+    pub version_id: i64,
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub html: &'a str,
+    pub toc_json: &'a str,
+    pub renderer_version: i64,
+    pub now: i64,
+}
+
+pub async fn store_artifact(
+    conn: &mut sqlx::AnyConnection,
+    a: NewArtifact<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM rendered_artifacts WHERE version_id = $1 AND kind = $2 AND artifact_key = $3",
+    )
+    .bind(a.version_id)
+    .bind(a.kind)
+    .bind(a.key)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO rendered_artifacts (version_id, kind, artifact_key, html, toc_json, renderer_version, rendered_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.version_id)
+    .bind(a.kind)
+    .bind(a.key)
+    .bind(a.html)
+    .bind(a.toc_json)
+    .bind(a.renderer_version)
+    .bind(a.now)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }

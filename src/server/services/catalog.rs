@@ -1,7 +1,7 @@
 //! Browsing the catalog. What a person may see is decided here, for every caller.
 
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
-use crate::model::{ApiDetail, ApiSummary, CatalogFacets, CatalogFilter};
+use crate::model::{ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, GuidePage};
 use crate::server::actor::Actor;
 use crate::server::db::{self, Store, catalog::Viewer};
 use crate::server::error::ServiceError;
@@ -49,6 +49,10 @@ pub async fn get(
     let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
         .await?
         .ok_or_else(not_found)?;
+    let guides = match db::catalog::shown_version(store.pool(), record.id).await? {
+        Some((version_id, _)) => db::catalog::guides(store.pool(), version_id).await?,
+        None => Vec::new(),
+    };
     Ok(ApiDetail {
         summary: record.summary,
         description_md: record.description_md,
@@ -56,5 +60,45 @@ pub async fn get(
         scopes: record.scopes,
         versions: record.versions,
         links: record.links,
+        guides,
+    })
+}
+
+/// One guide of an API, as rendered and stored when its version was published. Visibility is
+/// the API's: a guide of an API the person may not see is not found either.
+#[tracing::instrument(skip(store, actor), fields(person = actor.person_id))]
+pub async fn guide(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    guide: &str,
+    now: i64,
+) -> Result<GuidePage, ServiceError> {
+    let not_found = || ServiceError::NotFound("The guide".into());
+    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
+    let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let (version_id, version) = db::catalog::shown_version(store.pool(), record.id)
+        .await?
+        .ok_or_else(not_found)?;
+    let guides = db::catalog::guides(store.pool(), version_id).await?;
+    let current = guides
+        .iter()
+        .find(|g| g.slug == guide)
+        .cloned()
+        .ok_or_else(not_found)?;
+    let (html, toc_json) = db::catalog::artifact(store.pool(), version_id, "guide", &current.slug)
+        .await?
+        .ok_or_else(not_found)?;
+    let toc = serde_json::from_str(&toc_json).unwrap_or_default();
+    Ok(GuidePage {
+        api_slug: record.summary.slug.clone(),
+        api_name: record.summary.name.clone(),
+        version,
+        guides,
+        guide: current,
+        html,
+        toc,
     })
 }

@@ -7,5 +7,6 @@ pub mod catalog;
 pub mod invitations;
 pub mod org;
 pub mod people;
+pub mod publish;
 pub mod sessions;
 pub mod sign_in;

@@ -1,0 +1,114 @@
+//! An API's guide: the guides' navigation, the text as rendered and sanitized at publish time,
+//! and its table of contents beside it.
+
+use crate::api::get_guide;
+use crate::components::{ErrorPanel, SignedIn};
+use crate::model::GuidePage;
+use crate::pages::api_page::ApiTabs;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn GuidePageView() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <GuideBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn GuideBody() -> impl IntoView {
+    let params = use_params_map();
+    let guide = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("slug").unwrap_or_default(),
+                p.get("guide").unwrap_or_default(),
+            )
+        },
+        |(slug, guide)| get_guide(slug, guide),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                guide
+                    .get()
+                    .map(|result| match result {
+                        Ok(page) => view! { <Guide page /> }.into_any(),
+                        Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Guide(page: GuidePage) -> impl IntoView {
+    let GuidePage {
+        api_slug,
+        api_name,
+        version,
+        guides,
+        guide,
+        html,
+        toc,
+    } = page;
+    let first = guides.first().map(|g| g.slug.clone());
+    view! {
+        <Title text=format!("{} · {}", guide.title, api_name) />
+        <article class="api-page">
+            <nav class="breadcrumbs" aria-label="Breadcrumb">
+                <a href="/">"Catalog"</a>
+                <span aria-hidden="true">"/"</span>
+                <a href=format!("/apis/{api_slug}")>{api_name.clone()}</a>
+                <span aria-hidden="true">"/"</span>
+                <span>{guide.title.clone()}</span>
+            </nav>
+            <h1 class="guide-api">{api_name.clone()} <span class="muted">{format!(" {version}")}</span></h1>
+            <ApiTabs slug=api_slug.clone() first_guide=first active="guides" />
+            <div class="doc-layout">
+                <nav class="doc-nav" aria-label="Guides" data-testid="guide-nav">
+                    <ul>
+                        {guides
+                            .into_iter()
+                            .map(|g| {
+                                let current = g.slug == guide.slug;
+                                view! {
+                                    <li>
+                                        <a
+                                            href=format!("/apis/{api_slug}/guides/{}", g.slug)
+                                            class:active=current
+                                            aria-current=current.then_some("page")
+                                        >
+                                            {g.title}
+                                        </a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </nav>
+                // Rendered from Markdown and sanitized when the version was published.
+                <div class="doc" data-testid="guide" inner_html=html></div>
+                <nav class="doc-toc" aria-label="On this page" data-testid="toc">
+                    <p class="doc-toc-title">"On this page"</p>
+                    <ul>
+                        {toc
+                            .into_iter()
+                            .map(|t| {
+                                view! {
+                                    <li class=format!("toc-{}", t.level)>
+                                        <a href=format!("#{}", t.id)>{t.title}</a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </nav>
+            </div>
+        </article>
+    }
+}

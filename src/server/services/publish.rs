@@ -1,0 +1,51 @@
+//! Publishing a version's documents: each is rendered once, here, and stored with the version,
+//! so pages serve stored HTML and render nothing per request.
+
+use crate::server::db::catalog::{NewArtifact, store_artifact};
+use crate::server::render::{RENDERER_VERSION, markdown};
+use std::collections::HashMap;
+
+/// A guide as published: its file name (for links between guides), slug and Markdown.
+pub struct GuideSource<'a> {
+    pub file_name: &'a str,
+    pub slug: &'a str,
+    pub source: &'a str,
+}
+
+/// Renders a version's guides and stores them, inside the publisher's transaction.
+pub async fn store_guides(
+    conn: &mut sqlx::AnyConnection,
+    api_slug: &str,
+    version_id: i64,
+    guides: &[GuideSource<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let names: HashMap<String, String> = guides
+        .iter()
+        .map(|g| (g.file_name.to_owned(), g.slug.to_owned()))
+        .collect();
+    for g in guides {
+        let rendered = markdown::render(
+            g.source,
+            &markdown::Links {
+                api_slug,
+                guides: &names,
+            },
+        );
+        let toc_json = serde_json::to_string(&rendered.toc).unwrap_or_else(|_| "[]".into());
+        store_artifact(
+            conn,
+            NewArtifact {
+                version_id,
+                kind: "guide",
+                key: g.slug,
+                html: &rendered.html,
+                toc_json: &toc_json,
+                renderer_version: RENDERER_VERSION,
+                now,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Guides as people read them: rendered at publish, stored, served with their navigation, and
+//! only to people who may see the API.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::web::{SAME_ORIGIN, get, post_form, send};
+use common::{NOW, app_state, config, count, person_id, seeded_stores};
+use gatehouse::server::http::router;
+use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
+use std::time::Duration;
+
+async fn cookie(db: &common::TestStore, email: &str) -> String {
+    let id = person_id(&db.store, email).await;
+    let s = sessions::start(
+        &db.store,
+        id,
+        AuthMethod::Dev,
+        Timeouts {
+            idle: Duration::from_secs(3600),
+            lifetime: Duration::from_secs(36_000),
+        },
+        &ClientInfo::default(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    format!("gatehouse_session={}", s.token)
+}
+
+#[tokio::test]
+async fn every_published_guide_is_stored_rendered_and_served_with_its_navigation() {
+    for db in seeded_stores().await {
+        let guides = count(&db, "SELECT COUNT(*) FROM guides").await;
+        assert!(guides >= 6);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM rendered_artifacts WHERE kind = 'guide'"
+            )
+            .await,
+            guides,
+            "every guide is rendered at publish"
+        );
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let sam = cookie(&db, "sam.taylor@example.com").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/guide",
+                "slug=pet-store&guide=stripe-cli-readme".into(),
+                SAME_ORIGIN,
+                Some(&sam),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(page["guide"]["slug"], "stripe-cli-readme");
+        assert!(page["html"].as_str().unwrap().contains("<h2 id="));
+        assert!(!page["toc"].as_array().unwrap().is_empty());
+
+        // The page itself, rendered on the server.
+        let html = send(
+            &app,
+            get("/apis/pet-store/guides/stripe-cli-readme", Some(&sam)),
+        )
+        .await;
+        assert_eq!(html.status, StatusCode::OK);
+        assert!(html.body.contains(r#"data-testid="guide-nav""#));
+        assert!(html.body.contains(r#"data-testid="toc""#));
+        assert!(html.body.contains("hl-"), "code blocks arrive highlighted");
+
+        // An unknown guide, and a guide of an API the person may not see, are not found.
+        let dana = cookie(&db, "dana.fox@northwind.example").await;
+        for (who, body) in [
+            (&sam, "slug=pet-store&guide=nope"),
+            (&dana, "slug=files&guide=octokit-js-readme"),
+        ] {
+            let reply = send(
+                &app,
+                post_form("/api/catalog/guide", body.into(), SAME_ORIGIN, Some(who)),
+            )
+            .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::NOT_FOUND,
+                "{body}: {}",
+                reply.body
+            );
+        }
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/guide",
+                "slug=pet-store&guide=stripe-cli-readme".into(),
+                SAME_ORIGIN,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+}
