@@ -1,6 +1,7 @@
 //! Test helpers: a fresh store per test on every backend, and an in-process app.
 #![allow(dead_code)] // Each test crate uses a different part of this module.
 
+pub mod html;
 pub mod idp;
 pub mod web;
 

@@ -219,21 +219,32 @@ fn safe_id(value: &str) -> bool {
         && !RESERVED_IDS.contains(&value)
 }
 
-/// The sanitizer every stored document passes through, whatever produced its HTML.
+/// The sanitizer every stored guide passes through.
 pub fn sanitize(html: &str, heading_ids: &HashSet<String>) -> String {
-    let heading_ids = heading_ids.clone();
+    clean(html, heading_ids, allowed_class)
+}
+
+/// The reference's sanitizer: its own classes, and ids for its operations, tags and schemas.
+pub fn sanitize_reference(html: &str, anchors: &HashSet<String>) -> String {
+    clean(html, anchors, |class| {
+        allowed_class(class)
+            || class.starts_with("ref-")
+            || class.starts_with("method-")
+            || class.starts_with("status-")
+    })
+}
+
+fn clean(html: &str, anchors: &HashSet<String>, class_ok: fn(&str) -> bool) -> String {
+    let heading_ids = anchors.clone();
     ammonia::Builder::default()
-        .add_tags(["input"])
+        .add_tags(["input", "details", "summary"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_generic_attributes(["class", "id", "aria-label"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer"))
         .attribute_filter(move |element, attribute, value| match attribute {
             "class" => {
-                let kept: Vec<&str> = value
-                    .split_whitespace()
-                    .filter(|c| allowed_class(c))
-                    .collect();
+                let kept: Vec<&str> = value.split_whitespace().filter(|c| class_ok(c)).collect();
                 (!kept.is_empty()).then(|| kept.join(" ").into())
             }
             "id" => {

@@ -3,6 +3,7 @@
 
 pub mod highlight;
 pub mod markdown;
+pub mod openapi;
 
 /// Bumped whenever the output changes, so stored documents can be re-rendered.
 pub const RENDERER_VERSION: i64 = 1;
