@@ -11,6 +11,7 @@ use crate::pages::{
     invitations::{AcceptInvitationPage, InvitationsPage},
     not_found::NotFound,
     profile::ProfilePage,
+    reference::ReferencePageView,
     sign_in::SignInPage,
 };
 use leptos::prelude::*;
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/guides/:guide") view=GuidePageView ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/reference") view=ReferencePageView ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />

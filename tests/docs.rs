@@ -102,3 +102,71 @@ async fn every_published_guide_is_stored_rendered_and_served_with_its_navigation
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn every_published_spec_has_a_stored_reference_served_to_those_who_may_see_it() {
+    for db in seeded_stores().await {
+        let specs = count(
+            &db,
+            "SELECT COUNT(*) FROM api_versions WHERE spec_source IS NOT NULL",
+        )
+        .await;
+        assert!(specs >= 8);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM rendered_artifacts WHERE kind = 'reference'"
+            )
+            .await,
+            specs
+        );
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let sam = cookie(&db, "sam.taylor@example.com").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/reference",
+                "slug=pet-store".into(),
+                SAME_ORIGIN,
+                Some(&sam),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let nav = page["nav"].as_array().unwrap();
+        assert!(
+            nav.iter().any(|e| e["id"] == "op-findpetsbystatus"),
+            "{nav:?}"
+        );
+        assert!(
+            page["html"]
+                .as_str()
+                .unwrap()
+                .contains("id=\"op-findpetsbystatus\"")
+        );
+
+        let html = send(&app, get("/apis/pet-store/reference", Some(&sam))).await;
+        assert_eq!(html.status, StatusCode::OK);
+        assert!(html.body.contains(r#"data-testid="reference-nav""#));
+        let overview = send(&app, get("/apis/pet-store", Some(&sam))).await;
+        assert!(
+            overview
+                .body
+                .contains(r#"href="/apis/pet-store/reference""#)
+        );
+
+        let dana = cookie(&db, "dana.fox@northwind.example").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/reference",
+                "slug=files".into(),
+                SAME_ORIGIN,
+                Some(&dana),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    }
+}

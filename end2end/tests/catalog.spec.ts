@@ -93,3 +93,18 @@ test("guides: from an API's overview through its guides and a table-of-contents 
   await expect(page).toHaveURL(new RegExp(`${target}$`));
   await expect(page.locator(`[id="${target!.slice(1)}"]`)).toBeInViewport();
 });
+
+test("reference: move through operations with the navigation, and a deep link lands on its operation", async ({ page }) => {
+  await signInAs(page, "Sam Taylor", "/apis/pet-store");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Reference" }).click();
+  await expect(page).toHaveURL(/\/apis\/pet-store\/reference$/);
+  const nav = page.getByTestId("reference-nav");
+  await nav.getByRole("link", { name: "GET /pet/findByStatus" }).click();
+  await expect(page).toHaveURL(/\/apis\/pet-store\/reference#op-findpetsbystatus$/);
+  await expect(page.locator("#op-findpetsbystatus")).toBeInViewport();
+
+  await page.goto("/apis/pet-store/reference#op-addpet");
+  await expect(page.locator("#op-addpet")).toBeInViewport();
+  await expect(page.locator("#op-addpet")).toContainText("/pet");
+});

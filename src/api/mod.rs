@@ -4,7 +4,7 @@
 use crate::model::{
     ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, GuidePage, InvitationCreated,
     InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport, PersonDetail,
-    PersonSummary, Profile, SignInOptions, TeamView,
+    PersonSummary, Profile, ReferencePage, SignInOptions, TeamView,
 };
 use leptos::prelude::*;
 
@@ -355,6 +355,16 @@ pub async fn get_guide(slug: String, guide: String) -> Result<GuidePage, AppErro
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
     catalog::guide(&state.store, &actor, &slug, &guide, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// An API's OpenAPI reference, as stored at publish time.
+#[server(endpoint = "catalog/reference")]
+pub async fn get_reference(slug: String) -> Result<ReferencePage, AppError> {
+    use crate::server::{edge, services::catalog};
+    let (state, actor) = edge::require_actor().await?;
+    catalog::reference(&state.store, &actor, &slug, state.clock.now())
         .await
         .map_err(edge::fail)
 }

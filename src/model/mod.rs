@@ -242,6 +242,21 @@ pub struct ApiDetail {
     pub links: ApiLinks,
     /// The shown version's guides, in reading order.
     pub guides: Vec<GuideLink>,
+    /// Whether the shown version has an OpenAPI reference.
+    pub has_reference: bool,
+}
+
+/// An API's OpenAPI reference, as stored at publish time, with its navigation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferencePage {
+    pub api_slug: String,
+    pub api_name: String,
+    pub version: String,
+    pub first_guide: Option<String>,
+    /// Sanitized when it was published.
+    pub html: String,
+    /// Tags (level 2) with their operations (level 3), then schemas.
+    pub nav: Vec<TocEntry>,
 }
 
 /// A guide in an API's navigation.
@@ -262,6 +277,7 @@ pub struct GuidePage {
     /// Sanitized when it was published.
     pub html: String,
     pub toc: Vec<TocEntry>,
+    pub has_reference: bool,
 }
 
 /// The signed-in person, as the shell shows them.

@@ -56,6 +56,7 @@ fn Overview(api: ApiDetail) -> impl IntoView {
         versions,
         links,
         guides,
+        has_reference,
     } = api;
     let link_items = [
         ("Repository", links.repository_url),
@@ -109,7 +110,12 @@ fn Overview(api: ApiDetail) -> impl IntoView {
                         .collect_view()}
                 </dl>
             </header>
-            <ApiTabs slug=summary.slug.clone() first_guide=guides.first().map(|g| g.slug.clone()) active="overview" />
+            <ApiTabs
+                slug=summary.slug.clone()
+                first_guide=guides.first().map(|g| g.slug.clone())
+                has_reference
+                active="overview"
+            />
             <section class="section">
                 {paragraphs(&description_md).into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
             </section>
@@ -122,7 +128,12 @@ fn Overview(api: ApiDetail) -> impl IntoView {
 
 /// The sections of an API's pages.
 #[component]
-pub fn ApiTabs(slug: String, first_guide: Option<String>, active: &'static str) -> impl IntoView {
+pub fn ApiTabs(
+    slug: String,
+    first_guide: Option<String>,
+    has_reference: bool,
+    active: &'static str,
+) -> impl IntoView {
     let tab = |name: &'static str, label: &'static str, href: String| {
         let is = name == active;
         view! {
@@ -135,6 +146,7 @@ pub fn ApiTabs(slug: String, first_guide: Option<String>, active: &'static str) 
         <nav class="tabs" aria-label="API sections">
             {tab("overview", "Overview", format!("/apis/{slug}"))}
             {first_guide.map(|g| tab("guides", "Guides", format!("/apis/{slug}/guides/{g}")))}
+            {has_reference.then(|| tab("reference", "Reference", format!("/apis/{slug}/reference")))}
         </nav>
     }
 }

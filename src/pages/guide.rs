@@ -55,6 +55,7 @@ fn Guide(page: GuidePage) -> impl IntoView {
         guide,
         html,
         toc,
+        has_reference,
     } = page;
     let first = guides.first().map(|g| g.slug.clone());
     view! {
@@ -68,7 +69,7 @@ fn Guide(page: GuidePage) -> impl IntoView {
                 <span>{guide.title.clone()}</span>
             </nav>
             <h1 class="guide-api">{api_name.clone()} <span class="muted">{format!(" {version}")}</span></h1>
-            <ApiTabs slug=api_slug.clone() first_guide=first active="guides" />
+            <ApiTabs slug=api_slug.clone() first_guide=first has_reference active="guides" />
             <div class="doc-layout">
                 <nav class="doc-nav" aria-label="Guides" data-testid="guide-nav">
                     <ul>

@@ -7,4 +7,5 @@ pub mod guide;
 pub mod invitations;
 pub mod not_found;
 pub mod profile;
+pub mod reference;
 pub mod sign_in;

@@ -3,7 +3,8 @@
 //! one transaction.
 
 use super::db::Store;
-use super::services::publish::{GuideSource, store_guides};
+use super::render::openapi::DEFAULT_MAX_SPEC_BYTES;
+use super::services::publish::{GuideSource, PublishError, store_guides, store_reference};
 use crate::domain::catalog::{ApiSlug, SpecFormat};
 use crate::model::{Lifecycle, PersonKind, Risk, Visibility};
 use serde::Deserialize;
@@ -419,6 +420,22 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
             })
             .collect();
         store_guides(&mut tx, &a.slug, version_id, &guides, now).await?;
+        if let Some(spec) = spec {
+            let base_url = a.environments.first().map(|e| e.base_url.as_str());
+            store_reference(
+                &mut tx,
+                version_id,
+                spec,
+                base_url,
+                DEFAULT_MAX_SPEC_BYTES,
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                PublishError::Store(e) => SeedError::Store(e),
+                spec => SeedError::Invalid(format!("{}: {spec}", a.slug)),
+            })?;
+        }
     }
     tx.commit().await?;
     Ok(SeedReport {

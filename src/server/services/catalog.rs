@@ -1,7 +1,7 @@
 //! Browsing the catalog. What a person may see is decided here, for every caller.
 
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
-use crate::model::{ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, GuidePage};
+use crate::model::{ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, GuidePage, ReferencePage};
 use crate::server::actor::Actor;
 use crate::server::db::{self, Store, catalog::Viewer};
 use crate::server::error::ServiceError;
@@ -49,9 +49,14 @@ pub async fn get(
     let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let guides = match db::catalog::shown_version(store.pool(), record.id).await? {
-        Some((version_id, _)) => db::catalog::guides(store.pool(), version_id).await?,
-        None => Vec::new(),
+    let (guides, has_reference) = match db::catalog::shown_version(store.pool(), record.id).await? {
+        Some((version_id, _)) => (
+            db::catalog::guides(store.pool(), version_id).await?,
+            db::catalog::artifact(store.pool(), version_id, "reference", "")
+                .await?
+                .is_some(),
+        ),
+        None => (Vec::new(), false),
     };
     Ok(ApiDetail {
         summary: record.summary,
@@ -61,6 +66,41 @@ pub async fn get(
         versions: record.versions,
         links: record.links,
         guides,
+        has_reference,
+    })
+}
+
+/// An API's OpenAPI reference, as rendered and stored when its version was published.
+#[tracing::instrument(skip(store, actor), fields(person = actor.person_id))]
+pub async fn reference(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    now: i64,
+) -> Result<ReferencePage, ServiceError> {
+    let not_found = || ServiceError::NotFound("The API reference".into());
+    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
+    let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let (version_id, version) = db::catalog::shown_version(store.pool(), record.id)
+        .await?
+        .ok_or_else(not_found)?;
+    let (html, nav_json) = db::catalog::artifact(store.pool(), version_id, "reference", "")
+        .await?
+        .ok_or_else(not_found)?;
+    let first_guide = db::catalog::guides(store.pool(), version_id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|g| g.slug);
+    Ok(ReferencePage {
+        api_slug: record.summary.slug.clone(),
+        api_name: record.summary.name.clone(),
+        version,
+        first_guide,
+        html,
+        nav: serde_json::from_str(&nav_json).unwrap_or_default(),
     })
 }
 
@@ -92,6 +132,9 @@ pub async fn guide(
         .await?
         .ok_or_else(not_found)?;
     let toc = serde_json::from_str(&toc_json).unwrap_or_default();
+    let has_reference = db::catalog::artifact(store.pool(), version_id, "reference", "")
+        .await?
+        .is_some();
     Ok(GuidePage {
         api_slug: record.summary.slug.clone(),
         api_name: record.summary.name.clone(),
@@ -100,5 +143,6 @@ pub async fn guide(
         guide: current,
         html,
         toc,
+        has_reference,
     })
 }

@@ -2,6 +2,7 @@
 //! so pages serve stored HTML and render nothing per request.
 
 use crate::server::db::catalog::{NewArtifact, store_artifact};
+use crate::server::render::openapi::{self, SpecProblem};
 use crate::server::render::{RENDERER_VERSION, markdown};
 use std::collections::HashMap;
 
@@ -48,4 +49,48 @@ pub async fn store_guides(
         .await?;
     }
     Ok(())
+}
+
+/// Why a version could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the spec has problems: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Spec(Vec<SpecProblem>),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// Renders a version's OpenAPI reference and stores it. A spec with problems stores nothing and
+/// says what is wrong, and where.
+pub async fn store_reference(
+    conn: &mut sqlx::AnyConnection,
+    version_id: i64,
+    spec: &str,
+    base_url: Option<&str>,
+    max_bytes: usize,
+    now: i64,
+) -> Result<openapi::Reference, PublishError> {
+    let reference = openapi::render(
+        spec.as_bytes(),
+        &openapi::Context {
+            base_url,
+            max_bytes,
+        },
+    )
+    .map_err(PublishError::Spec)?;
+    let toc_json = serde_json::to_string(&reference.toc).unwrap_or_else(|_| "[]".into());
+    store_artifact(
+        conn,
+        NewArtifact {
+            version_id,
+            kind: "reference",
+            key: "",
+            html: &reference.html,
+            toc_json: &toc_json,
+            renderer_version: RENDERER_VERSION,
+            now,
+        },
+    )
+    .await?;
+    Ok(reference)
 }
