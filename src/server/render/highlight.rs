@@ -80,3 +80,95 @@ pub fn highlight(code: &str, lang: Option<&str>) -> String {
         .unwrap_or_default();
     format!("<pre class=\"code\"><code{class}>{body}</code></pre>\n")
 }
+
+/// JSON we wrote ourselves (pretty-printed examples), coloured with a small tokenizer: syntect's
+/// general machinery costs far more than JSON's five kinds of token need.
+pub fn highlight_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    out.push_str("<pre class=\"code\"><code class=\"language-json\">");
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                let token = &text[start..i];
+                let rest = text[i..].trim_start();
+                let class = if rest.starts_with(':') {
+                    "hl-support hl-type hl-property-name"
+                } else {
+                    "hl-string"
+                };
+                out.push_str("<span class=\"");
+                out.push_str(class);
+                out.push_str("\">");
+                out.push_str(&escape(token));
+                out.push_str("</span>");
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                out.push_str("<span class=\"hl-constant hl-numeric\">");
+                out.push_str(&text[start..i]);
+                out.push_str("</span>");
+            }
+            b't' | b'f' | b'n'
+                if ["true", "false", "null"]
+                    .iter()
+                    .any(|w| text[i..].starts_with(w)) =>
+            {
+                let word = ["true", "false", "null"]
+                    .into_iter()
+                    .find(|w| text[i..].starts_with(w))
+                    .unwrap_or("null");
+                out.push_str("<span class=\"hl-constant hl-language\">");
+                out.push_str(word);
+                out.push_str("</span>");
+                i += word.len();
+            }
+            _ => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                match c {
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '&' => out.push_str("&amp;"),
+                    c => out.push(c),
+                }
+                i += c.len_utf8();
+            }
+        }
+    }
+    out.push_str("</code></pre>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_coloured_and_escaped() {
+        let html = highlight_json("{\"a<b\": [1, -2.5e3, true, null, \"x\\\"y\"]}");
+        assert!(
+            html.contains(
+                r#"<span class="hl-support hl-type hl-property-name">&quot;a&lt;b&quot;</span>"#
+            ),
+            "{html}"
+        );
+        assert!(html.contains(r#"<span class="hl-constant hl-numeric">-2.5e3</span>"#));
+        assert!(html.contains(r#"<span class="hl-constant hl-language">null</span>"#));
+        assert!(
+            html.contains(r#"<span class="hl-string">&quot;x\&quot;y&quot;</span>"#),
+            "{html}"
+        );
+    }
+}

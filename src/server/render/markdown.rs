@@ -224,20 +224,21 @@ pub fn sanitize(html: &str, heading_ids: &HashSet<String>) -> String {
     clean(html, heading_ids, allowed_class)
 }
 
-/// The reference's sanitizer: its own classes, and ids for its operations, tags and schemas.
-pub fn sanitize_reference(html: &str, anchors: &HashSet<String>) -> String {
-    clean(html, anchors, |class| {
-        allowed_class(class)
-            || class.starts_with("ref-")
-            || class.starts_with("method-")
-            || class.starts_with("status-")
-    })
+/// For Markdown fragments inside a generated document (an OpenAPI description): the guide rules,
+/// with no ids at all. Built once; sanitizing is then only the parse and the walk.
+pub fn sanitize_fragment(html: &str) -> String {
+    static FRAGMENT: std::sync::LazyLock<ammonia::Builder<'static>> =
+        std::sync::LazyLock::new(|| builder(HashSet::new(), allowed_class));
+    FRAGMENT.clean(html).to_string()
 }
 
 fn clean(html: &str, anchors: &HashSet<String>, class_ok: fn(&str) -> bool) -> String {
-    let heading_ids = anchors.clone();
-    ammonia::Builder::default()
-        .add_tags(["input", "details", "summary"])
+    builder(anchors.clone(), class_ok).clean(html).to_string()
+}
+
+fn builder(heading_ids: HashSet<String>, class_ok: fn(&str) -> bool) -> ammonia::Builder<'static> {
+    let mut b = ammonia::Builder::default();
+    b.add_tags(["input", "details", "summary"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_generic_attributes(["class", "id", "aria-label"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
@@ -259,9 +260,8 @@ fn clean(html: &str, anchors: &HashSet<String>, class_ok: fn(&str) -> bool) -> S
             }
             "type" if element == "input" => (value == "checkbox").then(|| value.into()),
             _ => Some(value.into()),
-        })
-        .clean(html)
-        .to_string()
+        });
+    b
 }
 
 #[cfg(test)]

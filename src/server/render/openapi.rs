@@ -4,9 +4,9 @@
 //! their parameters, request bodies and responses as schema trees (`$ref`s resolved, `allOf`
 //! merged, `oneOf`/`anyOf` and discriminators shown, cycles marked and never followed), examples,
 //! security requirements, deprecation, callbacks and webhooks, and a curl example each. Spec
-//! strings are escaped; Markdown descriptions are rendered and the whole document is sanitized.
+//! strings are escaped; Markdown descriptions are rendered and sanitized.
 
-use super::highlight::{escape, highlight};
+use super::highlight::{escape, highlight_json};
 use crate::model::TocEntry;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -265,7 +265,7 @@ pub fn render(bytes: &[u8], ctx: &Context<'_>) -> Result<Reference, Vec<SpecProb
             .or_else(|| server_url(&root, flavor)),
     };
     let title = r.render_all();
-    let html = super::markdown::sanitize_reference(&r.out, &r.anchors);
+    let html = std::mem::take(&mut r.out);
     let schemas = schema_map(&root, flavor)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
@@ -337,13 +337,51 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
-/// Markdown from the spec, rendered (the whole document is sanitized afterwards).
+/// Markdown from the spec, rendered and made safe. Everything else in the reference is written
+/// here with every spec string escaped, so descriptions are the only HTML an author controls.
+/// The sanitizer runs only where the author wrote raw HTML or a link with a scheme other than
+/// http, https or mailto; Markdown alone produces escaped text and nothing else.
 fn markdown(source: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let plain = !source.trim().contains([
+        '*', '_', '[', ']', '<', '>', '&', '`', '#', '|', '~', '!', '\n', '\\', '-', '+',
+    ]);
+    if plain {
+        return format!("<p>{}</p>", escape(source.trim()));
+    }
+    let events: Vec<Event<'_>> = Parser::new_ext(
+        source,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    )
+    .collect();
+    let risky = events.iter().any(|e| match e {
+        Event::Html(_) | Event::InlineHtml(_) => true,
+        Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
+            !safe_url(dest_url)
+        }
+        _ => false,
+    });
     let mut html = String::new();
-    let options =
-        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
-    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(source, options));
-    html
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    if risky {
+        super::markdown::sanitize_fragment(&html)
+    } else {
+        html
+    }
+}
+
+/// A relative URL, or one with an http, https or mailto scheme.
+fn safe_url(url: &str) -> bool {
+    let url = url.trim_start();
+    match url.find([':', '/', '?', '#']) {
+        Some(i) if url.as_bytes()[i] == b':' => {
+            matches!(
+                url[..i].to_ascii_lowercase().as_str(),
+                "http" | "https" | "mailto"
+            )
+        }
+        _ => !url.chars().any(char::is_control),
+    }
 }
 
 fn pretty(value: &Value) -> String {
@@ -518,7 +556,8 @@ impl<'a> Renderer<'a> {
                     escape(name)
                 );
                 let mut stack = vec![schema_ref(self.flavor, name)];
-                self.schema(schema, 0, &mut stack);
+                // Starting one level down: a schema's own entry links to the schemas it uses.
+                self.schema(schema, 1, &mut stack);
                 self.out.push_str("</div>");
             }
             self.out.push_str("</div>");
@@ -711,13 +750,14 @@ impl<'a> Renderer<'a> {
                 if let Some(d) = text(body, "description") {
                     self.out.push_str(&markdown(d));
                 }
-                self.content(body.get("content"));
+                self.content(body.get("content"), 0);
             }
         }
     }
 
     /// Media types with their schema trees and examples (3.x).
-    fn content(&mut self, content: Option<&Value>) {
+    /// `depth` 0 expands a named schema one level; 2 shows it as a link to its entry.
+    fn content(&mut self, content: Option<&Value>, depth: usize) {
         let Some(content) = content.and_then(Value::as_object) else {
             return;
         };
@@ -729,7 +769,7 @@ impl<'a> Renderer<'a> {
             );
             if let Some(s) = m.get("schema") {
                 let mut stack = Vec::new();
-                self.schema(s, 0, &mut stack);
+                self.schema(s, depth, &mut stack);
             }
             let mut examples: Vec<(String, &Value)> = Vec::new();
             if let Some(e) = m.get("example") {
@@ -757,7 +797,7 @@ impl<'a> Renderer<'a> {
                     Value::String(s) => s.clone(),
                     other => pretty(other),
                 };
-                self.out.push_str(&highlight(&body, Some("json")));
+                self.out.push_str(&highlight_json(&body));
             }
             self.out.push_str("</div>");
         }
@@ -809,10 +849,18 @@ impl<'a> Renderer<'a> {
                             "<p class=\"ref-example-label\">{}</p>",
                             escape(media)
                         );
-                        self.out.push_str(&highlight(&pretty(e), Some("json")));
+                        self.out.push_str(&highlight_json(&pretty(e)));
                     }
                 }
-                _ => self.content(response.get("content")),
+                // Error shapes repeat across operations: linked to their schema, not copied.
+                _ => self.content(
+                    response.get("content"),
+                    if class == "error" || status == "default" {
+                        2
+                    } else {
+                        0
+                    },
+                ),
             }
             self.out.push_str("</div>");
         }
@@ -891,7 +939,7 @@ impl<'a> Renderer<'a> {
                         if let Some(body) =
                             cop.get("requestBody").and_then(|b| resolve(self.root, b))
                         {
-                            self.content(body.1.get("content"));
+                            self.content(body.1.get("content"), 0);
                         }
                     }
                 }
@@ -946,7 +994,11 @@ impl<'a> Renderer<'a> {
         }
         self.out
             .push_str("<details class=\"ref-curl\"><summary>curl</summary>");
-        self.out.push_str(&highlight(&cmd, Some("bash")));
+        let _ = write!(
+            self.out,
+            "<pre class=\"code\"><code class=\"language-bash\">{}</code></pre>",
+            escape(&cmd)
+        );
         self.out.push_str("</details>");
     }
 
@@ -1049,6 +1101,17 @@ impl<'a> Renderer<'a> {
                 let _ = write!(
                     self.out,
                     "<p class=\"ref-cycle\">↻ <a href=\"#schema-{}\">{}</a> (circular, not expanded)</p>",
+                    slug(&name),
+                    escape(&name)
+                );
+                return;
+            }
+            // A named schema met inside another is a link to its own entry under Schemas, not
+            // a second copy: pages stay small and every tree is still one click away.
+            if depth >= 2 {
+                let _ = write!(
+                    self.out,
+                    "<p class=\"ref-type-line\"><a class=\"ref-ref\" href=\"#schema-{}\">{}</a></p>",
                     slug(&name),
                     escape(&name)
                 );

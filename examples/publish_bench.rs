@@ -1,0 +1,109 @@
+//! Publishing the largest fixture spec (parse, resolve, render, store) against a plain parse of
+//! the same file, as a ratio measured in the same run. Run with `scripts/bench-publish`.
+
+use gatehouse::server::config::DatabaseUrl;
+use gatehouse::server::db::Store;
+use gatehouse::server::render::openapi::DEFAULT_MAX_SPEC_BYTES;
+use gatehouse::server::services::publish::store_reference;
+use std::time::{Duration, Instant};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        format!(
+            "{}/demo/fixtures/specs/box_openapi-v2025.0.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
+    let spec = std::fs::read_to_string(&path).expect("read the spec");
+
+    let dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&DatabaseUrl::Sqlite(dir.join("bench.db")), 2)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    sqlx::query("INSERT INTO teams (slug, name, created_at) VALUES ('t', 'T', 0)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at) VALUES ('a', 'A', 1, 'production', 'everyone', 0, 0)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let version_id: i64 = sqlx::query_scalar("INSERT INTO api_versions (api_id, label, status, published_at) VALUES (1, 'v1', 'current', 0) RETURNING id")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+
+    let mut parse = Vec::new();
+    let mut publish = Vec::new();
+    let mut operations = 0;
+    let mut html_bytes = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let value: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        std::hint::black_box(&value);
+        parse.push(started.elapsed());
+
+        let started = Instant::now();
+        let mut tx = store.pool().begin().await.unwrap();
+        let reference =
+            store_reference(&mut tx, version_id, &spec, None, DEFAULT_MAX_SPEC_BYTES, 0)
+                .await
+                .expect("publishes");
+        tx.commit().await.unwrap();
+        publish.push(started.elapsed());
+        operations = reference.operations.len();
+        html_bytes = reference.html.len();
+    }
+    // Where the time goes: parsing and checking, rendering, storing.
+    let mut checked = Vec::new();
+    let mut rendered = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let (value, _) =
+            gatehouse::server::render::openapi::parse(spec.as_bytes(), DEFAULT_MAX_SPEC_BYTES)
+                .unwrap();
+        std::hint::black_box(gatehouse::server::render::openapi::check_refs(&value));
+        checked.push(started.elapsed());
+        let started = Instant::now();
+        let r = gatehouse::server::render::openapi::render(
+            spec.as_bytes(),
+            &gatehouse::server::render::openapi::Context {
+                base_url: None,
+                max_bytes: DEFAULT_MAX_SPEC_BYTES,
+            },
+        );
+        std::hint::black_box(r.is_ok());
+        rendered.push(started.elapsed());
+    }
+    println!(
+        "  of which parse and check refs: {:?}; parse, check and render: {:?}",
+        median(checked),
+        median(rendered)
+    );
+    let (parse, publish) = (median(parse), median(publish));
+    println!(
+        "spec: {path} ({} KB, {operations} operations, {} KB of HTML stored)",
+        spec.len() / 1024,
+        html_bytes / 1024
+    );
+    println!("plain parse (serde_json to a value): {parse:?} median of {runs}");
+    println!("publish (parse, resolve, render, sanitize, store): {publish:?} median of {runs}");
+    println!(
+        "ratio publish / parse: {:.1}x (goal: at most 10x)",
+        publish.as_secs_f64() / parse.as_secs_f64()
+    );
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
