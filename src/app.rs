@@ -7,6 +7,7 @@ use crate::pages::{
     admin::{AdminPeoplePage, AdminPersonPage, TeamsPage},
     api_page::ApiPage,
     catalog::CatalogPage,
+    changelog::ChangelogPageView,
     guide::GuidePageView,
     invitations::{AcceptInvitationPage, InvitationsPage},
     not_found::NotFound,
@@ -74,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/guides/:guide") view=GuidePageView ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/reference") view=ReferencePageView ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/changelog") view=ChangelogPageView ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />

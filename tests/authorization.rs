@@ -231,6 +231,11 @@ async fn every_server_function_admits_exactly_the_roles_it_should() {
                 [UNAUTH, HIDDEN, Through, Through, Through, Through],
             ),
             row(
+                "/api/catalog/changelog",
+                "slug=files",
+                [UNAUTH, HIDDEN, Through, Through, Through, Through],
+            ),
+            row(
                 "/api/me/profile",
                 "",
                 [UNAUTH, Through, Through, Through, Through, Through],

@@ -170,3 +170,48 @@ async fn every_published_spec_has_a_stored_reference_served_to_those_who_may_see
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn release_notes_are_rendered_at_publish_and_shown_in_the_changelog() {
+    for db in seeded_stores().await {
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let sam = cookie(&db, "sam.taylor@example.com").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/changelog",
+                "slug=pet-store".into(),
+                SAME_ORIGIN,
+                Some(&sam),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let entry = &page["entries"][0];
+        assert_eq!(entry["version"]["label"], "1.0.27");
+        // The demo's notes say "Adds `findByTags` …": Markdown, rendered.
+        assert!(
+            entry["html"]
+                .as_str()
+                .unwrap()
+                .contains("<code>findByTags</code>"),
+            "{entry}"
+        );
+        let html = send(&app, get("/apis/pet-store/changelog", Some(&sam))).await;
+        assert!(html.body.contains(r#"data-testid="changelog""#));
+
+        let dana = cookie(&db, "dana.fox@northwind.example").await;
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/changelog",
+                "slug=files".into(),
+                SAME_ORIGIN,
+                Some(&dana),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    }
+}

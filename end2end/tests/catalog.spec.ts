@@ -108,3 +108,12 @@ test("reference: move through operations with the navigation, and a deep link la
   await expect(page.locator("#op-addpet")).toBeInViewport();
   await expect(page.locator("#op-addpet")).toContainText("/pet");
 });
+
+test("changelog: each version with its release notes", async ({ page }) => {
+  await signInAs(page, "Sam Taylor", "/apis/pet-store");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Changelog" }).click();
+  await expect(page).toHaveURL(/\/apis\/pet-store\/changelog$/);
+  await expect(page.getByTestId("changelog")).toContainText("1.0.27");
+  await expect(page.getByTestId("changelog").locator("code", { hasText: "findByTags" })).toBeVisible();
+});

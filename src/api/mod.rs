@@ -2,9 +2,9 @@
 //! error. Their bodies compile only into the server.
 
 use crate::model::{
-    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, GuidePage, InvitationCreated,
-    InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport, PersonDetail,
-    PersonSummary, Profile, ReferencePage, SignInOptions, TeamView,
+    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, ChangelogPage, GuidePage,
+    InvitationCreated, InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport,
+    PersonDetail, PersonSummary, Profile, ReferencePage, SignInOptions, TeamView,
 };
 use leptos::prelude::*;
 
@@ -365,6 +365,16 @@ pub async fn get_reference(slug: String) -> Result<ReferencePage, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
     catalog::reference(&state.store, &actor, &slug, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// An API's changelog: every version's release notes.
+#[server(endpoint = "catalog/changelog")]
+pub async fn get_changelog(slug: String) -> Result<ChangelogPage, AppError> {
+    use crate::server::{edge, services::catalog};
+    let (state, actor) = edge::require_actor().await?;
+    catalog::changelog(&state.store, &actor, &slug, state.clock.now())
         .await
         .map_err(edge::fail)
 }

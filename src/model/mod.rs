@@ -246,6 +246,24 @@ pub struct ApiDetail {
     pub has_reference: bool,
 }
 
+/// One version's entry in an API's changelog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangelogEntry {
+    pub version: VersionView,
+    /// The release notes, rendered and sanitized at publish time.
+    pub html: String,
+}
+
+/// An API's changelog: every version, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangelogPage {
+    pub api_slug: String,
+    pub api_name: String,
+    pub first_guide: Option<String>,
+    pub has_reference: bool,
+    pub entries: Vec<ChangelogEntry>,
+}
+
 /// An API's OpenAPI reference, as stored at publish time, with its navigation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferencePage {

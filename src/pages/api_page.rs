@@ -147,6 +147,7 @@ pub fn ApiTabs(
             {tab("overview", "Overview", format!("/apis/{slug}"))}
             {first_guide.map(|g| tab("guides", "Guides", format!("/apis/{slug}/guides/{g}")))}
             {has_reference.then(|| tab("reference", "Reference", format!("/apis/{slug}/reference")))}
+            {tab("changelog", "Changelog", format!("/apis/{slug}/changelog"))}
         </nav>
     }
 }

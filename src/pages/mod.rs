@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api_page;
 pub mod catalog;
+pub mod changelog;
 pub mod guide;
 pub mod invitations;
 pub mod not_found;

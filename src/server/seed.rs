@@ -4,7 +4,9 @@
 
 use super::db::Store;
 use super::render::openapi::DEFAULT_MAX_SPEC_BYTES;
-use super::services::publish::{GuideSource, PublishError, store_guides, store_reference};
+use super::services::publish::{
+    GuideSource, PublishError, store_guides, store_reference, store_release_notes,
+};
 use crate::domain::catalog::{ApiSlug, SpecFormat};
 use crate::model::{Lifecycle, PersonKind, Risk, Visibility};
 use serde::Deserialize;
@@ -420,6 +422,7 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
             })
             .collect();
         store_guides(&mut tx, &a.slug, version_id, &guides, now).await?;
+        store_release_notes(&mut tx, &a.slug, version_id, &a.release_notes, now).await?;
         if let Some(spec) = spec {
             let base_url = a.environments.first().map(|e| e.base_url.as_str());
             store_reference(

@@ -380,3 +380,32 @@ pub async fn store_artifact(
     .await
     .map(|_| ())
 }
+
+/// Every version of an API with its stored release notes, newest first.
+pub async fn changelog(
+    pool: &AnyPool,
+    api_id: i64,
+) -> Result<Vec<crate::model::ChangelogEntry>, sqlx::Error> {
+    sqlx::query(
+        "SELECT v.label, v.status, v.published_at, COALESCE(r.html, '') AS html
+         FROM api_versions v
+         LEFT JOIN rendered_artifacts r
+           ON r.version_id = v.id AND r.kind = 'changelog' AND r.artifact_key = ''
+         WHERE v.api_id = $1 ORDER BY v.published_at DESC, v.id DESC",
+    )
+    .bind(api_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(crate::model::ChangelogEntry {
+            version: VersionView {
+                label: r.try_get("label")?,
+                status: decode(&r.try_get::<String, _>("status")?)?,
+                published_at: r.try_get("published_at")?,
+            },
+            html: r.try_get("html")?,
+        })
+    })
+    .collect()
+}

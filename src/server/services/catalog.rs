@@ -1,7 +1,9 @@
 //! Browsing the catalog. What a person may see is decided here, for every caller.
 
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
-use crate::model::{ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, GuidePage, ReferencePage};
+use crate::model::{
+    ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, ChangelogPage, GuidePage, ReferencePage,
+};
 use crate::server::actor::Actor;
 use crate::server::db::{self, Store, catalog::Viewer};
 use crate::server::error::ServiceError;
@@ -144,5 +146,41 @@ pub async fn guide(
         html,
         toc,
         has_reference,
+    })
+}
+
+/// An API's changelog: every version with its release notes as stored at publish time.
+#[tracing::instrument(skip(store, actor), fields(person = actor.person_id))]
+pub async fn changelog(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    now: i64,
+) -> Result<ChangelogPage, ServiceError> {
+    let not_found = || ServiceError::NotFound("The changelog".into());
+    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
+    let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let (first_guide, has_reference) =
+        match db::catalog::shown_version(store.pool(), record.id).await? {
+            Some((version_id, _)) => (
+                db::catalog::guides(store.pool(), version_id)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|g| g.slug),
+                db::catalog::artifact(store.pool(), version_id, "reference", "")
+                    .await?
+                    .is_some(),
+            ),
+            None => (None, false),
+        };
+    Ok(ChangelogPage {
+        api_slug: record.summary.slug.clone(),
+        api_name: record.summary.name.clone(),
+        first_guide,
+        has_reference,
+        entries: db::catalog::changelog(store.pool(), record.id).await?,
     })
 }

@@ -51,6 +51,36 @@ pub async fn store_guides(
     Ok(())
 }
 
+/// Renders a version's release notes and stores them for the Changelog tab.
+pub async fn store_release_notes(
+    conn: &mut sqlx::AnyConnection,
+    api_slug: &str,
+    version_id: i64,
+    notes: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let rendered = markdown::render(
+        notes,
+        &markdown::Links {
+            api_slug,
+            guides: &HashMap::new(),
+        },
+    );
+    store_artifact(
+        conn,
+        NewArtifact {
+            version_id,
+            kind: "changelog",
+            key: "",
+            html: &rendered.html,
+            toc_json: "[]",
+            renderer_version: RENDERER_VERSION,
+            now,
+        },
+    )
+    .await
+}
+
 /// Why a version could not be published.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
