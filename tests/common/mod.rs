@@ -21,6 +21,14 @@ pub struct TestStore {
     pub dir: PathBuf,
 }
 
+/// Each test's files go when it is done (a run used to leave hundreds of directories behind).
+/// A later store of the same test that shares the directory recreates what it needs.
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", gatehouse::server::secrets::random_hex(6))
 }
