@@ -123,6 +123,18 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The SHA-256 of a secret, hex-encoded: what the store keeps of session ids, sign-in cookies
+/// and invitation links, and how presented tokens are compared.
+pub fn sha256_hex(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    encode_hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Equality that takes the same time wherever the first difference is.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Fresh random bytes from the operating system, hex-encoded.
 pub fn random_hex(len: usize) -> String {
     let mut bytes = vec![0u8; len];

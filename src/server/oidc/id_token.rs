@@ -6,6 +6,7 @@
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use crate::server::secrets::constant_time_eq;
 use serde_json::{Map, Value};
 
 /// Why an ID token was refused. Shown to no one but the log; the person sees "could not verify".
@@ -244,10 +245,6 @@ pub fn verify(
         .ok_or(IdTokenError::MissingClaim("sub"))?
         .to_owned();
     Ok(VerifiedClaims { subject, claims })
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Parses a JWKS document, keeping the keys this library understands and skipping the rest (a

@@ -7,7 +7,7 @@
 mod provision;
 pub mod resource;
 
-use super::secrets::encode_hex;
+use super::secrets::{constant_time_eq, sha256_hex};
 use super::state::AppState;
 use crate::domain::time::format_rfc3339;
 use axum::Router;
@@ -20,7 +20,6 @@ use provision::{ProvisionError, Provisioner, UserFilter};
 use resource::{ERROR, GROUP_SCHEMA, LIST_RESPONSE, ScimProblem, USER_SCHEMA};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -134,10 +133,9 @@ fn provisioner(state: &AppState, headers: &HeaderMap) -> Result<Provisioner, Sci
         })
         .unwrap_or_default()
         .trim();
-    let digest = |s: &str| encode_hex(&Sha256::digest(s.as_bytes()));
-    if !crate::server::oidc::id_token::constant_time_eq(
-        digest(presented).as_bytes(),
-        digest(expected.expose()).as_bytes(),
+    if !constant_time_eq(
+        sha256_hex(presented).as_bytes(),
+        sha256_hex(expected.expose()).as_bytes(),
     ) {
         return Err(ScimError::new(
             StatusCode::UNAUTHORIZED,

@@ -7,9 +7,8 @@ use crate::server::actor::Actor;
 use crate::server::authz::EndSessionsOf;
 use crate::server::db::{self, Store, sessions::NewSession};
 use crate::server::error::ServiceError;
-use crate::server::secrets::{encode_hex, random_hex};
+use crate::server::secrets::random_hex;
 use crate::server::services::audit::{self, Action, Event, Who};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// How a person signed in.
@@ -50,9 +49,7 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
-fn hash(token: &str) -> String {
-    encode_hex(&Sha256::digest(token.as_bytes()))
-}
+use crate::server::secrets::sha256_hex as hash;
 
 /// A session token is 64 lowercase hex digits; anything else is refused without a lookup.
 fn well_formed(token: &str) -> bool {

@@ -7,9 +7,8 @@ use crate::model::{PersonKind, SignInError};
 use crate::server::db::Store;
 use crate::server::db::identity::{self as db, NewLogin, NewPerson, PersonCore};
 use crate::server::error::ServiceError;
-use crate::server::secrets::{encode_hex, random_hex};
+use crate::server::secrets::random_hex;
 use crate::server::services::audit::{self, Action, Event, Who};
-use sha2::{Digest, Sha256};
 
 /// A sign-in in flight may take this long at the provider.
 pub const LOGIN_TTL: i64 = 600;
@@ -36,9 +35,7 @@ fn refused(reason: SignInError) -> Refusal {
     Refusal::Refused(reason)
 }
 
-pub fn hash(secret: &str) -> String {
-    encode_hex(&Sha256::digest(secret.as_bytes()))
-}
+pub use crate::server::secrets::sha256_hex as hash;
 
 /// What the browser carries to the provider and back. `secret` goes into the sign-in cookie.
 pub struct PendingLogin {
@@ -106,7 +103,7 @@ pub async fn take(
         return Err(refused(SignInError::Expired));
     }
     let matches = state.is_some_and(|s| {
-        crate::server::oidc::id_token::constant_time_eq(s.as_bytes(), row.state.as_bytes())
+        crate::server::secrets::constant_time_eq(s.as_bytes(), row.state.as_bytes())
     });
     if !matches {
         return Err(refused(SignInError::State));
