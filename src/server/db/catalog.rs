@@ -292,6 +292,24 @@ pub async fn find_visible(
     }))
 }
 
+/// An API's id, slug and name, if the viewer may see it: for pages that need no more of it.
+pub async fn find_visible_name(
+    pool: &AnyPool,
+    viewer: &Viewer,
+    slug: &str,
+) -> Result<Option<(i64, String, String)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT a.id, a.slug, a.name FROM apis a WHERE a.slug = $5 AND {}",
+        visible_to(1)
+    );
+    bind_viewer(sqlx::query(&sql), viewer)
+        .bind(slug)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| Ok((r.try_get("id")?, r.try_get("slug")?, r.try_get("name")?)))
+        .transpose()
+}
+
 /// The version whose docs an API's pages show: the newest current one, else the newest.
 pub async fn shown_version(
     pool: &AnyPool,

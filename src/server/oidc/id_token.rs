@@ -4,9 +4,9 @@
 //! Only asymmetric algorithms are accepted: `alg: none` and HMAC (which would let anyone who has
 //! the public key forge tokens) are refused before any key is touched.
 
+use crate::server::secrets::constant_time_eq;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use crate::server::secrets::constant_time_eq;
 use serde_json::{Map, Value};
 
 /// Why an ID token was refused. Shown to no one but the log; the person sees "could not verify".

@@ -2,7 +2,8 @@
 
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
 use crate::model::{
-    ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, ChangelogPage, GuidePage, ReferencePage,
+    ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, ChangelogPage, GuideLink, GuidePage,
+    ReferencePage,
 };
 use crate::server::actor::Actor;
 use crate::server::db::{self, Store, catalog::Viewer};
@@ -32,6 +33,46 @@ pub async fn facets(store: &Store, actor: &Actor, now: i64) -> Result<CatalogFac
     })
 }
 
+/// What the version an API's pages show offers: its guides and whether it has a reference.
+struct Shown {
+    version: Option<(i64, String)>,
+    guides: Vec<GuideLink>,
+    has_reference: bool,
+}
+
+async fn shown(store: &Store, api_id: i64) -> Result<Shown, ServiceError> {
+    let Some((version_id, label)) = db::catalog::shown_version(store.pool(), api_id).await? else {
+        return Ok(Shown {
+            version: None,
+            guides: Vec::new(),
+            has_reference: false,
+        });
+    };
+    Ok(Shown {
+        guides: db::catalog::guides(store.pool(), version_id).await?,
+        has_reference: db::catalog::artifact(store.pool(), version_id, "reference", "")
+            .await?
+            .is_some(),
+        version: Some((version_id, label)),
+    })
+}
+
+/// The id, slug and name of an API the person may see. One they may not see is reported as
+/// not found (as `what`), so its existence does not leak.
+async fn visible(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    what: &str,
+    now: i64,
+) -> Result<(i64, String, String), ServiceError> {
+    let not_found = || ServiceError::NotFound(what.to_owned());
+    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
+    db::catalog::find_visible_name(store.pool(), &Viewer::new(actor, now), slug.as_str())
+        .await?
+        .ok_or_else(not_found)
+}
+
 /// One API's overview. An API the person may not see is reported as not found, so its
 /// existence does not leak.
 #[tracing::instrument(skip(store, actor), fields(person = actor.person_id))]
@@ -51,15 +92,7 @@ pub async fn get(
     let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let (guides, has_reference) = match db::catalog::shown_version(store.pool(), record.id).await? {
-        Some((version_id, _)) => (
-            db::catalog::guides(store.pool(), version_id).await?,
-            db::catalog::artifact(store.pool(), version_id, "reference", "")
-                .await?
-                .is_some(),
-        ),
-        None => (Vec::new(), false),
-    };
+    let shown = shown(store, record.id).await?;
     Ok(ApiDetail {
         summary: record.summary,
         description_md: record.description_md,
@@ -67,8 +100,8 @@ pub async fn get(
         scopes: record.scopes,
         versions: record.versions,
         links: record.links,
-        guides,
-        has_reference,
+        guides: shown.guides,
+        has_reference: shown.has_reference,
     })
 }
 
@@ -80,27 +113,19 @@ pub async fn reference(
     slug: &str,
     now: i64,
 ) -> Result<ReferencePage, ServiceError> {
-    let not_found = || ServiceError::NotFound("The API reference".into());
-    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
-    let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
-        .await?
-        .ok_or_else(not_found)?;
-    let (version_id, version) = db::catalog::shown_version(store.pool(), record.id)
-        .await?
-        .ok_or_else(not_found)?;
+    const WHAT: &str = "The API reference";
+    let (api_id, api_slug, api_name) = visible(store, actor, slug, WHAT, now).await?;
+    let shown = shown(store, api_id).await?;
+    let not_found = || ServiceError::NotFound(WHAT.into());
+    let (version_id, version) = shown.version.ok_or_else(not_found)?;
     let (html, nav_json) = db::catalog::artifact(store.pool(), version_id, "reference", "")
         .await?
         .ok_or_else(not_found)?;
-    let first_guide = db::catalog::guides(store.pool(), version_id)
-        .await?
-        .into_iter()
-        .next()
-        .map(|g| g.slug);
     Ok(ReferencePage {
-        api_slug: record.summary.slug.clone(),
-        api_name: record.summary.name.clone(),
+        api_slug,
+        api_name,
         version,
-        first_guide,
+        first_guide: shown.guides.into_iter().next().map(|g| g.slug),
         html,
         nav: serde_json::from_str(&nav_json).unwrap_or_default(),
     })
@@ -116,16 +141,13 @@ pub async fn guide(
     guide: &str,
     now: i64,
 ) -> Result<GuidePage, ServiceError> {
-    let not_found = || ServiceError::NotFound("The guide".into());
-    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
-    let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
-        .await?
-        .ok_or_else(not_found)?;
-    let (version_id, version) = db::catalog::shown_version(store.pool(), record.id)
-        .await?
-        .ok_or_else(not_found)?;
-    let guides = db::catalog::guides(store.pool(), version_id).await?;
-    let current = guides
+    const WHAT: &str = "The guide";
+    let (api_id, api_slug, api_name) = visible(store, actor, slug, WHAT, now).await?;
+    let shown = shown(store, api_id).await?;
+    let not_found = || ServiceError::NotFound(WHAT.into());
+    let (version_id, version) = shown.version.ok_or_else(not_found)?;
+    let current = shown
+        .guides
         .iter()
         .find(|g| g.slug == guide)
         .cloned()
@@ -133,19 +155,15 @@ pub async fn guide(
     let (html, toc_json) = db::catalog::artifact(store.pool(), version_id, "guide", &current.slug)
         .await?
         .ok_or_else(not_found)?;
-    let toc = serde_json::from_str(&toc_json).unwrap_or_default();
-    let has_reference = db::catalog::artifact(store.pool(), version_id, "reference", "")
-        .await?
-        .is_some();
     Ok(GuidePage {
-        api_slug: record.summary.slug.clone(),
-        api_name: record.summary.name.clone(),
+        api_slug,
+        api_name,
         version,
-        guides,
+        guides: shown.guides,
         guide: current,
         html,
-        toc,
-        has_reference,
+        toc: serde_json::from_str(&toc_json).unwrap_or_default(),
+        has_reference: shown.has_reference,
     })
 }
 
@@ -157,30 +175,13 @@ pub async fn changelog(
     slug: &str,
     now: i64,
 ) -> Result<ChangelogPage, ServiceError> {
-    let not_found = || ServiceError::NotFound("The changelog".into());
-    let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
-    let record = db::catalog::find_visible(store.pool(), &Viewer::new(actor, now), slug.as_str())
-        .await?
-        .ok_or_else(not_found)?;
-    let (first_guide, has_reference) =
-        match db::catalog::shown_version(store.pool(), record.id).await? {
-            Some((version_id, _)) => (
-                db::catalog::guides(store.pool(), version_id)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .map(|g| g.slug),
-                db::catalog::artifact(store.pool(), version_id, "reference", "")
-                    .await?
-                    .is_some(),
-            ),
-            None => (None, false),
-        };
+    let (api_id, api_slug, api_name) = visible(store, actor, slug, "The changelog", now).await?;
+    let shown = shown(store, api_id).await?;
     Ok(ChangelogPage {
-        api_slug: record.summary.slug.clone(),
-        api_name: record.summary.name.clone(),
-        first_guide,
-        has_reference,
-        entries: db::catalog::changelog(store.pool(), record.id).await?,
+        api_slug,
+        api_name,
+        first_guide: shown.guides.into_iter().next().map(|g| g.slug),
+        has_reference: shown.has_reference,
+        entries: db::catalog::changelog(store.pool(), api_id).await?,
     })
 }
