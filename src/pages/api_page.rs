@@ -126,6 +126,33 @@ fn Overview(api: ApiDetail) -> impl IntoView {
     }
 }
 
+/// The top of an API's guide, reference and changelog pages: where you are, the API, the tabs.
+#[component]
+pub fn DocHeader(
+    api_slug: String,
+    api_name: String,
+    /// The last breadcrumb: the guide's title, "Reference", …
+    here: String,
+    version: Option<String>,
+    first_guide: Option<String>,
+    has_reference: bool,
+    active: &'static str,
+) -> impl IntoView {
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <a href="/">"Catalog"</a>
+            <span aria-hidden="true">"/"</span>
+            <a href=format!("/apis/{api_slug}")>{api_name.clone()}</a>
+            <span aria-hidden="true">"/"</span>
+            <span>{here}</span>
+        </nav>
+        <h1 class="guide-api">
+            {api_name} {version.map(|v| view! { <span class="muted">{format!(" {v}")}</span> })}
+        </h1>
+        <ApiTabs slug=api_slug first_guide has_reference active />
+    }
+}
+
 /// The sections of an API's pages.
 #[component]
 pub fn ApiTabs(

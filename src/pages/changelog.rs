@@ -5,7 +5,7 @@ use crate::api::get_changelog;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
 use crate::model::ChangelogPage;
-use crate::pages::api_page::ApiTabs;
+use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -52,15 +52,15 @@ fn Changelog(page: ChangelogPage) -> impl IntoView {
     view! {
         <Title text=format!("Changelog · {api_name}") />
         <article class="api-page">
-            <nav class="breadcrumbs" aria-label="Breadcrumb">
-                <a href="/">"Catalog"</a>
-                <span aria-hidden="true">"/"</span>
-                <a href=format!("/apis/{api_slug}")>{api_name.clone()}</a>
-                <span aria-hidden="true">"/"</span>
-                <span>"Changelog"</span>
-            </nav>
-            <h1 class="guide-api">{api_name.clone()}</h1>
-            <ApiTabs slug=api_slug.clone() first_guide has_reference active="changelog" />
+            <DocHeader
+                api_slug=api_slug.clone()
+                api_name=api_name.clone()
+                here="Changelog".to_owned()
+                version=None
+                first_guide=first_guide
+                has_reference
+                active="changelog"
+            />
             <ol class="changelog" data-testid="changelog">
                 {entries
                     .into_iter()

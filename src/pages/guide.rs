@@ -4,7 +4,7 @@
 use crate::api::get_guide;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::model::GuidePage;
-use crate::pages::api_page::ApiTabs;
+use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -61,15 +61,15 @@ fn Guide(page: GuidePage) -> impl IntoView {
     view! {
         <Title text=format!("{} · {}", guide.title, api_name) />
         <article class="api-page">
-            <nav class="breadcrumbs" aria-label="Breadcrumb">
-                <a href="/">"Catalog"</a>
-                <span aria-hidden="true">"/"</span>
-                <a href=format!("/apis/{api_slug}")>{api_name.clone()}</a>
-                <span aria-hidden="true">"/"</span>
-                <span>{guide.title.clone()}</span>
-            </nav>
-            <h1 class="guide-api">{api_name.clone()} <span class="muted">{format!(" {version}")}</span></h1>
-            <ApiTabs slug=api_slug.clone() first_guide=first has_reference active="guides" />
+            <DocHeader
+                api_slug=api_slug.clone()
+                api_name=api_name.clone()
+                here=guide.title.clone()
+                version=Some(version)
+                first_guide=first
+                has_reference
+                active="guides"
+            />
             <div class="doc-layout">
                 <nav class="doc-nav" aria-label="Guides" data-testid="guide-nav">
                     <ul>

@@ -5,7 +5,7 @@
 use crate::api::get_reference;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::model::ReferencePage;
-use crate::pages::api_page::ApiTabs;
+use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -53,15 +53,15 @@ fn Reference(page: ReferencePage) -> impl IntoView {
     view! {
         <Title text=format!("Reference · {api_name}") />
         <article class="api-page">
-            <nav class="breadcrumbs" aria-label="Breadcrumb">
-                <a href="/">"Catalog"</a>
-                <span aria-hidden="true">"/"</span>
-                <a href=format!("/apis/{api_slug}")>{api_name.clone()}</a>
-                <span aria-hidden="true">"/"</span>
-                <span>"Reference"</span>
-            </nav>
-            <h1 class="guide-api">{api_name.clone()} <span class="muted">{format!(" {version}")}</span></h1>
-            <ApiTabs slug=api_slug.clone() first_guide has_reference=true active="reference" />
+            <DocHeader
+                api_slug=api_slug.clone()
+                api_name=api_name.clone()
+                here="Reference".to_owned()
+                version=Some(version)
+                first_guide=first_guide
+                has_reference=true
+                active="reference"
+            />
             <div class="doc-layout reference-layout">
                 <nav class="doc-nav ref-nav" aria-label="Operations" data-testid="reference-nav">
                     <ul>
