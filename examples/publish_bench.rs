@@ -1,10 +1,12 @@
-//! Publishing the largest fixture spec (parse, resolve, render, store) against a plain parse of
-//! the same file, as a ratio measured in the same run. Run with `scripts/bench-publish`.
+//! Publishing the largest fixture spec (parse, resolve, render, sanitize, index for search, diff
+//! against the version before, store) against a plain parse of the same file, as a ratio
+//! measured in the same run. Run with `scripts/bench-publish`.
 
+use gatehouse::model::VersionStatus;
 use gatehouse::server::config::DatabaseUrl;
 use gatehouse::server::db::Store;
 use gatehouse::server::render::openapi::DEFAULT_MAX_SPEC_BYTES;
-use gatehouse::server::services::publish::store_reference;
+use gatehouse::server::services::publish::{VersionInput, prepare_version, write_version};
 use std::time::{Duration, Instant};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -40,10 +42,19 @@ async fn main() {
         .execute(store.pool())
         .await
         .unwrap();
-    let version_id: i64 = sqlx::query_scalar("INSERT INTO api_versions (api_id, label, status, published_at) VALUES (1, 'v1', 'current', 0) RETURNING id")
-        .fetch_one(store.pool())
+    let input = |label: &str| VersionInput {
+        label: label.to_owned(),
+        status: VersionStatus::Current,
+        release_notes: String::new(),
+        spec: Some(("spec".to_owned(), spec.as_bytes().to_vec())),
+    };
+    // A version before, so each publish also computes and stores the diff against it.
+    let before = prepare_version("a", None, input("v0"), DEFAULT_MAX_SPEC_BYTES).unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    write_version(&mut tx, 1, "a", &before, Some(&[]), None, 0)
         .await
         .unwrap();
+    tx.commit().await.unwrap();
 
     let mut parse = Vec::new();
     let mut publish = Vec::new();
@@ -56,13 +67,15 @@ async fn main() {
         parse.push(started.elapsed());
 
         let started = Instant::now();
+        let version = prepare_version("a", None, input("v1"), DEFAULT_MAX_SPEC_BYTES)
+            .unwrap_or_else(|p| panic!("{}", p[0]));
         let mut tx = store.pool().begin().await.unwrap();
-        let reference =
-            store_reference(&mut tx, version_id, &spec, None, DEFAULT_MAX_SPEC_BYTES, 0)
-                .await
-                .expect("publishes");
+        write_version(&mut tx, 1, "a", &version, Some(&[]), None, 1)
+            .await
+            .expect("publishes");
         tx.commit().await.unwrap();
         publish.push(started.elapsed());
+        let reference = &version.spec.as_ref().unwrap().reference;
         operations = reference.operations.len();
         html_bytes = reference.html.len();
     }
@@ -99,7 +112,9 @@ async fn main() {
         html_bytes / 1024
     );
     println!("plain parse (serde_json to a value): {parse:?} median of {runs}");
-    println!("publish (parse, resolve, render, sanitize, store): {publish:?} median of {runs}");
+    println!(
+        "publish (parse, resolve, render, sanitize, index, diff, store): {publish:?} median of {runs}"
+    );
     println!(
         "ratio publish / parse: {:.1}x (goal: at most 10x)",
         publish.as_secs_f64() / parse.as_secs_f64()

@@ -5,6 +5,7 @@ use crate::components::header::Header;
 use crate::model::{AppError, Me};
 use crate::pages::{
     admin::{AdminPeoplePage, AdminPersonPage, TeamsPage},
+    api_edit::ApiEditPage,
     api_page::ApiPage,
     catalog::CatalogPage,
     changelog::ChangelogPageView,
@@ -13,6 +14,7 @@ use crate::pages::{
     not_found::NotFound,
     profile::ProfilePage,
     reference::ReferencePageView,
+    search::SearchPage,
     sign_in::SignInPage,
 };
 use leptos::prelude::*;
@@ -76,6 +78,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apis/:slug/guides/:guide") view=GuidePageView ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/reference") view=ReferencePageView ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/changelog") view=ChangelogPageView ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/edit") view=ApiEditPage ssr=SsrMode::Async />
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />

@@ -236,6 +236,44 @@ async fn every_server_function_admits_exactly_the_roles_it_should() {
                 [UNAUTH, HIDDEN, Through, Through, Through, Through],
             ),
             row(
+                "/api/search",
+                "query=pets",
+                [UNAUTH, Through, Through, Through, Through, Through],
+            ),
+            // Editing an API: its team's owners (Priya owns Data, which owns files) and admins;
+            // those who cannot see it are told it does not exist.
+            row(
+                "/api/catalog/edit/load",
+                "slug=files",
+                [UNAUTH, HIDDEN, DENIED, DENIED, Status(200), Status(200)],
+            ),
+            row(
+                "/api/catalog/edit/load",
+                "slug=identity",
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, Status(200)],
+            ),
+            row(
+                "/api/catalog/edit/save",
+                "slug=files&edit[name]=&edit[summary]=&edit[description_md]=&edit[lifecycle]=production&edit[visibility]=employees&edit[tags]=&edit[repository_url]=&edit[runbook_url]=&edit[chat_channel]=",
+                [UNAUTH, HIDDEN, DENIED, DENIED, Status(422), Status(422)],
+            ),
+            // Publish tokens: the team's owners and admins.
+            row(
+                "/api/teams/tokens",
+                "team=data",
+                [UNAUTH, DENIED, DENIED, DENIED, Status(200), Status(200)],
+            ),
+            row(
+                "/api/teams/tokens/create",
+                "team=data&name=",
+                [UNAUTH, DENIED, DENIED, DENIED, Status(422), Status(422)],
+            ),
+            row(
+                "/api/teams/tokens/revoke",
+                "team=data&id=999999",
+                [UNAUTH, DENIED, DENIED, DENIED, HIDDEN, HIDDEN],
+            ),
+            row(
                 "/api/me/profile",
                 "",
                 [UNAUTH, Through, Through, Through, Through, Through],

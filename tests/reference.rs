@@ -79,7 +79,7 @@ fn swagger_2_and_openapi_3_details_are_shown() {
     let uber = openapi::render(&read("oai_v2.0_uber.yaml"), &ctx()).unwrap();
     assert_eq!(uber.flavor.as_str(), "swagger-2.0");
     assert!(uber.html.contains("ref-params"), "parameters table");
-    assert!(uber.schemas.iter().any(|s| s == "Product"));
+    assert!(uber.schemas.iter().any(|s| s.name == "Product"));
     let pets = openapi::render(&read("oai_petstore-expanded.yaml"), &ctx()).unwrap();
     assert!(pets.html.contains("allOf") || pets.html.contains("ref-props"));
     let doc = scraper::Html::parse_fragment(&pets.html);

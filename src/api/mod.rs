@@ -2,9 +2,10 @@
 //! error. Their bodies compile only into the server.
 
 use crate::model::{
-    ApiDetail, ApiSummary, AppError, CatalogFacets, CatalogFilter, ChangelogPage, GuidePage,
-    InvitationCreated, InvitationLimits, InvitationPreview, InvitationView, Me, OrgImportReport,
-    PersonDetail, PersonSummary, Profile, ReferencePage, SignInOptions, TeamView,
+    ApiDetail, ApiEdit, ApiSummary, AppError, CatalogFacets, CatalogFilter, ChangelogPage,
+    GuidePage, InvitationCreated, InvitationLimits, InvitationPreview, InvitationView, Me,
+    OrgImportReport, PersonDetail, PersonSummary, Profile, PublishTokenCreated, PublishTokenView,
+    ReferencePage, SearchResults, SignInOptions, TeamView,
 };
 use leptos::prelude::*;
 
@@ -351,22 +352,42 @@ pub async fn set_team_role(team: String, email: String, role: String) -> Result<
 
 /// One guide of an API, as stored at publish time.
 #[server(endpoint = "catalog/guide")]
-pub async fn get_guide(slug: String, guide: String) -> Result<GuidePage, AppError> {
+pub async fn get_guide(
+    slug: String,
+    guide: String,
+    version: Option<String>,
+) -> Result<GuidePage, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
-    catalog::guide(&state.store, &actor, &slug, &guide, state.clock.now())
-        .await
-        .map_err(edge::fail)
+    catalog::guide(
+        &state.store,
+        &actor,
+        &slug,
+        &guide,
+        version.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
 }
 
 /// An API's OpenAPI reference, as stored at publish time.
 #[server(endpoint = "catalog/reference")]
-pub async fn get_reference(slug: String) -> Result<ReferencePage, AppError> {
+pub async fn get_reference(
+    slug: String,
+    version: Option<String>,
+) -> Result<ReferencePage, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
-    catalog::reference(&state.store, &actor, &slug, state.clock.now())
-        .await
-        .map_err(edge::fail)
+    catalog::reference(
+        &state.store,
+        &actor,
+        &slug,
+        version.as_deref(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
 }
 
 /// An API's changelog: every version's release notes.
@@ -375,6 +396,69 @@ pub async fn get_changelog(slug: String) -> Result<ChangelogPage, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
     catalog::changelog(&state.store, &actor, &slug, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// Search over the APIs, guides, operations and schemas the person may see.
+#[server(endpoint = "search")]
+pub async fn search(query: String) -> Result<SearchResults, AppError> {
+    use crate::server::{edge, services::search};
+    let (state, actor) = edge::require_actor().await?;
+    search::search(&state.store, &actor, &query, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// An API's metadata, scopes and environments as the edit form starts from. Its team's owners
+/// and admins.
+#[server(endpoint = "catalog/edit/load")]
+pub async fn get_api_edit(slug: String) -> Result<ApiEdit, AppError> {
+    use crate::server::{edge, services::api_edit};
+    let (state, actor) = edge::require_actor().await?;
+    api_edit::load(&state.store, &actor, &slug, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// Saves an API's metadata, scopes and environments. Its team's owners and admins.
+#[server(endpoint = "catalog/edit/save")]
+pub async fn update_api(slug: String, edit: ApiEdit) -> Result<(), AppError> {
+    use crate::server::{edge, services::api_edit};
+    let (state, actor) = edge::require_actor().await?;
+    api_edit::update(&state.store, &actor, &slug, &edit, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+/// A team's publish tokens. Its owners and admins.
+#[server(endpoint = "teams/tokens")]
+pub async fn list_publish_tokens(team: String) -> Result<Vec<PublishTokenView>, AppError> {
+    use crate::server::{edge, services::publish_tokens};
+    let (state, actor) = edge::require_actor().await?;
+    publish_tokens::list(&state.store, &actor, &team)
+        .await
+        .map_err(edge::fail)
+}
+
+/// Creates a publish token for a team's CI; the answer holds the secret, shown this once.
+#[server(endpoint = "teams/tokens/create")]
+pub async fn create_publish_token(
+    team: String,
+    name: String,
+) -> Result<PublishTokenCreated, AppError> {
+    use crate::server::{edge, services::publish_tokens};
+    let (state, actor) = edge::require_actor().await?;
+    publish_tokens::create(&state.store, &actor, &team, &name, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
+#[server(endpoint = "teams/tokens/revoke")]
+pub async fn revoke_publish_token(team: String, id: i64) -> Result<(), AppError> {
+    use crate::server::{edge, services::publish_tokens};
+    let (state, actor) = edge::require_actor().await?;
+    publish_tokens::revoke(&state.store, &actor, &team, id, state.clock.now())
         .await
         .map_err(edge::fail)
 }

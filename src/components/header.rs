@@ -20,10 +20,30 @@ pub fn Header() -> impl IntoView {
         let url = if text.trim().is_empty() {
             "/".to_owned()
         } else {
-            format!("/?q={}", encode_component(text.trim()))
+            format!("/search?q={}", encode_component(text.trim()))
         };
         navigate(&url, Default::default());
     };
+    // `/` from anywhere (but a text field) puts the cursor in the search box.
+    let shortcut = window_event_listener(leptos::ev::keydown, move |ev| {
+        use leptos::wasm_bindgen::JsCast;
+        if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let typing = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            .is_some_and(|el| {
+                matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                    || el.is_content_editable()
+            });
+        if let (false, Some(input)) = (typing, search.get_untracked()) {
+            ev.prevent_default();
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    on_cleanup(move || shortcut.remove());
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -47,13 +67,16 @@ pub fn Header() -> impl IntoView {
                     }}
                 </Suspense>
             </nav>
-            <form class="site-search" method="get" action="/" role="search" on:submit=on_submit>
+            <form class="site-search" method="get" action="/search" role="search" on:submit=on_submit>
                 <input
                     node_ref=search
+                    id="site-search"
                     type="search"
                     name="q"
-                    aria-label="Search APIs"
-                    placeholder="Search APIs…"
+                    aria-label="Search APIs, guides and operations"
+                    aria-keyshortcuts="/"
+                    placeholder="Search…  /"
+                    maxlength="200"
                     value=move || query.read().get("q").unwrap_or_default()
                 />
             </form>

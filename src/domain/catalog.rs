@@ -1,6 +1,6 @@
 //! Catalog values: API slugs, the parsed catalog query, and what kind of document a spec is.
 
-use crate::model::{CatalogFilter, Lifecycle, UnknownVariant};
+use crate::model::{CatalogFilter, Lifecycle, Risk, UnknownVariant, Visibility};
 use std::fmt;
 
 /// An API's URL name: 2–64 characters of lowercase letters, digits and single hyphens.
@@ -225,5 +225,168 @@ mod tests {
         );
         assert_eq!(SpecFormat::sniff("info:\n  openapi: 3.0.0\n"), None);
         assert_eq!(SpecFormat::sniff("openapi: 4.0.0\n"), None);
+    }
+}
+
+/// An API's metadata, scopes and environments, checked: what the edit form and the docs-as-code
+/// import both store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiMetadata {
+    pub name: String,
+    pub summary: String,
+    pub description_md: String,
+    pub lifecycle: Lifecycle,
+    pub visibility: Visibility,
+    pub tags: Vec<String>,
+    pub repository_url: Option<String>,
+    pub runbook_url: Option<String>,
+    pub chat_channel: Option<String>,
+    pub environments: Vec<crate::model::EnvironmentInput>,
+    pub scopes: Vec<(String, String, Risk)>,
+}
+
+fn http_url(field: &str, value: &str, problems: &mut Vec<String>) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let ok = (value.starts_with("https://") || value.starts_with("http://"))
+        && value.len() <= 2000
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        problems.push(format!(
+            "{field} must be an http(s) URL, not '{}'",
+            value.chars().take(80).collect::<String>()
+        ));
+    }
+    Some(value.to_owned())
+}
+
+fn scope_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '.' | '_' | '-')
+        })
+}
+
+impl ApiMetadata {
+    /// Checks everything and reports every problem, in plain words.
+    pub fn parse(input: &crate::model::ApiEdit) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let name = input.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 120 {
+            problems.push("the name must be 1 to 120 characters".to_owned());
+        }
+        let summary = input.summary.trim().to_owned();
+        if summary.chars().count() > 300 {
+            problems.push("the summary must be at most 300 characters".to_owned());
+        }
+        if input.description_md.len() > 100_000 {
+            problems.push("the description must be at most 100,000 bytes".to_owned());
+        }
+        let lifecycle = input
+            .lifecycle
+            .parse::<Lifecycle>()
+            .map_err(|e| e.to_string());
+        let visibility = input
+            .visibility
+            .parse::<Visibility>()
+            .map_err(|e| e.to_string());
+        if let Err(e) = &lifecycle {
+            problems.push(e.clone());
+        }
+        if let Err(e) = &visibility {
+            problems.push(e.clone());
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for tag in input.tags.split(',') {
+            let tag = tag.trim().to_lowercase();
+            if tag.is_empty() || tags.contains(&tag) {
+                continue;
+            }
+            if tag.chars().count() > 40 || tag.chars().any(char::is_control) {
+                problems.push(format!(
+                    "the tag '{}' is too long",
+                    tag.chars().take(40).collect::<String>()
+                ));
+            }
+            tags.push(tag);
+        }
+        if tags.len() > 20 {
+            problems.push("at most 20 tags".to_owned());
+        }
+        let repository_url = http_url("the repository link", &input.repository_url, &mut problems);
+        let runbook_url = http_url("the runbook link", &input.runbook_url, &mut problems);
+        let chat = input.chat_channel.trim();
+        if chat.chars().count() > 200 {
+            problems.push("the chat channel must be at most 200 characters".to_owned());
+        }
+        let chat_channel = (!chat.is_empty()).then(|| chat.to_owned());
+
+        let mut environments: Vec<crate::model::EnvironmentInput> = Vec::new();
+        for e in &input.environments {
+            let env_name = e.name.trim();
+            if env_name.is_empty() && e.base_url.trim().is_empty() {
+                continue; // an empty row of the form
+            }
+            if env_name.is_empty() || env_name.chars().count() > 40 {
+                problems.push("an environment's name must be 1 to 40 characters".to_owned());
+            } else if environments.iter().any(|x| x.name == env_name) {
+                problems.push(format!("the environment '{env_name}' is listed twice"));
+            }
+            let base_url = http_url(
+                &format!("the base URL of '{env_name}'"),
+                &e.base_url,
+                &mut problems,
+            );
+            if base_url.is_none() {
+                problems.push(format!("the environment '{env_name}' needs a base URL"));
+            }
+            environments.push(crate::model::EnvironmentInput {
+                name: env_name.to_owned(),
+                base_url: base_url.unwrap_or_default(),
+            });
+        }
+        let mut scopes: Vec<(String, String, Risk)> = Vec::new();
+        for s in &input.scopes {
+            let scope = s.name.trim();
+            if scope.is_empty() && s.description.trim().is_empty() {
+                continue;
+            }
+            if !scope_name_ok(scope) {
+                problems.push(format!(
+                    "the scope '{}' must be 1 to 64 lower-case letters, digits, ':', '.', '_' or '-'",
+                    scope.chars().take(64).collect::<String>()
+                ));
+            } else if scopes.iter().any(|x| x.0 == scope) {
+                problems.push(format!("the scope '{scope}' is listed twice"));
+            }
+            if s.description.chars().count() > 500 {
+                problems.push(format!(
+                    "the description of '{scope}' must be at most 500 characters"
+                ));
+            }
+            match s.risk.parse::<Risk>() {
+                Ok(risk) => scopes.push((scope.to_owned(), s.description.trim().to_owned(), risk)),
+                Err(e) => problems.push(format!("'{scope}': {e}")),
+            }
+        }
+        match (lifecycle, visibility) {
+            (Ok(lifecycle), Ok(visibility)) if problems.is_empty() => Ok(Self {
+                name,
+                summary,
+                description_md: input.description_md.trim().to_owned(),
+                lifecycle,
+                visibility,
+                tags,
+                repository_url,
+                runbook_url,
+                chat_channel,
+                environments,
+                scopes,
+            }),
+            _ => Err(problems),
+        }
     }
 }

@@ -235,7 +235,8 @@ pub struct ApiLinks {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiDetail {
     pub summary: ApiSummary,
-    pub description_md: String,
+    /// The description, rendered from Markdown and sanitized when it was saved.
+    pub description_html: String,
     pub environments: Vec<EnvironmentView>,
     pub scopes: Vec<ScopeView>,
     pub versions: Vec<VersionView>,
@@ -244,6 +245,8 @@ pub struct ApiDetail {
     pub guides: Vec<GuideLink>,
     /// Whether the shown version has an OpenAPI reference.
     pub has_reference: bool,
+    /// Whether the viewer may edit it (an owner of its team, or an admin).
+    pub can_edit: bool,
 }
 
 /// One version's entry in an API's changelog.
@@ -262,6 +265,125 @@ pub struct ChangelogPage {
     pub first_guide: Option<String>,
     pub has_reference: bool,
     pub entries: Vec<ChangelogEntry>,
+    /// What changed between each version and the one before it, newest first.
+    pub diffs: Vec<VersionDiff>,
+}
+
+/// An operation added or removed between two versions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffOperation {
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+}
+
+/// A change that breaks existing clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffBreaking {
+    /// `removed_operation`, `removed_response_field`, `new_required_parameter`, `narrowed_enum`
+    /// or `changed_type`.
+    pub kind: String,
+    pub method: String,
+    pub path: String,
+    pub location: String,
+    pub message: String,
+}
+
+/// Between two versions of an API's spec: the operations added and removed, and the changes
+/// that break clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionDiff {
+    pub from: String,
+    pub to: String,
+    pub added: Vec<DiffOperation>,
+    pub removed: Vec<DiffOperation>,
+    pub breaking: Vec<DiffBreaking>,
+}
+
+/// A piece of a search result's snippet; `hit` pieces match the query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// One thing search found: the API itself, a guide section, an operation or a schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// `api`, `guide`, `operation` or `schema`.
+    pub kind: String,
+    pub title: String,
+    /// Straight to the section, operation or schema.
+    pub link: String,
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// Search results of one API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchGroup {
+    pub api_slug: String,
+    pub api_name: String,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub query: String,
+    pub groups: Vec<SearchGroup>,
+    /// Whether more was found than is shown.
+    pub truncated: bool,
+}
+
+/// A team's publish token as listed; the secret itself is shown once, at creation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishTokenView {
+    pub id: i64,
+    pub name: String,
+    /// The token's public start, enough to recognise it.
+    pub prefix: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishTokenCreated {
+    pub token: PublishTokenView,
+    /// The whole token: shown this once, stored only as a hash.
+    pub secret: String,
+}
+
+/// An API's editable metadata, scopes and environments, as the edit form sends them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiEdit {
+    pub name: String,
+    pub summary: String,
+    pub description_md: String,
+    pub lifecycle: String,
+    pub visibility: String,
+    /// Comma-separated.
+    pub tags: String,
+    pub repository_url: String,
+    pub runbook_url: String,
+    pub chat_channel: String,
+    #[serde(default)]
+    pub environments: Vec<EnvironmentInput>,
+    #[serde(default)]
+    pub scopes: Vec<ScopeInput>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentInput {
+    pub name: String,
+    pub base_url: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeInput {
+    pub name: String,
+    pub description: String,
+    pub risk: String,
 }
 
 /// An API's OpenAPI reference, as stored at publish time, with its navigation.
@@ -270,6 +392,8 @@ pub struct ReferencePage {
     pub api_slug: String,
     pub api_name: String,
     pub version: String,
+    /// Every version with a reference, for the version selector.
+    pub versions: Vec<VersionView>,
     pub first_guide: Option<String>,
     /// Sanitized when it was published.
     pub html: String,
@@ -290,6 +414,8 @@ pub struct GuidePage {
     pub api_slug: String,
     pub api_name: String,
     pub version: String,
+    /// Every version, for the version selector.
+    pub versions: Vec<VersionView>,
     pub guides: Vec<GuideLink>,
     pub guide: GuideLink,
     /// Sanitized when it was published.

@@ -2,8 +2,9 @@
 //! teams (owners and members; a team's owners manage their own team here too).
 
 use crate::api::{
-    AdminEndSessions, AdminSetActive, AdminSetAdmin, AdminSetKind, AdminSetManager, SetTeamRole,
-    admin_people, admin_person, list_teams,
+    AdminEndSessions, AdminSetActive, AdminSetAdmin, AdminSetKind, AdminSetManager,
+    CreatePublishToken, RevokePublishToken, SetTeamRole, admin_people, admin_person,
+    list_publish_tokens, list_teams,
 };
 use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::format_date;
@@ -404,6 +405,7 @@ fn TeamsBody() -> impl IntoView {
 #[component]
 fn TeamCard(team: TeamView, set_team: ServerAction<SetTeamRole>) -> impl IntoView {
     let slug = team.slug.clone();
+    let tokens_team = team.slug.clone();
     let manage = team.can_manage;
     view! {
         <article class="panel team" data-team=team.slug.clone()>
@@ -451,8 +453,116 @@ fn TeamCard(team: TeamView, set_team: ServerAction<SetTeamRole>) -> impl IntoVie
                             </select>
                             <button class="button" type="submit">"Add"</button>
                         </ActionForm>
+                        <PublishTokens team=tokens_team.clone() />
                     }
                 })}
         </article>
+    }
+}
+
+/// A team's publish tokens, for its CI to publish new versions of the team's APIs.
+#[component]
+fn PublishTokens(team: String) -> impl IntoView {
+    let create = ServerAction::<CreatePublishToken>::new();
+    let revoke = ServerAction::<RevokePublishToken>::new();
+    let tokens = Resource::new(
+        {
+            let team = team.clone();
+            move || (team.clone(), create.version().get(), revoke.version().get())
+        },
+        |(team, _, _)| list_publish_tokens(team),
+    );
+    let created = move || create.value().get().and_then(Result::ok);
+    let form_team = team.clone();
+    view! {
+        <section class="publish-tokens" data-testid="publish-tokens">
+            <h3>"Publish tokens"</h3>
+            <p class="muted">
+                "CI publishes new versions of this team's APIs with "
+                <code>"POST /api/v1/apis/{slug}/versions"</code>
+                " and one of these as a bearer token."
+            </p>
+            {move || first_error(vec![
+                create.value().get().and_then(Result::err),
+                revoke.value().get().and_then(Result::err),
+            ])}
+            {move || {
+                created()
+                    .map(|c| {
+                        view! {
+                            <div class="notice secret-once" role="status" data-testid="new-token">
+                                <p>
+                                    <strong>{format!("Token “{}” created.", c.token.name)}</strong>
+                                    " Copy it now: it is shown only this once."
+                                </p>
+                                <input class="secret" type="text" readonly value=c.secret.clone() aria-label="The new token" onfocus="this.select()" />
+                            </div>
+                        }
+                    })
+            }}
+            <ActionForm action=create attr:class="inline-form">
+                <input type="hidden" name="team" value=form_team />
+                <input type="text" name="name" required maxlength="60" placeholder="where it is used, e.g. GitHub Actions" aria-label="Token name" />
+                <button class="button" type="submit">"Create token"</button>
+            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let team = team.clone();
+                    tokens
+                        .get()
+                        .map(|result| match result {
+                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                            Ok(list) if list.is_empty() => view! { <p class="muted">"No tokens yet."</p> }.into_any(),
+                            Ok(list) => {
+                                view! {
+                                    <table class="table">
+                                        <thead>
+                                            <tr>
+                                                <th>"Name"</th>
+                                                <th>"Token"</th>
+                                                <th>"Created"</th>
+                                                <th>"Last used"</th>
+                                                <th></th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list
+                                                .into_iter()
+                                                .map(|t| {
+                                                    let team = team.clone();
+                                                    view! {
+                                                        <tr>
+                                                            <td>{t.name.clone()}</td>
+                                                            <td><code>{t.prefix.clone()}</code></td>
+                                                            <td>
+                                                                {format_date(t.created_at)}
+                                                                {t.created_by.clone().map(|by| format!(" by {by}"))}
+                                                            </td>
+                                                            <td>{t.last_used_at.map(format_date).unwrap_or_else(|| "never".into())}</td>
+                                                            <td>
+                                                                {match t.revoked_at {
+                                                                    Some(at) => view! { <span class="muted">{format!("revoked {}", format_date(at))}</span> }.into_any(),
+                                                                    None => view! {
+                                                                        <ActionForm action=revoke attr:class="inline-form">
+                                                                            <input type="hidden" name="team" value=team />
+                                                                            <input type="hidden" name="id" value=t.id.to_string() />
+                                                                            <button class="button button-quiet" type="submit" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
+                                                                        </ActionForm>
+                                                                    }.into_any(),
+                                                                }}
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+        </section>
     }
 }

@@ -37,26 +37,18 @@ fn ApiPageBody() -> impl IntoView {
     }
 }
 
-/// Splits plain text into paragraphs. Markdown rendering happens at publish time (docs issue);
-/// until then the description is shown as escaped text.
-fn paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
 #[component]
 fn Overview(api: ApiDetail) -> impl IntoView {
     let ApiDetail {
         summary,
-        description_md,
+        description_html,
         environments,
         scopes,
         versions,
         links,
         guides,
         has_reference,
+        can_edit,
     } = api;
     let link_items = [
         ("Repository", links.repository_url),
@@ -78,6 +70,14 @@ fn Overview(api: ApiDetail) -> impl IntoView {
                     <VisibilityBadge visibility=summary.visibility />
                 </div>
                 <p class="lead">{summary.summary.clone()}</p>
+                {can_edit
+                    .then(|| {
+                        view! {
+                            <a class="button button-quiet edit-api" href=format!("/apis/{}/edit", summary.slug)>
+                                "Edit"
+                            </a>
+                        }
+                    })}
                 <dl class="facts">
                     <div>
                         <dt>"Owner"</dt>
@@ -116,9 +116,8 @@ fn Overview(api: ApiDetail) -> impl IntoView {
                 has_reference
                 active="overview"
             />
-            <section class="section">
-                {paragraphs(&description_md).into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
-            </section>
+            // Rendered from Markdown and sanitized when the metadata was saved.
+            <section class="section doc" data-testid="description" inner_html=description_html></section>
             <EnvironmentsTable environments />
             <ScopesTable scopes />
             <VersionsList versions />
@@ -126,7 +125,8 @@ fn Overview(api: ApiDetail) -> impl IntoView {
     }
 }
 
-/// The top of an API's guide, reference and changelog pages: where you are, the API, the tabs.
+/// The top of an API's guide, reference and changelog pages: where you are, the API, the tabs,
+/// and a version selector when there is more than one version to choose from.
 #[component]
 pub fn DocHeader(
     api_slug: String,
@@ -134,10 +134,38 @@ pub fn DocHeader(
     /// The last breadcrumb: the guide's title, "Reference", …
     here: String,
     version: Option<String>,
+    #[prop(optional)] versions: Vec<VersionView>,
     first_guide: Option<String>,
     has_reference: bool,
     active: &'static str,
 ) -> impl IntoView {
+    let selector = (versions.len() > 1).then(|| {
+        let shown = version.clone().unwrap_or_default();
+        view! {
+            // A plain GET form: works before hydration and without script.
+            <form class="version-select" method="get" data-testid="version-select">
+                <label>
+                    "Version "
+                    <select name="version" onchange="this.form.requestSubmit()">
+                        {versions
+                            .into_iter()
+                            .map(|v| {
+                                let selected = v.label == shown;
+                                let text = match v.status {
+                                    crate::model::VersionStatus::Current => v.label.clone(),
+                                    _ => format!("{} ({})", v.label, v.status.label().to_lowercase()),
+                                };
+                                view! { <option value=v.label selected=selected>{text}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <noscript>
+                    <button class="button button-quiet" type="submit">"Show"</button>
+                </noscript>
+            </form>
+        }
+    });
     view! {
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <a href="/">"Catalog"</a>
@@ -146,9 +174,12 @@ pub fn DocHeader(
             <span aria-hidden="true">"/"</span>
             <span>{here}</span>
         </nav>
-        <h1 class="guide-api">
-            {api_name} {version.map(|v| view! { <span class="muted">{format!(" {v}")}</span> })}
-        </h1>
+        <div class="doc-title">
+            <h1 class="guide-api">
+                {api_name} {version.map(|v| view! { <span class="muted">{format!(" {v}")}</span> })}
+            </h1>
+            {selector}
+        </div>
         <ApiTabs slug=api_slug first_guide has_reference active />
     }
 }

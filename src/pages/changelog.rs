@@ -4,7 +4,7 @@
 use crate::api::get_changelog;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
-use crate::model::ChangelogPage;
+use crate::model::{ChangelogPage, DiffOperation, VersionDiff};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -48,6 +48,7 @@ fn Changelog(page: ChangelogPage) -> impl IntoView {
         first_guide,
         has_reference,
         entries,
+        mut diffs,
     } = page;
     view! {
         <Title text=format!("Changelog · {api_name}") />
@@ -65,6 +66,10 @@ fn Changelog(page: ChangelogPage) -> impl IntoView {
                 {entries
                     .into_iter()
                     .map(|e| {
+                        let diff = diffs
+                            .iter()
+                            .position(|d| d.to == e.version.label)
+                            .map(|i| diffs.swap_remove(i));
                         view! {
                             <li class="changelog-entry">
                                 <h2 id=format!("v-{}", e.version.label)>
@@ -74,11 +79,84 @@ fn Changelog(page: ChangelogPage) -> impl IntoView {
                                 </h2>
                                 // Rendered from Markdown and sanitized when the version was published.
                                 <div class="doc" inner_html=e.html></div>
+                                {diff.map(|d| view! { <DiffView diff=d /> })}
                             </li>
                         }
                     })
                     .collect_view()}
             </ol>
         </article>
+    }
+}
+
+/// What changed in the spec since the version before: breaking changes first.
+#[component]
+fn DiffView(diff: VersionDiff) -> impl IntoView {
+    let VersionDiff {
+        from,
+        to: _,
+        added,
+        removed,
+        breaking,
+    } = diff;
+    let nothing = added.is_empty() && removed.is_empty() && breaking.is_empty();
+    let op_list = |ops: Vec<DiffOperation>| {
+        ops.into_iter()
+            .map(|o| {
+                view! {
+                    <li>
+                        <span class=format!("method method-{}", o.method.to_lowercase())>{o.method.clone()}</span>
+                        " "
+                        <code>{o.path}</code>
+                        " "
+                        <span class="muted">{o.summary}</span>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="diff" data-testid="version-diff">
+            <h3>{format!("Changes since {from}")}</h3>
+            {nothing.then(|| view! { <p class="muted">"No operation was added or removed, and nothing breaks clients."</p> })}
+            {(!breaking.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="diff-breaking" data-testid="breaking-changes">
+                            <h4>{format!("Breaking changes ({})", breaking.len())}</h4>
+                            <ul>
+                                {breaking
+                                    .into_iter()
+                                    .map(|b| {
+                                        view! {
+                                            <li>
+                                                <span class=format!("method method-{}", b.method.to_lowercase())>{b.method.clone()}</span>
+                                                " "
+                                                <code>{b.path}</code>
+                                                ": "
+                                                {b.message}
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })}
+            {(!added.is_empty())
+                .then(|| {
+                    view! {
+                        <h4>{format!("Added ({})", added.len())}</h4>
+                        <ul class="diff-ops" data-testid="added-operations">{op_list(added)}</ul>
+                    }
+                })}
+            {(!removed.is_empty())
+                .then(|| {
+                    view! {
+                        <h4>{format!("Removed ({})", removed.len())}</h4>
+                        <ul class="diff-ops" data-testid="removed-operations">{op_list(removed)}</ul>
+                    }
+                })}
+        </section>
     }
 }

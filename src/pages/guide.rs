@@ -7,7 +7,7 @@ use crate::model::GuidePage;
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn GuidePageView() -> impl IntoView {
@@ -21,15 +21,17 @@ pub fn GuidePageView() -> impl IntoView {
 #[component]
 fn GuideBody() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let guide = Resource::new(
         move || {
             let p = params.read();
             (
                 p.get("slug").unwrap_or_default(),
                 p.get("guide").unwrap_or_default(),
+                query.read().get("version"),
             )
         },
-        |(slug, guide)| get_guide(slug, guide),
+        |(slug, guide, version)| get_guide(slug, guide, version),
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -51,6 +53,7 @@ fn Guide(page: GuidePage) -> impl IntoView {
         api_slug,
         api_name,
         version,
+        versions,
         guides,
         guide,
         html,
@@ -66,6 +69,7 @@ fn Guide(page: GuidePage) -> impl IntoView {
                 api_name=api_name.clone()
                 here=guide.title.clone()
                 version=Some(version)
+                versions
                 first_guide=first
                 has_reference
                 active="guides"

@@ -1,6 +1,7 @@
 //! One module per screen.
 
 pub mod admin;
+pub mod api_edit;
 pub mod api_page;
 pub mod catalog;
 pub mod changelog;
@@ -9,4 +10,5 @@ pub mod invitations;
 pub mod not_found;
 pub mod profile;
 pub mod reference;
+pub mod search;
 pub mod sign_in;

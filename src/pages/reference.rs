@@ -8,7 +8,7 @@ use crate::model::ReferencePage;
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ReferencePageView() -> impl IntoView {
@@ -22,9 +22,15 @@ pub fn ReferencePageView() -> impl IntoView {
 #[component]
 fn ReferenceBody() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let reference = Resource::new(
-        move || params.read().get("slug").unwrap_or_default(),
-        get_reference,
+        move || {
+            (
+                params.read().get("slug").unwrap_or_default(),
+                query.read().get("version"),
+            )
+        },
+        |(slug, version)| get_reference(slug, version),
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -46,6 +52,7 @@ fn Reference(page: ReferencePage) -> impl IntoView {
         api_slug,
         api_name,
         version,
+        versions,
         first_guide,
         html,
         nav,
@@ -58,6 +65,7 @@ fn Reference(page: ReferencePage) -> impl IntoView {
                 api_name=api_name.clone()
                 here="Reference".to_owned()
                 version=Some(version)
+                versions
                 first_guide=first_guide
                 has_reference=true
                 active="reference"

@@ -117,3 +117,21 @@ pub fn manage_team(actor: &Actor, team_id: i64) -> Option<ManageTeam> {
     (actor.is_admin || (actor.kind == PersonKind::Employee && actor.owns_team(team_id)))
         .then_some(ManageTeam { team_id })
 }
+
+/// Proof that the holder may edit one API's metadata, scopes and environments: an admin, or an
+/// owner of the team that owns it.
+#[derive(Debug)]
+pub struct EditApi {
+    api_id: i64,
+}
+
+impl EditApi {
+    pub fn api_id(&self) -> i64 {
+        self.api_id
+    }
+}
+
+pub fn edit_api(actor: &Actor, api_id: i64, owner_team_id: i64) -> Option<EditApi> {
+    (actor.is_admin || (actor.kind == PersonKind::Employee && actor.owns_team(owner_team_id)))
+        .then_some(EditApi { api_id })
+}

@@ -1,15 +1,20 @@
-//! The `gatehouse` command: `serve` (the default), `migrate` and `seed-demo`.
+//! The `gatehouse` command: `serve` (the default), `migrate`, `seed-demo`, `import` and
+//! `audit-verify`.
 
 use super::config::Config;
 use super::db::Store;
 use super::secrets::Secrets;
-use super::services::audit;
+use super::services::{audit, docs_import};
 use super::state::{AppState, Clock};
 use super::{http, seed, telemetry};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | audit-verify | help | version]
+    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | import PATH | audit-verify | help | version]
+
+import PATH reads one folder per API (gatehouse.yaml, its OpenAPI files, docs/*.md and images),
+checks each API whole and brings the catalog in line with it; PATH is an API folder or a folder
+of them. It prints a report per API and exits 1 when any API was not imported.
 
 Settings come from GATEHOUSE_* environment variables and DATABASE_URL, over an optional TOML file
 named by GATEHOUSE_CONFIG. See README.md for the list.";
@@ -19,6 +24,7 @@ enum Command {
     Serve,
     Migrate,
     SeedDemo { if_empty: bool },
+    Import { path: std::path::PathBuf },
     AuditVerify,
     Help,
     Version,
@@ -31,6 +37,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         ["migrate"] => Ok(Command::Migrate),
         ["seed-demo"] => Ok(Command::SeedDemo { if_empty: false }),
         ["seed-demo", "--if-empty"] => Ok(Command::SeedDemo { if_empty: true }),
+        ["import", path] => Ok(Command::Import { path: path.into() }),
         ["audit-verify"] => Ok(Command::AuditVerify),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         ["version" | "--version" | "-V"] => Ok(Command::Version),
@@ -117,6 +124,32 @@ async fn run(command: Command, config: Config) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => die(1, format!("seed-demo: {e}")),
+            }
+        }
+        Command::Import { path } => {
+            match docs_import::import(&store, &path, config.max_spec_bytes, Clock::System.now())
+                .await
+            {
+                Ok(reports) => {
+                    for r in &reports {
+                        print!("{}", r.render());
+                    }
+                    let failed = reports
+                        .iter()
+                        .filter(|r| matches!(r.outcome, docs_import::Outcome::Failed(_)))
+                        .count();
+                    println!(
+                        "{} of {} APIs imported",
+                        reports.len() - failed,
+                        reports.len()
+                    );
+                    if failed == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => die(1, format!("import: {e}")),
             }
         }
         Command::AuditVerify => match audit::verify(&store).await {
@@ -209,5 +242,12 @@ mod tests {
             Ok(Command::SeedDemo { if_empty: true })
         );
         assert!(parse_args(&args(&["serve", "--now"])).is_err());
+        assert_eq!(
+            parse_args(&args(&["import", "apis/"])),
+            Ok(Command::Import {
+                path: "apis/".into()
+            })
+        );
+        assert!(parse_args(&args(&["import"])).is_err());
     }
 }

@@ -138,6 +138,8 @@ pub struct Config {
     pub local_passwords: bool,
     /// The latest end date an invitation may give a contractor, in days from today.
     pub contractor_max_days: u32,
+    /// The largest OpenAPI file that may be published, in bytes.
+    pub max_spec_bytes: usize,
 }
 
 /// The identity provider: found by its issuer's discovery document.
@@ -219,6 +221,7 @@ struct FileConfig {
     scim_token: Option<String>,
     local_passwords: Option<bool>,
     contractor_max_days: Option<u64>,
+    max_spec_mb: Option<u64>,
 }
 
 /// One setting's value and the name to blame if it is wrong.
@@ -532,6 +535,13 @@ impl Config {
             180,
             3 * 365,
         )? as u32;
+        let max_spec_mb = minutes(
+            "GATEHOUSE_MAX_SPEC_MB",
+            "max_spec_mb",
+            file.max_spec_mb,
+            20,
+            200,
+        )?;
 
         Ok(Config {
             bind,
@@ -550,6 +560,7 @@ impl Config {
             oidc,
             local_passwords,
             contractor_max_days,
+            max_spec_bytes: max_spec_mb as usize * 1024 * 1024,
         })
     }
 

@@ -4,11 +4,14 @@
 
 use super::db::Store;
 use super::render::openapi::DEFAULT_MAX_SPEC_BYTES;
+use super::services::api_edit::{MetadataError, store_metadata};
 use super::services::publish::{
-    GuideSource, PublishError, store_guides, store_reference, store_release_notes,
+    GuideFile, Problem, VersionInput, prepare_guides, prepare_version, write_version,
 };
-use crate::domain::catalog::{ApiSlug, SpecFormat};
-use crate::model::{Lifecycle, PersonKind, Risk, Visibility};
+use crate::domain::catalog::{ApiMetadata, ApiSlug, SpecFormat};
+use crate::model::{
+    ApiEdit, EnvironmentInput, Lifecycle, PersonKind, Risk, ScopeInput, VersionStatus, Visibility,
+};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -182,32 +185,6 @@ fn fixture(name: &str) -> Result<&'static str, SeedError> {
 }
 
 /// The first `# ` heading of a guide, else its file name.
-fn guide_title(name: &str, source: &str) -> String {
-    source
-        .lines()
-        .find_map(|l| l.strip_prefix("# "))
-        .map(|t| t.trim().to_owned())
-        .unwrap_or_else(|| name.to_owned())
-}
-
-fn guide_slug(file: &str) -> String {
-    let stem = file
-        .rsplit('/')
-        .next()
-        .unwrap_or(file)
-        .trim_end_matches(".md");
-    stem.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
-/// Checks the whole demo before anything is written.
 fn validate(demo: &Demo) -> Result<(), SeedError> {
     let invalid = |m: String| Err(SeedError::Invalid(m));
     let teams: Vec<&str> = demo.teams.iter().map(|t| t.slug.as_str()).collect();
@@ -342,103 +319,92 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
 
     for a in &demo.apis {
         let api_id: i64 = sqlx::query_scalar(
-            "INSERT INTO apis (slug, name, summary, description_md, owner_team_id, lifecycle, visibility,
-                               repository_url, runbook_url, chat_channel, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+            "INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
         )
         .bind(&a.slug)
         .bind(&a.name)
-        .bind(&a.summary)
-        .bind(a.description.trim())
         .bind(team_ids[a.team.as_str()])
         .bind(&a.lifecycle)
         .bind(&a.visibility)
-        .bind(&a.repository_url)
-        .bind(&a.runbook_url)
-        .bind(&a.chat_channel)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        for tag in &a.tags {
-            sqlx::query("INSERT INTO api_tags (api_id, tag) VALUES ($1, $2)")
-                .bind(api_id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (position, e) in a.environments.iter().enumerate() {
-            sqlx::query("INSERT INTO environments (api_id, name, base_url, position) VALUES ($1, $2, $3, $4)")
-                .bind(api_id)
-                .bind(&e.name)
-                .bind(&e.base_url)
-                .bind(position as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for s in &a.scopes {
-            sqlx::query(
-                "INSERT INTO scopes (api_id, name, description, risk) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(api_id)
-            .bind(&s.name)
-            .bind(&s.description)
-            .bind(&s.risk)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let spec = a.spec.as_deref().map(fixture).transpose()?;
-        let version_id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_versions (api_id, label, status, release_notes_md, spec_format, spec_source, published_at)
-             VALUES ($1, $2, 'current', $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(api_id)
-        .bind(&a.version)
-        .bind(&a.release_notes)
-        .bind(spec.and_then(SpecFormat::sniff).map(SpecFormat::as_str))
-        .bind(spec)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut published = Vec::new();
-        for (position, g) in a.guides.iter().enumerate() {
-            let source = fixture(g)?;
-            let slug = guide_slug(g);
-            sqlx::query("INSERT INTO guides (version_id, slug, title, position, source_md) VALUES ($1, $2, $3, $4, $5)")
-                .bind(version_id)
-                .bind(&slug)
-                .bind(guide_title(g, source))
-                .bind(position as i64)
-                .bind(source)
-                .execute(&mut *tx)
-                .await?;
-            published.push((g.rsplit('/').next().unwrap_or(g), slug, source));
-        }
-        let guides: Vec<GuideSource<'_>> = published
-            .iter()
-            .map(|(file_name, slug, source)| GuideSource {
-                file_name,
-                slug,
-                source,
-            })
-            .collect();
-        store_guides(&mut tx, &a.slug, version_id, &guides, now).await?;
-        store_release_notes(&mut tx, &a.slug, version_id, &a.release_notes, now).await?;
-        if let Some(spec) = spec {
-            let base_url = a.environments.first().map(|e| e.base_url.as_str());
-            store_reference(
-                &mut tx,
-                version_id,
-                spec,
-                base_url,
-                DEFAULT_MAX_SPEC_BYTES,
-                now,
-            )
+        let meta = ApiMetadata::parse(&ApiEdit {
+            name: a.name.clone(),
+            summary: a.summary.clone(),
+            description_md: a.description.clone(),
+            lifecycle: a.lifecycle.clone(),
+            visibility: a.visibility.clone(),
+            tags: a.tags.join(","),
+            repository_url: a.repository_url.clone().unwrap_or_default(),
+            runbook_url: a.runbook_url.clone().unwrap_or_default(),
+            chat_channel: a.chat_channel.clone().unwrap_or_default(),
+            environments: a
+                .environments
+                .iter()
+                .map(|e| EnvironmentInput {
+                    name: e.name.clone(),
+                    base_url: e.base_url.clone(),
+                })
+                .collect(),
+            scopes: a
+                .scopes
+                .iter()
+                .map(|s| ScopeInput {
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    risk: s.risk.clone(),
+                })
+                .collect(),
+        })
+        .map_err(|p| SeedError::Invalid(format!("{}: {}", a.slug, p.join("; "))))?;
+        store_metadata(&mut tx, api_id, &a.slug, &meta, now)
             .await
             .map_err(|e| match e {
-                PublishError::Store(e) => SeedError::Store(e),
-                spec => SeedError::Invalid(format!("{}: {spec}", a.slug)),
+                MetadataError::Store(e) => SeedError::Store(e),
+                other => SeedError::Invalid(other.to_string()),
             })?;
-        }
+        let invalid = |p: Vec<Problem>| {
+            SeedError::Invalid(format!(
+                "{}: {}",
+                a.slug,
+                p.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        };
+        let guides = a
+            .guides
+            .iter()
+            .map(|g| {
+                Ok(GuideFile {
+                    file_name: g.rsplit('/').next().unwrap_or(g).to_owned(),
+                    source: fixture(g)?.as_bytes().to_vec(),
+                })
+            })
+            .collect::<Result<Vec<_>, SeedError>>()?;
+        let guides = prepare_guides(&a.slug, guides).map_err(invalid)?;
+        let version = prepare_version(
+            &a.slug,
+            a.environments.first().map(|e| e.base_url.as_str()),
+            VersionInput {
+                label: a.version.clone(),
+                status: VersionStatus::Current,
+                release_notes: a.release_notes.clone(),
+                spec: a
+                    .spec
+                    .as_deref()
+                    .map(|name| {
+                        Ok::<_, SeedError>((name.to_owned(), fixture(name)?.as_bytes().to_vec()))
+                    })
+                    .transpose()?,
+            },
+            DEFAULT_MAX_SPEC_BYTES,
+        )
+        .map_err(invalid)?;
+        write_version(&mut tx, api_id, &a.slug, &version, Some(&guides), None, now).await?;
     }
     tx.commit().await?;
     Ok(SeedReport {
@@ -461,15 +427,5 @@ mod tests {
         let count = |kind: &str| demo.people.iter().filter(|p| p.kind == kind).count();
         assert_eq!(count("contractor"), 2);
         assert!(demo.people.iter().any(|p| p.admin));
-    }
-
-    #[test]
-    fn guide_names_become_slugs_and_titles() {
-        assert_eq!(
-            guide_slug("guides/stripe-cli_README.md"),
-            "stripe-cli-readme"
-        );
-        assert_eq!(guide_title("x.md", "intro\n# Stripe CLI\n"), "Stripe CLI");
-        assert_eq!(guide_title("x.md", "no heading"), "x.md");
     }
 }

@@ -30,7 +30,7 @@ impl Viewer {
 /// admins see everything; everyone sees `everyone` APIs; employees also see `employees` and
 /// `restricted` ones; owners and people holding a live grant see their API whatever its
 /// visibility. Contractors therefore see only `everyone` APIs and those they were granted.
-fn visible_to(first: usize) -> String {
+pub(super) fn visible_to(first: usize) -> String {
     let (admin, kind, person, now) = (first, first + 1, first + 2, first + 3);
     format!(
         "(${admin} = 1
@@ -42,7 +42,7 @@ fn visible_to(first: usize) -> String {
     )
 }
 
-fn bind_viewer<'q>(
+pub(super) fn bind_viewer<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     viewer: &Viewer,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -197,8 +197,9 @@ pub async fn facets(
 /// One API with everything its overview shows, if the viewer may see it.
 pub struct ApiRecord {
     pub id: i64,
+    pub owner_team_id: i64,
     pub summary: ApiSummary,
-    pub description_md: String,
+    pub description_html: String,
     pub links: ApiLinks,
     pub environments: Vec<EnvironmentView>,
     pub scopes: Vec<ScopeView>,
@@ -211,7 +212,7 @@ pub async fn find_visible(
     slug: &str,
 ) -> Result<Option<ApiRecord>, sqlx::Error> {
     let sql = format!(
-        "SELECT {API_COLUMNS}, a.description_md, a.repository_url, a.runbook_url, a.chat_channel
+        "SELECT {API_COLUMNS}, a.owner_team_id, a.description_html, a.repository_url, a.runbook_url, a.chat_channel
          FROM apis a JOIN teams t ON t.id = a.owner_team_id
          WHERE a.slug = $5 AND {}",
         visible_to(1)
@@ -223,7 +224,8 @@ pub async fn find_visible(
     else {
         return Ok(None);
     };
-    let description_md: String = row.try_get("description_md")?;
+    let description_html: String = row.try_get("description_html")?;
+    let owner_team_id: i64 = row.try_get("owner_team_id")?;
     let links = ApiLinks {
         repository_url: row.try_get("repository_url")?,
         runbook_url: row.try_get("runbook_url")?,
@@ -283,8 +285,9 @@ pub async fn find_visible(
     let (_, summary) = api.into_summary(tags)?;
     Ok(Some(ApiRecord {
         id: api_id,
+        owner_team_id,
         summary,
-        description_md,
+        description_html,
         links,
         environments,
         scopes,
@@ -311,8 +314,8 @@ pub async fn find_visible_name(
 }
 
 /// The version whose docs an API's pages show: the newest current one, else the newest.
-pub async fn shown_version(
-    pool: &AnyPool,
+pub async fn shown_version<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     api_id: i64,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
     sqlx::query_as(
@@ -320,7 +323,7 @@ pub async fn shown_version(
          ORDER BY CASE status WHEN 'current' THEN 0 ELSE 1 END, published_at DESC, id DESC LIMIT 1",
     )
     .bind(api_id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
@@ -424,6 +427,110 @@ pub async fn changelog(
             },
             html: r.try_get("html")?,
         })
+    })
+    .collect()
+}
+
+/// A version of an API by its label.
+pub async fn version_by_label(
+    pool: &AnyPool,
+    api_id: i64,
+    label: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, label FROM api_versions WHERE api_id = $1 AND label = $2")
+        .bind(api_id)
+        .bind(label)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A version's id and spec source (if it has one), by label.
+pub async fn version_spec(
+    pool: &AnyPool,
+    api_id: i64,
+    label: &str,
+) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, spec_source FROM api_versions WHERE api_id = $1 AND label = $2")
+        .bind(api_id)
+        .bind(label)
+        .fetch_optional(pool)
+        .await
+}
+
+/// An API's versions, newest first; with `kind`, only those with that stored rendering.
+pub async fn versions_with(
+    pool: &AnyPool,
+    api_id: i64,
+    kind: Option<&str>,
+) -> Result<Vec<VersionView>, sqlx::Error> {
+    sqlx::query(
+        "SELECT v.label, v.status, v.published_at FROM api_versions v
+         WHERE v.api_id = $1 AND ($2 = '' OR EXISTS (
+             SELECT 1 FROM rendered_artifacts r WHERE r.version_id = v.id AND r.kind = $2))
+         ORDER BY v.published_at DESC, v.id DESC",
+    )
+    .bind(api_id)
+    .bind(kind.unwrap_or(""))
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(VersionView {
+            label: r.try_get("label")?,
+            status: decode(&r.try_get::<String, _>("status")?)?,
+            published_at: r.try_get("published_at")?,
+        })
+    })
+    .collect()
+}
+
+/// A diff as stored: the shape `render::diff::SpecDiff` serialises to.
+#[derive(serde::Deserialize, Default)]
+pub struct StoredDiff {
+    #[serde(default)]
+    pub added: Vec<crate::model::DiffOperation>,
+    #[serde(default)]
+    pub removed: Vec<crate::model::DiffOperation>,
+    #[serde(default)]
+    pub breaking: Vec<crate::model::DiffBreaking>,
+}
+
+impl StoredDiff {
+    pub fn into_view(self, from: &str, to: &str) -> crate::model::VersionDiff {
+        crate::model::VersionDiff {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            added: self.added,
+            removed: self.removed,
+            breaking: self.breaking,
+        }
+    }
+}
+
+/// The diffs stored at publish time between each version and the one before it, newest first.
+pub async fn stored_diffs(
+    pool: &AnyPool,
+    api_id: i64,
+) -> Result<Vec<crate::model::VersionDiff>, sqlx::Error> {
+    sqlx::query(
+        "SELECT f.label AS from_label, t.label AS to_label, d.diff_json
+         FROM version_diffs d
+         JOIN api_versions f ON f.id = d.from_version_id
+         JOIN api_versions t ON t.id = d.to_version_id
+         WHERE t.api_id = $1 ORDER BY t.published_at DESC, t.id DESC",
+    )
+    .bind(api_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        let json: String = r.try_get("diff_json")?;
+        let stored: StoredDiff =
+            serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(stored.into_view(
+            &r.try_get::<String, _>("from_label")?,
+            &r.try_get::<String, _>("to_label")?,
+        ))
     })
     .collect()
 }

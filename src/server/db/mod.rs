@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod identity;
 pub mod people;
+pub mod search;
 pub mod sessions;
 
 use super::config::DatabaseUrl;

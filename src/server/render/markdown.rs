@@ -20,6 +20,30 @@ pub struct Links<'a> {
 pub struct Rendered {
     pub html: String,
     pub toc: Vec<TocEntry>,
+    /// The document's plain text by section, for the search index.
+    pub sections: Vec<Section>,
+}
+
+/// The plain text under one heading (or before the first, with no id).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Section {
+    pub id: Option<String>,
+    pub heading: String,
+    pub text: String,
+}
+
+/// Keeps at most this much text per section for the index.
+const SECTION_TEXT_LIMIT: usize = 4096;
+
+fn push_text(sections: &mut [Section], text: &str) {
+    if let Some(section) = sections.last_mut()
+        && section.text.len() < SECTION_TEXT_LIMIT
+    {
+        if !section.text.is_empty() && !section.text.ends_with(' ') {
+            section.text.push(' ');
+        }
+        section.text.push_str(text.trim());
+    }
 }
 
 /// Ids the page around the document uses; a heading never takes one.
@@ -98,8 +122,14 @@ pub fn render(source: &str, links: &Links<'_>) -> Rendered {
     // A heading's or code block's events are gathered, then emitted as one HTML event.
     let mut heading: Option<(u8, Vec<Event<'_>>)> = None;
     let mut code: Option<(Option<String>, String)> = None;
+    let mut sections = vec![Section::default()];
 
     for event in Parser::new_ext(source, options) {
+        if heading.is_none()
+            && let Event::Text(t) | Event::Code(t) = &event
+        {
+            push_text(&mut sections, t);
+        }
         match event {
             Event::Start(Tag::Heading { level: h, .. }) => heading = Some((level(h), Vec::new())),
             Event::End(TagEnd::Heading(_)) => {
@@ -114,6 +144,11 @@ pub fn render(source: &str, links: &Links<'_>) -> Rendered {
                     })
                     .collect();
                 let id = unique(slug(&text), &mut taken);
+                sections.push(Section {
+                    id: Some(id.clone()),
+                    heading: text.trim().to_owned(),
+                    text: String::new(),
+                });
                 let mut body = String::new();
                 pulldown_cmark::html::push_html(&mut body, inner.into_iter());
                 if (2..=3).contains(&n) {
@@ -182,9 +217,11 @@ pub fn render(source: &str, links: &Links<'_>) -> Rendered {
     }
     let mut html = String::with_capacity(source.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    sections.retain(|s| s.id.is_some() || !s.text.is_empty());
     Rendered {
         html: sanitize(&html, &taken),
         toc,
+        sections,
     }
 }
 

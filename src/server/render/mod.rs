@@ -1,6 +1,7 @@
 //! Rendering at publish time. Documents are turned into sanitized HTML once, when a version is
 //! published, and stored with it; pages serve the stored HTML and render nothing per request.
 
+pub mod diff;
 pub mod highlight;
 pub mod markdown;
 pub mod openapi;

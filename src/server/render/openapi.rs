@@ -73,13 +73,22 @@ pub struct OperationIndex {
     pub tag: String,
 }
 
+/// One named schema, for navigation and search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaIndex {
+    pub anchor: String,
+    pub name: String,
+}
+
 pub struct Reference {
     pub flavor: Flavor,
     pub title: String,
     pub html: String,
     pub toc: Vec<TocEntry>,
     pub operations: Vec<OperationIndex>,
-    pub schemas: Vec<String>,
+    pub schemas: Vec<SchemaIndex>,
+    /// The parsed document, for what else publishing needs from it (the version diff).
+    pub document: Value,
 }
 
 /// What the reference needs from around the spec.
@@ -159,7 +168,10 @@ fn pointer_escape(key: &str) -> String {
 }
 
 /// The target of a local `$ref`, following chains (bounded).
-fn resolve<'a>(root: &'a Value, value: &'a Value) -> Option<(Option<&'a str>, &'a Value)> {
+pub(super) fn resolve<'a>(
+    root: &'a Value,
+    value: &'a Value,
+) -> Option<(Option<&'a str>, &'a Value)> {
     let mut current = value;
     let mut name = None;
     for _ in 0..32 {
@@ -258,6 +270,7 @@ pub fn render(bytes: &[u8], ctx: &Context<'_>) -> Result<Reference, Vec<SpecProb
         out: String::with_capacity(bytes.len() * 2),
         toc: Vec::new(),
         operations: Vec::new(),
+        schemas: Vec::new(),
         anchors: HashSet::new(),
         base_url: ctx
             .base_url
@@ -265,17 +278,21 @@ pub fn render(bytes: &[u8], ctx: &Context<'_>) -> Result<Reference, Vec<SpecProb
             .or_else(|| server_url(&root, flavor)),
     };
     let title = r.render_all();
-    let html = std::mem::take(&mut r.out);
-    let schemas = schema_map(&root, flavor)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+    let Renderer {
+        out: html,
+        toc,
+        operations,
+        schemas,
+        ..
+    } = r;
     Ok(Reference {
         flavor,
         title,
         html,
-        toc: r.toc,
-        operations: r.operations,
+        toc,
+        operations,
         schemas,
+        document: root,
     })
 }
 
@@ -394,6 +411,7 @@ struct Renderer<'a> {
     out: String,
     toc: Vec<TocEntry>,
     operations: Vec<OperationIndex>,
+    schemas: Vec<SchemaIndex>,
     anchors: HashSet<String>,
     base_url: Option<String>,
 }
@@ -545,6 +563,10 @@ impl<'a> Renderer<'a> {
             );
             for (name, schema) in schemas {
                 let id = self.anchor(format!("schema-{}", slug(name)));
+                self.schemas.push(SchemaIndex {
+                    anchor: id.clone(),
+                    name: name.clone(),
+                });
                 self.toc.push(TocEntry {
                     level: 3,
                     id: id.clone(),

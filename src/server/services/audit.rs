@@ -31,6 +31,11 @@ pub enum Action {
     PersonReactivated,
     EngagementEnded,
     TeamChanged,
+    ApiImported,
+    ApiUpdated,
+    VersionPublished,
+    PublishTokenCreated,
+    PublishTokenRevoked,
 }
 
 impl Action {
@@ -52,6 +57,11 @@ impl Action {
             Action::PersonReactivated => "person_reactivated",
             Action::EngagementEnded => "engagement_ended",
             Action::TeamChanged => "team_changed",
+            Action::ApiImported => "api_imported",
+            Action::ApiUpdated => "api_updated",
+            Action::VersionPublished => "version_published",
+            Action::PublishTokenCreated => "publish_token_created",
+            Action::PublishTokenRevoked => "publish_token_revoked",
         }
     }
 }

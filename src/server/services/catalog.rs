@@ -3,11 +3,13 @@
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
 use crate::model::{
     ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, ChangelogPage, GuideLink, GuidePage,
-    ReferencePage,
+    ReferencePage, VersionDiff,
 };
 use crate::server::actor::Actor;
+use crate::server::db::catalog::StoredDiff;
 use crate::server::db::{self, Store, catalog::Viewer};
 use crate::server::error::ServiceError;
+use crate::server::render::{diff, openapi};
 
 #[tracing::instrument(skip(store, actor), fields(person = actor.person_id))]
 pub async fn list(
@@ -40,14 +42,42 @@ struct Shown {
     has_reference: bool,
 }
 
+/// The version asked for by label, or the one shown by default. An unknown label is not found.
+async fn shown_or(
+    store: &Store,
+    api_id: i64,
+    label: Option<&str>,
+    what: &str,
+) -> Result<Shown, ServiceError> {
+    let Some(label) = label.filter(|l| !l.is_empty()) else {
+        return shown(store, api_id).await;
+    };
+    let version = db::catalog::version_by_label(store.pool(), api_id, label)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "{what} of version '{}'",
+                label.chars().take(64).collect::<String>()
+            ))
+        })?;
+    shown_version(store, version).await
+}
+
 async fn shown(store: &Store, api_id: i64) -> Result<Shown, ServiceError> {
-    let Some((version_id, label)) = db::catalog::shown_version(store.pool(), api_id).await? else {
-        return Ok(Shown {
+    match db::catalog::shown_version(store.pool(), api_id).await? {
+        Some(version) => shown_version(store, version).await,
+        None => Ok(Shown {
             version: None,
             guides: Vec::new(),
             has_reference: false,
-        });
-    };
+        }),
+    }
+}
+
+async fn shown_version(
+    store: &Store,
+    (version_id, label): (i64, String),
+) -> Result<Shown, ServiceError> {
     Ok(Shown {
         guides: db::catalog::guides(store.pool(), version_id).await?,
         has_reference: db::catalog::artifact(store.pool(), version_id, "reference", "")
@@ -93,15 +123,17 @@ pub async fn get(
         .await?
         .ok_or_else(not_found)?;
     let shown = shown(store, record.id).await?;
+    let can_edit = crate::server::authz::edit_api(actor, record.id, record.owner_team_id).is_some();
     Ok(ApiDetail {
         summary: record.summary,
-        description_md: record.description_md,
+        description_html: record.description_html,
         environments: record.environments,
         scopes: record.scopes,
         versions: record.versions,
         links: record.links,
         guides: shown.guides,
         has_reference: shown.has_reference,
+        can_edit,
     })
 }
 
@@ -111,17 +143,19 @@ pub async fn reference(
     store: &Store,
     actor: &Actor,
     slug: &str,
+    version: Option<&str>,
     now: i64,
 ) -> Result<ReferencePage, ServiceError> {
     const WHAT: &str = "The API reference";
     let (api_id, api_slug, api_name) = visible(store, actor, slug, WHAT, now).await?;
-    let shown = shown(store, api_id).await?;
+    let shown = shown_or(store, api_id, version, WHAT).await?;
     let not_found = || ServiceError::NotFound(WHAT.into());
     let (version_id, version) = shown.version.ok_or_else(not_found)?;
     let (html, nav_json) = db::catalog::artifact(store.pool(), version_id, "reference", "")
         .await?
         .ok_or_else(not_found)?;
     Ok(ReferencePage {
+        versions: db::catalog::versions_with(store.pool(), api_id, Some("reference")).await?,
         api_slug,
         api_name,
         version,
@@ -139,11 +173,12 @@ pub async fn guide(
     actor: &Actor,
     slug: &str,
     guide: &str,
+    version: Option<&str>,
     now: i64,
 ) -> Result<GuidePage, ServiceError> {
     const WHAT: &str = "The guide";
     let (api_id, api_slug, api_name) = visible(store, actor, slug, WHAT, now).await?;
-    let shown = shown(store, api_id).await?;
+    let shown = shown_or(store, api_id, version, WHAT).await?;
     let not_found = || ServiceError::NotFound(WHAT.into());
     let (version_id, version) = shown.version.ok_or_else(not_found)?;
     let current = shown
@@ -156,6 +191,7 @@ pub async fn guide(
         .await?
         .ok_or_else(not_found)?;
     Ok(GuidePage {
+        versions: db::catalog::versions_with(store.pool(), api_id, None).await?,
         api_slug,
         api_name,
         version,
@@ -183,5 +219,40 @@ pub async fn changelog(
         first_guide: shown.guides.into_iter().next().map(|g| g.slug),
         has_reference: shown.has_reference,
         entries: db::catalog::changelog(store.pool(), api_id).await?,
+        diffs: db::catalog::stored_diffs(store.pool(), api_id).await?,
     })
+}
+
+/// What changed between two versions of an API's spec: operations added and removed, and the
+/// changes that break clients. Both versions need a spec.
+#[tracing::instrument(skip(store, actor), fields(person = actor.person_id))]
+pub async fn diff(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> Result<VersionDiff, ServiceError> {
+    let (api_id, _, _) = visible(store, actor, slug, "The API", now).await?;
+    let mut specs = Vec::with_capacity(2);
+    for label in [from, to] {
+        let short: String = label.chars().take(64).collect();
+        let (_, source) = db::catalog::version_spec(store.pool(), api_id, label)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("The version '{short}'")))?;
+        let source = source.ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "The version '{short}' has no OpenAPI document to compare."
+            ))
+        })?;
+        let (value, _) = openapi::parse(source.as_bytes(), usize::MAX)
+            .map_err(|p| ServiceError::Invalid(format!("The version '{short}': {p}")))?;
+        specs.push(value);
+    }
+    let found = diff::diff(&specs[0], &specs[1]);
+    let stored: StoredDiff =
+        serde_json::from_value(serde_json::to_value(&found).unwrap_or_default())
+            .unwrap_or_default();
+    Ok(stored.into_view(from, to))
 }

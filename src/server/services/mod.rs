@@ -2,11 +2,15 @@
 //! and `now`, and knows nothing of Leptos or HTTP.
 
 pub mod admin;
+pub mod api_edit;
 pub mod audit;
 pub mod catalog;
+pub mod docs_import;
 pub mod invitations;
 pub mod org;
 pub mod people;
 pub mod publish;
+pub mod publish_tokens;
+pub mod search;
 pub mod sessions;
 pub mod sign_in;

@@ -1,0 +1,104 @@
+//! SQL for search: documents in, ranked matches out, through the backend's own full-text engine
+//! (FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL). Matches are limited to what the
+//! viewer may see, and to each API's shown version.
+
+use super::Backend;
+use super::catalog::{Viewer, bind_viewer, visible_to};
+use sqlx::{AnyPool, Row};
+
+pub struct NewDocument {
+    pub kind: &'static str,
+    pub title: String,
+    pub link: String,
+    pub body: String,
+    pub terms: String,
+}
+
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    api_id: i64,
+    version_id: Option<i64>,
+    doc: &NewDocument,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO search_documents (api_id, version_id, kind, title, link, body, terms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(api_id)
+    .bind(version_id)
+    .bind(doc.kind)
+    .bind(&doc.title)
+    .bind(&doc.link)
+    .bind(&doc.body)
+    .bind(&doc.terms)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub struct Match {
+    pub api_slug: String,
+    pub api_name: String,
+    pub kind: String,
+    pub title: String,
+    pub link: String,
+    pub body: String,
+}
+
+/// The best `limit` matches the viewer may see, best first. `fts5` and `tsquery` are the same
+/// query in each engine's syntax (see `server::search`).
+pub async fn find(
+    pool: &AnyPool,
+    backend: Backend,
+    viewer: &Viewer,
+    fts5: &str,
+    tsquery: &str,
+    limit: i64,
+) -> Result<Vec<Match>, sqlx::Error> {
+    let (from, rank, query) = match backend {
+        Backend::Sqlite => (
+            "search_fts f JOIN search_documents d ON d.id = f.rowid",
+            "f.rank",
+            "search_fts MATCH $5",
+        ),
+        Backend::Postgres => (
+            "search_documents d",
+            "-ts_rank(d.terms_tsv, to_tsquery('simple', $5))",
+            "d.terms_tsv @@ to_tsquery('simple', $5)",
+        ),
+    };
+    let sql = format!(
+        "SELECT a.slug AS api_slug, a.name AS api_name, d.kind, d.title, d.link, d.body
+         FROM {from} JOIN apis a ON a.id = d.api_id
+         WHERE {query}
+           AND {visible}
+           AND (d.version_id IS NULL OR d.version_id = (
+                SELECT v.id FROM api_versions v WHERE v.api_id = d.api_id
+                ORDER BY CASE v.status WHEN 'current' THEN 0 ELSE 1 END, v.published_at DESC, v.id DESC
+                LIMIT 1))
+         ORDER BY {rank}, CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, d.id
+         LIMIT $6",
+        visible = visible_to(1)
+    );
+    let text = match backend {
+        Backend::Sqlite => fts5,
+        Backend::Postgres => tsquery,
+    };
+    bind_viewer(sqlx::query(&sql), viewer)
+        .bind(text)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(Match {
+                api_slug: r.try_get("api_slug")?,
+                api_name: r.try_get("api_name")?,
+                kind: r.try_get("kind")?,
+                title: r.try_get("title")?,
+                link: r.try_get("link")?,
+                body: r.try_get("body")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,221 @@
+//! Search through the database's own full-text engine (FTS5 on SQLite, tsvector on PostgreSQL):
+//! operations by a fragment of their path or a word of their summary, guide sections, schemas,
+//! grouped by API, and never anything of an API hidden from the person searching.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::web::{get, send};
+use common::{NOW, actor, app_state, config, seeded_stores};
+use gatehouse::model::{SearchHit, SearchResults};
+use gatehouse::server::http::router;
+use gatehouse::server::services::search::search;
+use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
+use std::time::Duration;
+
+fn hits<'a>(found: &'a SearchResults, api: &str) -> Vec<&'a SearchHit> {
+    found
+        .groups
+        .iter()
+        .filter(|g| g.api_slug == api)
+        .flat_map(|g| g.hits.iter())
+        .collect()
+}
+
+fn apis(found: &SearchResults) -> Vec<&str> {
+    found.groups.iter().map(|g| g.api_slug.as_str()).collect()
+}
+
+#[tokio::test]
+async fn operations_are_found_by_a_fragment_of_their_path_and_a_word_of_their_summary() {
+    for db in seeded_stores().await {
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+
+        // A word of the summary "Provides the general information about the API and the list of
+        // fields that can be used to query the dataset" … here: "searchable".
+        let found = search(&db.store, &sam, "searchable", NOW).await.unwrap();
+        let ops: Vec<&SearchHit> = hits(&found, "patent-data")
+            .into_iter()
+            .filter(|h| h.kind == "operation")
+            .collect();
+        assert!(
+            ops.iter()
+                .any(|h| h.title == "GET /{dataset}/{version}/fields"),
+            "{}: {found:#?}",
+            db.backend
+        );
+        let hit = ops[0];
+        assert!(
+            hit.link.starts_with("/apis/patent-data/reference#op-"),
+            "{}",
+            hit.link
+        );
+        assert!(
+            hit.snippet
+                .iter()
+                .any(|p| p.hit && p.text.to_lowercase().starts_with("searchable"))
+        );
+
+        // The anchor it links to exists in the stored reference.
+        let anchor = hit.link.split('#').nth(1).unwrap();
+        let html: String = sqlx::query_scalar(
+            "SELECT r.html FROM rendered_artifacts r JOIN api_versions v ON v.id = r.version_id
+             JOIN apis a ON a.id = v.api_id WHERE a.slug = 'patent-data' AND r.kind = 'reference'",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "no element #{anchor}"
+        );
+
+        // A fragment of a path: "records" and "{version}/rec" both find the records search.
+        for query in ["records", "version}/rec", "/{dataset}/{version}/records"] {
+            let found = search(&db.store, &sam, query, NOW).await.unwrap();
+            assert!(
+                hits(&found, "patent-data")
+                    .iter()
+                    .any(|h| h.title == "POST /{dataset}/{version}/records"),
+                "{}: {query}: {found:#?}",
+                db.backend
+            );
+        }
+        // camelCase operationIds split into words: "find pets" finds findPets.
+        let found = search(&db.store, &sam, "find pets", NOW).await.unwrap();
+        assert!(
+            hits(&found, "pet-search")
+                .iter()
+                .any(|h| h.title == "GET /pets"),
+            "{found:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn guide_sections_schemas_and_apis_are_found_and_grouped_by_api() {
+    for db in seeded_stores().await {
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        let found = search(&db.store, &sam, "telemetry", NOW).await.unwrap();
+        let guide = hits(&found, "pet-store")
+            .into_iter()
+            .find(|h| h.kind == "guide")
+            .unwrap_or_else(|| panic!("{found:#?}"));
+        assert_eq!(
+            guide.link,
+            "/apis/pet-store/guides/stripe-cli-readme#telemetry"
+        );
+
+        let found = search(&db.store, &sam, "NewPet", NOW).await.unwrap();
+        assert!(
+            hits(&found, "pet-search")
+                .iter()
+                .any(|h| h.kind == "schema" && h.title == "NewPet" && h.link.contains("#schema-")),
+            "{found:#?}"
+        );
+
+        // An API by a word of its name; the API itself comes first in its group.
+        let found = search(&db.store, &sam, "patent", NOW).await.unwrap();
+        assert_eq!(hits(&found, "patent-data")[0].kind, "api", "{found:#?}");
+        // Each API appears once, as one group.
+        let names = apis(&found);
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len());
+    }
+}
+
+#[tokio::test]
+async fn nobody_finds_anything_of_an_api_hidden_from_them() {
+    for db in seeded_stores().await {
+        let dana = actor(&db.store, "dana.fox@northwind.example").await; // contractor
+        let sam = actor(&db.store, "sam.taylor@example.com").await; // employee, commerce
+        let alex = actor(&db.store, "alex.rivera@example.com").await; // admin
+
+        // "pets": pet-search is for employees, pet-store for everyone.
+        let found = search(&db.store, &sam, "pets", NOW).await.unwrap();
+        assert!(apis(&found).contains(&"pet-search"), "{found:#?}");
+        let found = search(&db.store, &dana, "pets", NOW).await.unwrap();
+        assert!(!apis(&found).contains(&"pet-search"), "{found:#?}");
+
+        // identity is hidden: only its owners (platform) and admins find its guides.
+        let found = search(&db.store, &alex, "discord", NOW).await.unwrap();
+        assert!(apis(&found).contains(&"identity"), "{found:#?}");
+        for who in [&sam, &dana] {
+            let found = search(&db.store, who, "discord", NOW).await.unwrap();
+            assert!(!apis(&found).contains(&"identity"), "{found:#?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn search_syntax_in_a_query_is_only_text_and_bad_queries_are_refused_plainly() {
+    for db in seeded_stores().await {
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        for query in [
+            "\"",
+            "pets*",
+            "NEAR(pets",
+            "pets OR",
+            "-pets",
+            "pets:*",
+            "a & | ! b",
+            "'; DROP TABLE apis; --",
+            "^*",
+        ] {
+            let found = search(&db.store, &sam, query, NOW).await;
+            assert!(found.is_ok(), "{}: {query}: {found:?}", db.backend);
+        }
+        let found = search(&db.store, &sam, "  /// ", NOW).await.unwrap();
+        assert!(found.groups.is_empty());
+        let found = search(&db.store, &sam, "zzzqqqxxx", NOW).await.unwrap();
+        assert!(found.groups.is_empty());
+        let err = search(&db.store, &sam, &"a".repeat(201), NOW)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("at most 200 characters"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn the_search_page_renders_results_with_links_to_the_operation() {
+    for db in seeded_stores().await {
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let id = common::person_id(&db.store, "sam.taylor@example.com").await;
+        let s = sessions::start(
+            &db.store,
+            id,
+            AuthMethod::Dev,
+            Timeouts {
+                idle: Duration::from_secs(3600),
+                lifetime: Duration::from_secs(36_000),
+            },
+            &ClientInfo::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let cookie = format!("gatehouse_session={}", s.token);
+        let reply = send(&app, get("/search?q=searchable", Some(&cookie))).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let doc = scraper::Html::parse_document(&reply.body);
+        let link =
+            scraper::Selector::parse(".search-group[data-api=patent-data] a.search-hit-title")
+                .unwrap();
+        let hrefs: Vec<&str> = doc
+            .select(&link)
+            .filter_map(|a| a.value().attr("href"))
+            .collect();
+        assert!(
+            hrefs
+                .iter()
+                .any(|h| h.starts_with("/apis/patent-data/reference#op-")),
+            "{hrefs:?}"
+        );
+        let marks = scraper::Selector::parse(".search-snippet mark").unwrap();
+        assert!(doc.select(&marks).next().is_some());
+        // Anonymous visitors are sent to sign in.
+        let reply = send(&app, get("/search?q=records", None)).await;
+        assert_eq!(reply.status, StatusCode::FOUND);
+    }
+}
