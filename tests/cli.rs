@@ -118,6 +118,70 @@ fn migrate_and_seed_demo_prepare_an_sqlite_file_and_seed_only_once() {
 }
 
 #[test]
+fn import_prints_a_report_per_api_and_exits_non_zero_when_one_fails() {
+    let dir = common::temp_dir();
+    let out = gatehouse(&dir).arg("seed-demo").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let apis = dir.join("apis");
+    for (name, manifest) in [
+        (
+            "ledger",
+            "slug: ledger\nname: Ledger\nowner: data\nlifecycle: experimental\nversions:\n  - label: '1.0'\n    spec: openapi.yaml\n",
+        ),
+        (
+            "broken",
+            "slug: broken\nname: Broken\nowner: data\nlifecycle: sunset\n",
+        ),
+    ] {
+        std::fs::create_dir_all(apis.join(name).join("docs")).unwrap();
+        std::fs::write(apis.join(name).join("gatehouse.yaml"), manifest).unwrap();
+    }
+    std::fs::write(
+        apis.join("ledger/openapi.yaml"),
+        "openapi: 3.1.0\ninfo: {title: Ledger, version: '1.0'}\npaths:\n  /entries:\n    get: {summary: List entries, responses: {'200': {description: ok}}}\n",
+    )
+    .unwrap();
+    std::fs::write(apis.join("ledger/docs/intro.md"), "# Intro\n").unwrap();
+
+    let out = gatehouse(&dir).arg("import").arg(&apis).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("ledger: created: 1 version(s), 1 guide(s), 1 operation(s), 0 image(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("broken (broken): not imported, 1 problem:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unknown lifecycle 'sunset'"), "{stdout}");
+    assert!(stdout.contains("1 of 2 APIs imported"), "{stdout}");
+
+    // Fixed, the same command imports both and exits 0; the ledger is updated, not duplicated.
+    std::fs::write(
+        apis.join("broken/gatehouse.yaml"),
+        "slug: broken\nname: Broken\nowner: data\nlifecycle: retired\n",
+    )
+    .unwrap();
+    let out = gatehouse(&dir).arg("import").arg(&apis).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("ledger: updated"), "{stdout}");
+    assert!(stdout.contains("2 of 2 APIs imported"), "{stdout}");
+
+    let out = gatehouse(&dir)
+        .args(["import", "/nonexistent/apis"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"));
+}
+
+#[test]
 fn serve_generates_private_secrets_never_logs_them_refuses_oversized_headers_and_stops_cleanly_on_sigterm()
  {
     let dir = common::temp_dir();
