@@ -6,7 +6,7 @@ use gatehouse::model::VersionStatus;
 use gatehouse::server::config::DatabaseUrl;
 use gatehouse::server::db::Store;
 use gatehouse::server::render::openapi::DEFAULT_MAX_SPEC_BYTES;
-use gatehouse::server::services::publish::{VersionInput, prepare_version, write_version};
+use gatehouse::server::services::publish::{Origin, VersionInput, prepare_version, write_version};
 use std::time::{Duration, Instant};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -51,7 +51,7 @@ async fn main() {
     // A version before, so each publish also computes and stores the diff against it.
     let before = prepare_version("a", None, input("v0"), DEFAULT_MAX_SPEC_BYTES).unwrap();
     let mut tx = store.pool().begin().await.unwrap();
-    write_version(&mut tx, 1, "a", &before, Some(&[]), None, 0)
+    write_version(&mut tx, 1, "a", &before, Some(&[]), Origin::Import, 0)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -70,7 +70,7 @@ async fn main() {
         let version = prepare_version("a", None, input("v1"), DEFAULT_MAX_SPEC_BYTES)
             .unwrap_or_else(|p| panic!("{}", p[0]));
         let mut tx = store.pool().begin().await.unwrap();
-        write_version(&mut tx, 1, "a", &version, Some(&[]), None, 1)
+        write_version(&mut tx, 1, "a", &version, Some(&[]), Origin::Import, 1)
             .await
             .expect("publishes");
         tx.commit().await.unwrap();

@@ -304,6 +304,7 @@ async fn an_api_with_any_problem_changes_nothing_and_is_reported_with_every_prob
         let text = orders.render();
         for expected in [
             "the owner team 'nobody' does not exist",
+            "the API 'orders' belongs to the team 'commerce', not 'nobody'",
             "version 1.0.0: spec ../../etc/passwd: the path must stay inside the API's folder",
             "version 2.0.0: specs/v2.yaml (line 3, column 1): invalid YAML",
             "docs/bad.md (byte 0): the file is not valid UTF-8",
@@ -311,7 +312,7 @@ async fn an_api_with_any_problem_changes_nothing_and_is_reported_with_every_prob
         ] {
             assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
         }
-        assert_eq!(problems.len(), 5, "{text}");
+        assert_eq!(problems.len(), 6, "{text}");
 
         // Nothing of the old API changed.
         let after: i64 = sqlx::query_scalar("SELECT updated_at FROM apis WHERE slug = 'orders'")
@@ -363,5 +364,64 @@ async fn a_path_without_api_folders_is_refused_plainly() {
             reports[0].render()
         );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM apis").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn an_import_never_leaves_its_folder_takes_another_teams_api_or_prunes_what_ci_published() {
+    for db in common::seeded_stores().await {
+        let root = common::temp_dir();
+        let dir = orders_folder(&root);
+        import_ok(&db, &root).await;
+
+        // A version CI published survives a re-import that does not list it.
+        sqlx::query(
+            "INSERT INTO api_versions (api_id, label, status, published_at, origin)
+             SELECT id, '2.1.0', 'current', $1, 'publish' FROM apis WHERE slug = 'orders'",
+        )
+        .bind(NOW + 10)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        import_ok(&db, &root).await;
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM api_versions WHERE label = '2.1.0'"
+            )
+            .await,
+            1
+        );
+
+        // Symbolic links out of the folder: a spec, and the docs folder itself.
+        let outside = common::temp_dir();
+        std::fs::write(outside.join("secret.yaml"), "openapi: 3.0.0\n").unwrap();
+        std::fs::create_dir_all(outside.join("docs")).unwrap();
+        std::fs::write(outside.join("docs/x.md"), "# Not ours\n").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.yaml"), dir.join("specs/link.yaml"))
+            .unwrap();
+        std::fs::rename(dir.join("docs"), root.join("docs-moved")).unwrap();
+        std::os::unix::fs::symlink(outside.join("docs"), dir.join("docs")).unwrap();
+        let manifest = std::fs::read_to_string(dir.join("gatehouse.yaml")).unwrap();
+        // Also: another team as owner, and a new version listed before published ones.
+        let hostile = manifest.replace("owner: commerce", "owner: data").replace(
+            "  - label: \"1.0.0\"",
+            "  - label: \"0.9.0\"\n    spec: specs/link.yaml\n  - label: \"1.0.0\"",
+        );
+        write(&dir.join("gatehouse.yaml"), hostile);
+        let reports = import(&db.store, &root, DEFAULT_MAX_SPEC_BYTES, NOW)
+            .await
+            .unwrap();
+        let text = reports[0].render();
+        for expected in [
+            "version 0.9.0: spec specs/link.yaml: the path must stay inside the API's folder",
+            "docs: symbolic links are not followed",
+            "the API 'orders' belongs to the team 'commerce', not 'data'",
+            "the new version '0.9.0' is listed before '1.0.0', which is already published",
+        ] {
+            assert!(text.contains(expected), "missing «{expected}» in:\n{text}");
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM apis a JOIN teams t ON t.id = a.owner_team_id WHERE a.slug = 'orders' AND t.slug = 'commerce'").await, 1);
+        let _ = std::fs::remove_dir_all(&outside);
     }
 }

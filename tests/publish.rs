@@ -367,19 +367,60 @@ async fn ci_publishes_a_version_with_a_team_token_and_its_diff_is_shown() {
             "{kinds:?}"
         );
 
-        // Publishing the same label again replaces it in place; guides left out are kept.
+        // Publishing the same label again replaces it in place; guides and a spec left out are
+        // kept.
         let reply = send(
             &app,
             publish(
                 "pet-search",
                 Some(&token),
-                &serde_json::json!({"label": "2.0.0", "spec": V2}),
+                &serde_json::json!({"label": "2.0.0", "release_notes": "Fixed a typo."}),
             ),
         )
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(json(&reply)["created"], false);
+        assert_eq!(json(&reply)["operations"], 4);
         assert_eq!(count(&db, versions).await, 2);
+        // Replacing the older version keeps the newer one's diff, computed again.
+        let reply = send(
+            &app,
+            publish(
+                "pet-search",
+                Some(&token),
+                &serde_json::json!({"label": "1.0.0", "status": "deprecated"}),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let reply = send(
+            &app,
+            post_form(
+                "/api/catalog/changelog",
+                "slug=pet-search".into(),
+                SAME_ORIGIN,
+                Some(&sam),
+            ),
+        )
+        .await;
+        let changelog = json(&reply);
+        assert_eq!(
+            changelog["diffs"].as_array().unwrap().len(),
+            1,
+            "{changelog}"
+        );
+        assert_eq!(changelog["diffs"][0]["removed"][0]["path"], "/pets/{id}");
+
+        // A later import of the API's folder would prune only what the import wrote: the
+        // versions CI published are marked as such.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM api_versions WHERE origin = 'publish'"
+            )
+            .await,
+            2
+        );
     }
 }
 
@@ -408,11 +449,17 @@ async fn publishing_refuses_bad_tokens_other_teams_apis_and_broken_versions_chan
             );
             assert_eq!(reply.headers[header::WWW_AUTHENTICATE], "Bearer");
         }
-        // Another team's API; an API that does not exist.
-        let reply = send(&app, publish("files", Some(&token), &good)).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
-        let reply = send(&app, publish("no-such-api", Some(&token), &good)).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+        // Another team's API; an API that does not exist. Both are decided before the body is
+        // read: garbage gets the same answers.
+        let garbage = serde_json::json!("not an object");
+        for body in [&good, &garbage] {
+            let reply = send(&app, publish("files", Some(&token), body)).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+            let reply = send(&app, publish("no-such-api", Some(&token), body)).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+            let reply = send(&app, publish("pet-search", None, body)).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        }
 
         // Broken versions: each answer names the problem and where it is.
         let cases = [
@@ -531,7 +578,19 @@ async fn diffs_are_only_for_those_who_may_see_the_api_and_name_bad_versions() {
             get("/api/v1/apis/pet-search/diff?from=1.0.0", Some(&sam)),
         )
         .await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            reply.body.contains("?from=LABEL&to=LABEL"),
+            "{}",
+            reply.body
+        );
+        // Visibility comes first: the contractor learns nothing from a malformed query either.
+        let reply = send(
+            &app,
+            get("/api/v1/apis/pet-search/diff?from=1.0.0", Some(&dana)),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
         // A version compared with itself has no changes.
         let reply = send(
             &app,

@@ -40,3 +40,7 @@ CREATE TABLE version_diffs (
 
 -- The description as rendered from Markdown and sanitized when it was saved.
 ALTER TABLE apis ADD COLUMN description_html TEXT NOT NULL DEFAULT '';
+
+-- Where a version came from: the docs-as-code import prunes only the versions it wrote, never
+-- those a team's CI published.
+ALTER TABLE api_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'import' CHECK (origin IN ('import', 'publish'));

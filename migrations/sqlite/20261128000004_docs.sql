@@ -29,7 +29,7 @@ CREATE VIRTUAL TABLE search_fts USING fts5 (
     terms,
     content = 'search_documents',
     content_rowid = 'id',
-    tokenize = 'unicode61'
+    tokenize = 'unicode61 remove_diacritics 0'
 );
 CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN
     INSERT INTO search_fts (rowid, terms) VALUES (new.id, new.terms);
@@ -51,3 +51,7 @@ CREATE TABLE version_diffs (
 
 -- The description as rendered from Markdown and sanitized when it was saved.
 ALTER TABLE apis ADD COLUMN description_html TEXT NOT NULL DEFAULT '';
+
+-- Where a version came from: the docs-as-code import prunes only the versions it wrote, never
+-- those a team's CI published.
+ALTER TABLE api_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'import' CHECK (origin IN ('import', 'publish'));

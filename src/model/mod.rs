@@ -313,6 +313,8 @@ pub struct SearchHit {
     /// `api`, `guide`, `operation` or `schema`.
     pub kind: String,
     pub title: String,
+    /// The title with the words that matched marked.
+    pub title_parts: Vec<SnippetPart>,
     /// Straight to the section, operation or schema.
     pub link: String,
     pub snippet: Vec<SnippetPart>,
@@ -349,6 +351,8 @@ pub struct PublishTokenView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishTokenCreated {
+    /// The team's slug.
+    pub team: String,
     pub token: PublishTokenView,
     /// The whole token: shown this once, stored only as a hash.
     pub secret: String,
@@ -569,6 +573,8 @@ pub struct TeamView {
     pub members: Vec<TeamMember>,
     /// Whether the viewer may change the membership (an admin, or one of its owners).
     pub can_manage: bool,
+    /// The team's publish tokens, for those who manage it; empty for everyone else.
+    pub publish_tokens: Vec<PublishTokenView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,12 +3,11 @@
 
 use crate::api::{
     AdminEndSessions, AdminSetActive, AdminSetAdmin, AdminSetKind, AdminSetManager,
-    CreatePublishToken, RevokePublishToken, SetTeamRole, admin_people, admin_person,
-    list_publish_tokens, list_teams,
+    CreatePublishToken, RevokePublishToken, SetTeamRole, admin_people, admin_person, list_teams,
 };
 use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::format_date;
-use crate::model::{AppError, PersonDetail, PersonKind, PersonSummary, TeamView};
+use crate::model::{AppError, PersonDetail, PersonKind, PersonSummary, PublishTokenView, TeamView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -370,11 +369,32 @@ pub fn TeamsPage() -> impl IntoView {
 #[component]
 fn TeamsBody() -> impl IntoView {
     let set_team = ServerAction::<SetTeamRole>::new();
-    let teams = Resource::new(move || set_team.version().get(), |_| list_teams());
+    let create_token = ServerAction::<CreatePublishToken>::new();
+    let revoke_token = ServerAction::<RevokePublishToken>::new();
+    let teams = Resource::new(
+        move || {
+            (
+                set_team.version().get(),
+                create_token.version().get(),
+                revoke_token.version().get(),
+            )
+        },
+        |_| list_teams(),
+    );
+    let tokens = TokenActions {
+        create: create_token,
+        revoke: revoke_token,
+    };
     view! {
         <section>
             <h1>"Teams"</h1>
-            {move || first_error(vec![set_team.value().get().and_then(Result::err)])}
+            {move || {
+                first_error(vec![
+                    set_team.value().get().and_then(Result::err),
+                    create_token.value().get().and_then(Result::err),
+                    revoke_token.value().get().and_then(Result::err),
+                ])
+            }}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     teams
@@ -391,7 +411,7 @@ fn TeamsBody() -> impl IntoView {
                             }
                             Ok(list) => {
                                 list.into_iter()
-                                    .map(|team| view! { <TeamCard team set_team /> })
+                                    .map(|team| view! { <TeamCard team set_team tokens /> })
                                     .collect_view()
                                     .into_any()
                             }
@@ -403,9 +423,14 @@ fn TeamsBody() -> impl IntoView {
 }
 
 #[component]
-fn TeamCard(team: TeamView, set_team: ServerAction<SetTeamRole>) -> impl IntoView {
+fn TeamCard(
+    team: TeamView,
+    set_team: ServerAction<SetTeamRole>,
+    tokens: TokenActions,
+) -> impl IntoView {
     let slug = team.slug.clone();
     let tokens_team = team.slug.clone();
+    let token_list = team.publish_tokens.clone();
     let manage = team.can_manage;
     view! {
         <article class="panel team" data-team=team.slug.clone()>
@@ -453,27 +478,39 @@ fn TeamCard(team: TeamView, set_team: ServerAction<SetTeamRole>) -> impl IntoVie
                             </select>
                             <button class="button" type="submit">"Add"</button>
                         </ActionForm>
-                        <PublishTokens team=tokens_team.clone() />
+                        <PublishTokens team=tokens_team.clone() list=token_list.clone() actions=tokens />
                     }
                 })}
         </article>
     }
 }
 
+/// The publish-token actions, shared by every team card so the list reloads with the teams.
+#[derive(Clone, Copy)]
+struct TokenActions {
+    create: ServerAction<CreatePublishToken>,
+    revoke: ServerAction<RevokePublishToken>,
+}
+
 /// A team's publish tokens, for its CI to publish new versions of the team's APIs.
 #[component]
-fn PublishTokens(team: String) -> impl IntoView {
-    let create = ServerAction::<CreatePublishToken>::new();
-    let revoke = ServerAction::<RevokePublishToken>::new();
-    let tokens = Resource::new(
-        {
-            let team = team.clone();
-            move || (team.clone(), create.version().get(), revoke.version().get())
-        },
-        |(team, _, _)| list_publish_tokens(team),
-    );
-    let created = move || create.value().get().and_then(Result::ok);
+fn PublishTokens(
+    team: String,
+    list: Vec<PublishTokenView>,
+    actions: TokenActions,
+) -> impl IntoView {
+    let TokenActions { create, revoke } = actions;
     let form_team = team.clone();
+    let created = {
+        let team = team.clone();
+        move || {
+            create
+                .value()
+                .get()
+                .and_then(Result::ok)
+                .filter(|c| c.team == team)
+        }
+    };
     view! {
         <section class="publish-tokens" data-testid="publish-tokens">
             <h3>"Publish tokens"</h3>
@@ -482,10 +519,6 @@ fn PublishTokens(team: String) -> impl IntoView {
                 <code>"POST /api/v1/apis/{slug}/versions"</code>
                 " and one of these as a bearer token."
             </p>
-            {move || first_error(vec![
-                create.value().get().and_then(Result::err),
-                revoke.value().get().and_then(Result::err),
-            ])}
             {move || {
                 created()
                     .map(|c| {
@@ -505,64 +538,55 @@ fn PublishTokens(team: String) -> impl IntoView {
                 <input type="text" name="name" required maxlength="60" placeholder="where it is used, e.g. GitHub Actions" aria-label="Token name" />
                 <button class="button" type="submit">"Create token"</button>
             </ActionForm>
-            <Suspense fallback=|| ()>
-                {move || {
-                    let team = team.clone();
-                    tokens
-                        .get()
-                        .map(|result| match result {
-                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                            Ok(list) if list.is_empty() => view! { <p class="muted">"No tokens yet."</p> }.into_any(),
-                            Ok(list) => {
-                                view! {
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th>"Name"</th>
-                                                <th>"Token"</th>
-                                                <th>"Created"</th>
-                                                <th>"Last used"</th>
-                                                <th></th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {list
-                                                .into_iter()
-                                                .map(|t| {
-                                                    let team = team.clone();
-                                                    view! {
-                                                        <tr>
-                                                            <td>{t.name.clone()}</td>
-                                                            <td><code>{t.prefix.clone()}</code></td>
-                                                            <td>
-                                                                {format_date(t.created_at)}
-                                                                {t.created_by.clone().map(|by| format!(" by {by}"))}
-                                                            </td>
-                                                            <td>{t.last_used_at.map(format_date).unwrap_or_else(|| "never".into())}</td>
-                                                            <td>
-                                                                {match t.revoked_at {
-                                                                    Some(at) => view! { <span class="muted">{format!("revoked {}", format_date(at))}</span> }.into_any(),
-                                                                    None => view! {
-                                                                        <ActionForm action=revoke attr:class="inline-form">
-                                                                            <input type="hidden" name="team" value=team />
-                                                                            <input type="hidden" name="id" value=t.id.to_string() />
-                                                                            <button class="button button-quiet" type="submit" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
-                                                                        </ActionForm>
-                                                                    }.into_any(),
-                                                                }}
-                                                            </td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                }
-                                    .into_any()
-                            }
-                        })
-                }}
-            </Suspense>
+            {if list.is_empty() {
+                view! { <p class="muted">"No tokens yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead>
+                            <tr>
+                                <th>"Name"</th>
+                                <th>"Token"</th>
+                                <th>"Created"</th>
+                                <th>"Last used"</th>
+                                <th></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list
+                                .into_iter()
+                                .map(|t| {
+                                    let team = team.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{t.name.clone()}</td>
+                                            <td><code>{t.prefix.clone()}</code></td>
+                                            <td>
+                                                {format_date(t.created_at)}
+                                                {t.created_by.clone().map(|by| format!(" by {by}"))}
+                                            </td>
+                                            <td>{t.last_used_at.map(format_date).unwrap_or_else(|| "never".into())}</td>
+                                            <td>
+                                                {match t.revoked_at {
+                                                    Some(at) => view! { <span class="muted">{format!("revoked {}", format_date(at))}</span> }.into_any(),
+                                                    None => view! {
+                                                        <ActionForm action=revoke attr:class="inline-form">
+                                                            <input type="hidden" name="team" value=team />
+                                                            <input type="hidden" name="id" value=t.id.to_string() />
+                                                            <button class="button button-quiet" type="submit" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
+                                                        </ActionForm>
+                                                    }.into_any(),
+                                                }}
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
         </section>
     }
 }

@@ -105,7 +105,7 @@ fn DiffView(diff: VersionDiff) -> impl IntoView {
             .map(|o| {
                 view! {
                     <li>
-                        <span class=format!("method method-{}", o.method.to_lowercase())>{o.method.clone()}</span>
+                        <span class=format!("ref-method method-{}", o.method.to_lowercase())>{o.method.clone()}</span>
                         " "
                         <code>{o.path}</code>
                         " "
@@ -130,7 +130,7 @@ fn DiffView(diff: VersionDiff) -> impl IntoView {
                                     .map(|b| {
                                         view! {
                                             <li>
-                                                <span class=format!("method method-{}", b.method.to_lowercase())>{b.method.clone()}</span>
+                                                <span class=format!("ref-method method-{}", b.method.to_lowercase())>{b.method.clone()}</span>
                                                 " "
                                                 <code>{b.path}</code>
                                                 ": "

@@ -3,7 +3,7 @@
 
 use crate::api::search;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
-use crate::model::{SearchGroup, SearchHit, SearchResults};
+use crate::model::{SearchGroup, SearchHit, SearchResults, SnippetPart};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -100,6 +100,20 @@ fn Group(group: SearchGroup) -> impl IntoView {
     }
 }
 
+/// Text with the parts that matched the query in `<mark>`.
+fn marked(parts: Vec<SnippetPart>) -> impl IntoView {
+    parts
+        .into_iter()
+        .map(|part| {
+            if part.hit {
+                view! { <mark>{part.text}</mark> }.into_any()
+            } else {
+                view! { <span>{part.text}</span> }.into_any()
+            }
+        })
+        .collect_view()
+}
+
 #[component]
 fn Hit(hit: SearchHit) -> impl IntoView {
     let kind = match hit.kind.as_str() {
@@ -112,20 +126,10 @@ fn Hit(hit: SearchHit) -> impl IntoView {
         <li class="search-hit" data-kind=hit.kind.clone()>
             <span class="badge">{kind}</span>
             " "
-            <a class="search-hit-title" href=hit.link>{hit.title}</a>
-            <p class="search-snippet">
-                {hit
-                    .snippet
-                    .into_iter()
-                    .map(|part| {
-                        if part.hit {
-                            view! { <mark>{part.text}</mark> }.into_any()
-                        } else {
-                            view! { <span>{part.text}</span> }.into_any()
-                        }
-                    })
-                    .collect_view()}
-            </p>
+            <a class="search-hit-title" href=hit.link aria-label=hit.title>
+                {marked(hit.title_parts)}
+            </a>
+            <p class="search-snippet">{marked(hit.snippet)}</p>
         </li>
     }
 }

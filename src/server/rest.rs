@@ -14,7 +14,6 @@ use super::services::{catalog, publish_tokens};
 use super::state::AppState;
 use crate::domain::catalog::ApiSlug;
 use crate::model::AppError;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,12 +23,11 @@ use serde::Deserialize;
 use sqlx::Row;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
-    // A spec at the size limit, plus guides and JSON escaping.
-    let body_limit = state.config.max_spec_bytes * 2 + 8 * 1024 * 1024;
     Router::new()
         .route(
             "/api/v1/apis/{slug}/versions",
-            post(publish_version).layer(DefaultBodyLimit::max(body_limit)),
+            // The handler reads the body itself, after authentication, up to `body_limit`.
+            post(publish_version).layer(DefaultBodyLimit::max(body_limit(state))),
         )
         .route("/api/v1/apis/{slug}/diff", get(version_diff))
         .route("/apis/{slug}/assets/{*path}", get(asset))
@@ -57,7 +55,7 @@ async fn publish_version(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let unauthorized = || {
         let mut r = error(
@@ -68,6 +66,7 @@ async fn publish_version(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         r
     };
+    // The token and the API are checked before a byte of the body is read.
     let Some(token) = bearer(&headers) else {
         return unauthorized();
     };
@@ -75,6 +74,26 @@ async fn publish_version(
         Ok(p) => p,
         Err(ServiceError::Unauthenticated) => return unauthorized(),
         Err(e) => return AppError::from(e).into_response(),
+    };
+    let target = match publish_tokens::authorize(&state.store, &publisher, &slug).await {
+        Ok(t) => t,
+        Err(ServiceError::Forbidden) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "This token's team does not own that API.",
+            );
+        }
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let limit = body_limit(&state);
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("The request is larger than {} MB.", limit / (1024 * 1024)),
+            );
+        }
     };
     let request: publish_tokens::PublishRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -90,7 +109,7 @@ async fn publish_version(
     match publish_tokens::publish(
         &state.store,
         &publisher,
-        &slug,
+        target,
         request,
         state.config.max_spec_bytes,
         state.clock.now(),
@@ -114,18 +133,19 @@ async fn publish_version(
             })),
         )
             .into_response(),
-        Err(publish_tokens::PublishFailure::Service(ServiceError::Forbidden)) => error(
-            StatusCode::FORBIDDEN,
-            "This token's team does not own that API.",
-        ),
         Err(publish_tokens::PublishFailure::Service(e)) => AppError::from(e).into_response(),
     }
 }
 
-#[derive(Deserialize)]
+/// A spec at the size limit, plus guides and JSON escaping.
+fn body_limit(state: &AppState) -> usize {
+    state.config.max_spec_bytes * 2 + 8 * 1024 * 1024
+}
+
+#[derive(Deserialize, Default)]
 struct DiffQuery {
-    from: String,
-    to: String,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 async fn version_diff(
@@ -139,18 +159,15 @@ async fn version_diff(
         Ok(None) => return AppError::Unauthenticated.into_response(),
         Err(e) => return e.into_response(),
     };
-    let Ok(Query(q)) = query else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Name the two versions: ?from=LABEL&to=LABEL",
-        );
-    };
+    // A malformed query string counts as naming no versions: the service says what to send,
+    // after deciding whether this person may see the API at all.
+    let q = query.map(|Query(q)| q).unwrap_or_default();
     match catalog::diff(
         &state.store,
         &actor,
         &slug,
-        &q.from,
-        &q.to,
+        q.from.as_deref(),
+        q.to.as_deref(),
         state.clock.now(),
     )
     .await

@@ -4,9 +4,9 @@
 
 use super::db::Store;
 use super::render::openapi::DEFAULT_MAX_SPEC_BYTES;
-use super::services::api_edit::{MetadataError, store_metadata};
+use super::services::api_edit::{MetadataError, render_description, store_metadata};
 use super::services::publish::{
-    GuideFile, Problem, VersionInput, prepare_guides, prepare_version, write_version,
+    GuideFile, Origin, Problem, VersionInput, prepare_guides, prepare_version, write_version,
 };
 use crate::domain::catalog::{ApiMetadata, ApiSlug, SpecFormat};
 use crate::model::{
@@ -359,12 +359,19 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
                 .collect(),
         })
         .map_err(|p| SeedError::Invalid(format!("{}: {}", a.slug, p.join("; "))))?;
-        store_metadata(&mut tx, api_id, &a.slug, &meta, now)
-            .await
-            .map_err(|e| match e {
-                MetadataError::Store(e) => SeedError::Store(e),
-                other => SeedError::Invalid(other.to_string()),
-            })?;
+        store_metadata(
+            &mut tx,
+            api_id,
+            &a.slug,
+            &meta,
+            &render_description(&a.slug, &meta.description_md),
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            MetadataError::Store(e) => SeedError::Store(e),
+            other => SeedError::Invalid(other.to_string()),
+        })?;
         let invalid = |p: Vec<Problem>| {
             SeedError::Invalid(format!(
                 "{}: {}",
@@ -404,7 +411,16 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
             DEFAULT_MAX_SPEC_BYTES,
         )
         .map_err(invalid)?;
-        write_version(&mut tx, api_id, &a.slug, &version, Some(&guides), None, now).await?;
+        write_version(
+            &mut tx,
+            api_id,
+            &a.slug,
+            &version,
+            Some(&guides),
+            Origin::Import,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(SeedReport {

@@ -507,6 +507,23 @@ impl StoredDiff {
     }
 }
 
+/// The diff stored at publish time between two versions, if they are neighbours.
+pub async fn stored_diff(
+    pool: &AnyPool,
+    from_id: i64,
+    to_id: i64,
+) -> Result<Option<StoredDiff>, sqlx::Error> {
+    let json: Option<String> = sqlx::query_scalar(
+        "SELECT diff_json FROM version_diffs WHERE from_version_id = $1 AND to_version_id = $2",
+    )
+    .bind(from_id)
+    .bind(to_id)
+    .fetch_optional(pool)
+    .await?;
+    json.map(|j| serde_json::from_str(&j).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
+}
+
 /// The diffs stored at publish time between each version and the one before it, newest first.
 pub async fn stored_diffs(
     pool: &AnyPool,

@@ -14,6 +14,20 @@ pub struct NewDocument {
     pub terms: String,
 }
 
+/// A document's stored text is cut to these sizes (at a character boundary), so one enormous
+/// summary can neither bloat the index nor exceed PostgreSQL's tsvector limit.
+const MAX_TITLE: usize = 500;
+const MAX_BODY: usize = 4096;
+const MAX_TERMS: usize = 32 * 1024;
+
+fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 pub async fn insert(
     conn: &mut sqlx::AnyConnection,
     api_id: i64,
@@ -27,10 +41,10 @@ pub async fn insert(
     .bind(api_id)
     .bind(version_id)
     .bind(doc.kind)
-    .bind(&doc.title)
+    .bind(clip(&doc.title, MAX_TITLE))
     .bind(&doc.link)
-    .bind(&doc.body)
-    .bind(&doc.terms)
+    .bind(clip(&doc.body, MAX_BODY))
+    .bind(clip(&doc.terms, MAX_TERMS))
     .execute(conn)
     .await
     .map(|_| ())

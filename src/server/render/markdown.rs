@@ -34,16 +34,27 @@ pub struct Section {
 
 /// Keeps at most this much text per section for the index.
 const SECTION_TEXT_LIMIT: usize = 4096;
+/// A document is indexed by at most this many sections; the rest of its text counts towards the
+/// last one (which is full by then).
+pub const MAX_SECTIONS: usize = 500;
 
 fn push_text(sections: &mut [Section], text: &str) {
-    if let Some(section) = sections.last_mut()
-        && section.text.len() < SECTION_TEXT_LIMIT
-    {
-        if !section.text.is_empty() && !section.text.ends_with(' ') {
-            section.text.push(' ');
-        }
-        section.text.push_str(text.trim());
+    let Some(section) = sections.last_mut() else {
+        return;
+    };
+    let room = SECTION_TEXT_LIMIT.saturating_sub(section.text.len() + 1);
+    if room == 0 {
+        return;
     }
+    if !section.text.is_empty() && !section.text.ends_with(' ') {
+        section.text.push(' ');
+    }
+    let text = text.trim();
+    let mut end = text.len().min(room);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    section.text.push_str(&text[..end]);
 }
 
 /// Ids the page around the document uses; a heading never takes one.
@@ -67,14 +78,27 @@ fn slug(text: &str) -> String {
     }
 }
 
-fn unique(base: String, taken: &mut HashSet<String>) -> String {
-    let mut id = base.clone();
-    let mut n = 1;
-    while taken.contains(&id) || RESERVED_IDS.contains(&id.as_str()) {
-        id = format!("{base}-{n}");
+/// Heading ids in use, and for each base the next suffix to try, so that many headings with the
+/// same text cost linear time, not quadratic.
+#[derive(Default)]
+struct Ids {
+    taken: HashSet<String>,
+    next: HashMap<String, usize>,
+}
+
+fn unique(base: String, ids: &mut Ids) -> String {
+    let mut n = ids.next.get(&base).copied().unwrap_or(0);
+    let mut id = if n == 0 {
+        base.clone()
+    } else {
+        format!("{base}-{n}")
+    };
+    while ids.taken.contains(&id) || RESERVED_IDS.contains(&id.as_str()) {
         n += 1;
+        id = format!("{base}-{n}");
     }
-    taken.insert(id.clone());
+    ids.next.insert(base, n + 1);
+    ids.taken.insert(id.clone());
     id
 }
 
@@ -116,7 +140,7 @@ pub fn render(source: &str, links: &Links<'_>) -> Rendered {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_GFM;
-    let mut taken = HashSet::new();
+    let mut ids = Ids::default();
     let mut toc = Vec::new();
     let mut events: Vec<Event<'_>> = Vec::new();
     // A heading's or code block's events are gathered, then emitted as one HTML event.
@@ -143,12 +167,14 @@ pub fn render(source: &str, links: &Links<'_>) -> Rendered {
                         _ => None,
                     })
                     .collect();
-                let id = unique(slug(&text), &mut taken);
-                sections.push(Section {
-                    id: Some(id.clone()),
-                    heading: text.trim().to_owned(),
-                    text: String::new(),
-                });
+                let id = unique(slug(&text), &mut ids);
+                if sections.len() < MAX_SECTIONS {
+                    sections.push(Section {
+                        id: Some(id.clone()),
+                        heading: text.trim().chars().take(200).collect(),
+                        text: String::new(),
+                    });
+                }
                 let mut body = String::new();
                 pulldown_cmark::html::push_html(&mut body, inner.into_iter());
                 if (2..=3).contains(&n) {
@@ -219,7 +245,7 @@ pub fn render(source: &str, links: &Links<'_>) -> Rendered {
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sections.retain(|s| s.id.is_some() || !s.text.is_empty());
     Rendered {
-        html: sanitize(&html, &taken),
+        html: sanitize(&html, &ids.taken),
         toc,
         sections,
     }
@@ -316,6 +342,29 @@ mod tests {
                 guides: &guides,
             },
         )
+    }
+
+    #[test]
+    fn thousands_of_equal_headings_get_distinct_ids_and_the_index_stays_bounded() {
+        let source = "## Step\n\ntext\n\n".repeat(3000) + "## step-1\n";
+        let r = md(&source);
+        assert!(r.html.contains(r#"<h2 id="step">"#));
+        assert!(r.html.contains(r#"<h2 id="step-2999">"#));
+        // "step-1" was taken by the second heading, so the last one goes further.
+        assert!(
+            r.html.contains(r#"<h2 id="step-1-1">"#),
+            "a literal step-1 is kept apart"
+        );
+        // The empty stretch before the first heading counts towards the cap, then is dropped.
+        assert!((MAX_SECTIONS - 1..=MAX_SECTIONS).contains(&r.sections.len()));
+        assert!(
+            r.sections
+                .iter()
+                .all(|s| s.text.len() <= SECTION_TEXT_LIMIT)
+        );
+        let long = format!("## Long\n\n{}", "ü".repeat(10_000));
+        let r = md(&long);
+        assert!(r.sections[0].text.len() <= SECTION_TEXT_LIMIT);
     }
 
     #[test]

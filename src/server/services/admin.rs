@@ -437,12 +437,18 @@ pub async fn teams(store: &Store, actor: &Actor) -> Result<Vec<TeamView>, Servic
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let can = authz::manage_team(actor, id);
+        let publish_tokens = match &can {
+            Some(can) => super::publish_tokens::list_for(store, can).await?,
+            None => Vec::new(),
+        };
         out.push(TeamView {
             slug: r.try_get("slug")?,
             name: r.try_get("name")?,
             description: r.try_get("description")?,
             members,
-            can_manage: authz::manage_team(actor, id).is_some(),
+            can_manage: can.is_some(),
+            publish_tokens,
         });
     }
     Ok(out)

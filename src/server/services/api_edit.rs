@@ -30,6 +30,19 @@ pub struct Removed {
     pub scopes: Vec<String>,
 }
 
+/// An API's description, rendered from Markdown and sanitized; done before the write
+/// transaction, so no writer waits on rendering.
+pub fn render_description(slug: &str, description_md: &str) -> String {
+    markdown::render(
+        description_md,
+        &markdown::Links {
+            api_slug: slug,
+            guides: &HashMap::new(),
+        },
+    )
+    .html
+}
+
 /// Writes an API's row, tags, environments and scopes, and its search document. Environments
 /// and scopes are matched by name and updated in place; one that is gone is removed, unless
 /// access requests or grants still name it.
@@ -38,16 +51,9 @@ pub async fn store_metadata(
     api_id: i64,
     slug: &str,
     meta: &ApiMetadata,
+    description_html: &str,
     now: i64,
 ) -> Result<Removed, MetadataError> {
-    let description_html = markdown::render(
-        &meta.description_md,
-        &markdown::Links {
-            api_slug: slug,
-            guides: &HashMap::new(),
-        },
-    )
-    .html;
     sqlx::query(
         "UPDATE apis SET name = $2, summary = $3, description_md = $4, lifecycle = $5, visibility = $6,
                 repository_url = $7, runbook_url = $8, chat_channel = $9, updated_at = $10,
@@ -63,7 +69,7 @@ pub async fn store_metadata(
     .bind(&meta.runbook_url)
     .bind(&meta.chat_channel)
     .bind(now)
-    .bind(&description_html)
+    .bind(description_html)
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM api_tags WHERE api_id = $1")
@@ -296,12 +302,16 @@ pub async fn update(
     edit: &ApiEdit,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let mut tx = audit::write_tx(store).await?;
-    // Who may edit is decided before what they sent is checked.
-    let (can, _) = editable(store, &mut tx, actor, slug, now).await?;
+    // Who may edit is decided before what they sent is checked, and before the write lock.
+    let (can, _) = {
+        let mut conn = store.pool().acquire().await?;
+        editable(store, &mut conn, actor, slug, now).await?
+    };
     let meta =
         ApiMetadata::parse(edit).map_err(|p| ServiceError::Invalid(capitalise(&p.join("; "))))?;
-    let removed = store_metadata(&mut tx, can.api_id(), slug, &meta, now)
+    let description_html = render_description(slug, &meta.description_md);
+    let mut tx = audit::write_tx(store).await?;
+    let removed = store_metadata(&mut tx, can.api_id(), slug, &meta, &description_html, now)
         .await
         .map_err(|e| match e {
             MetadataError::InUse(m) => ServiceError::Conflict(capitalise(&m)),

@@ -230,15 +230,21 @@ pub async fn diff(
     store: &Store,
     actor: &Actor,
     slug: &str,
-    from: &str,
-    to: &str,
+    from: Option<&str>,
+    to: Option<&str>,
     now: i64,
 ) -> Result<VersionDiff, ServiceError> {
     let (api_id, _, _) = visible(store, actor, slug, "The API", now).await?;
-    let mut specs = Vec::with_capacity(2);
+    let (Some(from), Some(to)) = (from.filter(|f| !f.is_empty()), to.filter(|t| !t.is_empty()))
+    else {
+        return Err(ServiceError::Invalid(
+            "Name the two versions: ?from=LABEL&to=LABEL".into(),
+        ));
+    };
+    let mut versions = Vec::with_capacity(2);
     for label in [from, to] {
         let short: String = label.chars().take(64).collect();
-        let (_, source) = db::catalog::version_spec(store.pool(), api_id, label)
+        let (id, source) = db::catalog::version_spec(store.pool(), api_id, label)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("The version '{short}'")))?;
         let source = source.ok_or_else(|| {
@@ -246,11 +252,30 @@ pub async fn diff(
                 "The version '{short}' has no OpenAPI document to compare."
             ))
         })?;
-        let (value, _) = openapi::parse(source.as_bytes(), usize::MAX)
-            .map_err(|p| ServiceError::Invalid(format!("The version '{short}': {p}")))?;
-        specs.push(value);
+        versions.push((id, short, source));
     }
-    let found = diff::diff(&specs[0], &specs[1]);
+    // Two neighbours were diffed at publish time; anything else is computed now, off the
+    // async workers.
+    if let Some(stored) =
+        db::catalog::stored_diff(store.pool(), versions[0].0, versions[1].0).await?
+    {
+        return Ok(stored.into_view(from, to));
+    }
+    let [(_, from_short, old), (_, to_short, new)] =
+        <[(i64, String, String); 2]>::try_from(versions)
+            .map_err(|_| ServiceError::Invalid("two versions".into()))?;
+    let found = tokio::task::spawn_blocking(move || {
+        let parse = |short: &str, source: &str| {
+            openapi::parse(source.as_bytes(), usize::MAX)
+                .map(|(v, _)| v)
+                .map_err(|p| ServiceError::Invalid(format!("The version '{short}': {p}")))
+        };
+        let old = parse(&from_short, &old)?;
+        let new = parse(&to_short, &new)?;
+        Ok::<_, ServiceError>(diff::diff(&old, &new))
+    })
+    .await
+    .map_err(|e| ServiceError::Invalid(format!("The versions could not be compared: {e}")))??;
     let stored: StoredDiff =
         serde_json::from_value(serde_json::to_value(&found).unwrap_or_default())
             .unwrap_or_default();

@@ -15,7 +15,7 @@
 use super::api_edit::{MetadataError, store_metadata};
 use super::audit::{self, Action, Event, Who};
 use super::publish::{
-    self, GuideFile, PreparedGuide, PreparedVersion, Problem, VersionInput, write_version,
+    self, GuideFile, Origin, PreparedGuide, PreparedVersion, Problem, VersionInput, write_version,
 };
 use crate::domain::catalog::{ApiMetadata, ApiSlug};
 use crate::model::{ApiEdit, EnvironmentInput, ScopeInput, VersionStatus};
@@ -93,6 +93,7 @@ struct Checked {
     slug: String,
     team_id: i64,
     meta: ApiMetadata,
+    description_html: String,
     versions: Vec<PreparedVersion>,
     guides: Vec<PreparedGuide>,
     assets: Vec<Asset>,
@@ -207,21 +208,38 @@ pub fn find_folders(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
     Ok(folders)
 }
 
-/// A path named in the manifest, kept inside the folder.
+/// A path named in the manifest, kept inside the folder: no `..`, no absolute path, and no
+/// symbolic link on the way that leads out of it.
 fn inside(folder: &Path, relative: &str) -> Result<PathBuf, String> {
+    let outside = || "the path must stay inside the API's folder".to_owned();
     let path = Path::new(relative);
     if relative.is_empty()
         || path
             .components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Err("the path must stay inside the API's folder".into());
+        return Err(outside());
     }
-    Ok(folder.join(path))
+    let joined = folder.join(path);
+    let real = joined
+        .canonicalize()
+        .map_err(|e| format!("cannot open it: {e}"))?;
+    let root = folder
+        .canonicalize()
+        .map_err(|e| format!("cannot open the folder: {e}"))?;
+    if !real.starts_with(&root) {
+        return Err(outside());
+    }
+    Ok(real)
 }
 
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
+    // Only regular files: a FIFO or device would block or never end.
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open it: {e}"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let mut bytes = Vec::new();
     file.take(limit + 1)
@@ -247,6 +265,10 @@ fn read_docs(folder: &Path, problems: &mut Vec<String>) -> (Vec<GuideFile>, Vec<
     let docs = folder.join("docs");
     let mut guides = Vec::new();
     let mut assets = Vec::new();
+    if docs.is_symlink() {
+        problems.push("docs: symbolic links are not followed".into());
+        return (guides, assets);
+    }
     if !docs.is_dir() {
         return (guides, assets);
     }
@@ -363,6 +385,41 @@ async fn check(
             manifest.owner
         ));
     }
+    // An import never moves an API to another team: a folder claiming someone else's slug
+    // would otherwise take it over.
+    let current_owner: Option<String> = sqlx::query_scalar(
+        "SELECT t.slug FROM apis a JOIN teams t ON t.id = a.owner_team_id WHERE a.slug = $1",
+    )
+    .bind(&manifest.slug)
+    .fetch_optional(store.pool())
+    .await
+    .map_err(|e| (slug.clone(), vec![format!("store: {e}")]))?;
+    if let Some(owner) = current_owner.filter(|o| *o != manifest.owner) {
+        problems.push(format!(
+            "{MANIFEST}: the API '{}' belongs to the team '{owner}', not '{}'; an admin changes an API's owner",
+            manifest.slug, manifest.owner
+        ));
+    }
+    // Versions are listed oldest first: a new one goes after those already published.
+    let published: Vec<String> = sqlx::query_scalar(
+        "SELECT v.label FROM api_versions v JOIN apis a ON a.id = v.api_id WHERE a.slug = $1",
+    )
+    .bind(&manifest.slug)
+    .fetch_all(store.pool())
+    .await
+    .map_err(|e| (slug.clone(), vec![format!("store: {e}")]))?;
+    let mut seen_new: Option<&str> = None;
+    for v in &manifest.versions {
+        let exists = published.contains(&v.label);
+        match (exists, seen_new) {
+            (false, None) => seen_new = Some(&v.label),
+            (true, Some(new)) => problems.push(format!(
+                "{MANIFEST}: the new version '{new}' is listed before '{}', which is already published; list versions oldest first",
+                v.label
+            )),
+            _ => {}
+        }
+    }
 
     let (guide_files, assets) = read_docs(folder, &mut problems);
     if !guide_files.is_empty() && manifest.versions.is_empty() {
@@ -427,6 +484,10 @@ async fn check(
     }
     match (meta, team_id) {
         (Some(meta), Some(team_id)) if problems.is_empty() => Ok(Checked {
+            description_html: super::api_edit::render_description(
+                &manifest.slug,
+                &meta.description_md,
+            ),
             slug: manifest.slug,
             team_id,
             meta,
@@ -476,7 +537,16 @@ async fn write(
         .await
         .map_err(store_err)?,
     };
-    let removed_meta = match store_metadata(&mut tx, api_id, &api.slug, &api.meta, now).await {
+    let removed_meta = match store_metadata(
+        &mut tx,
+        api_id,
+        &api.slug,
+        &api.meta,
+        &api.description_html,
+        now,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(MetadataError::InUse(m)) => return Err((vec![format!("{MANIFEST}: {m}")], None)),
         Err(MetadataError::Store(e)) => return Err(store_err(e)),
@@ -493,13 +563,15 @@ async fn write(
         )
         .collect();
 
-    // Versions no longer listed go, with their guides, renderings and search documents.
-    let old_versions: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, label FROM api_versions WHERE api_id = $1 ORDER BY id")
-            .bind(api_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(store_err)?;
+    // Versions this import wrote before and no longer lists go, with their guides, renderings
+    // and search documents. Versions a team's CI published stay.
+    let old_versions: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, label FROM api_versions WHERE api_id = $1 AND origin = 'import' ORDER BY id",
+    )
+    .bind(api_id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(store_err)?;
     let old_guides: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT g.slug FROM guides g JOIN api_versions v ON v.id = g.version_id WHERE v.api_id = $1",
     )
@@ -539,7 +611,7 @@ async fn write(
             &api.slug,
             version,
             Some(&api.guides),
-            None,
+            Origin::Import,
             at,
         )
         .await
@@ -650,7 +722,11 @@ pub async fn import(
             Ok(api) => match write(store, &api, &name, now).await {
                 Ok(report) => report,
                 Err((problems, None)) => ApiReport::failed(name, Some(api.slug.clone()), problems),
-                Err((_, Some(e))) => return Err(ImportError::Store(e)),
+                // Nothing of this API was written; the others may still import.
+                Err((_, Some(e))) => {
+                    tracing::error!(error = %e, api = %api.slug, "import: store error");
+                    ApiReport::failed(name, Some(api.slug.clone()), vec![format!("store: {e}")])
+                }
             },
         };
         reports.push(report);

@@ -18,6 +18,8 @@ use std::fmt;
 
 /// A guide's Markdown is refused past this size.
 pub const MAX_GUIDE_BYTES: usize = 2 * 1024 * 1024;
+/// A version has at most this many guides.
+pub const MAX_GUIDES: usize = 200;
 
 /// Something wrong in what was published, and where: the file, and a place inside it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +166,12 @@ pub fn prepare_guides(
     files: Vec<GuideFile>,
 ) -> Result<Vec<PreparedGuide>, Vec<Problem>> {
     let mut problems = Vec::new();
+    if files.len() > MAX_GUIDES {
+        return Err(vec![Problem::new(
+            "",
+            format!("{} guides; a version has at most {MAX_GUIDES}", files.len()),
+        )]);
+    }
     let mut read = Vec::new();
     for file in files {
         if file.source.len() > MAX_GUIDE_BYTES {
@@ -327,6 +335,22 @@ pub fn prepare_version(
     })
 }
 
+/// Who wrote a version: the docs-as-code import (which may later prune it) or a team's CI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Import,
+    Publish,
+}
+
+impl Origin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Origin::Import => "import",
+            Origin::Publish => "publish",
+        }
+    }
+}
+
 /// Where a version was stored.
 pub struct WrittenVersion {
     pub id: i64,
@@ -342,7 +366,7 @@ pub async fn write_version(
     api_slug: &str,
     version: &PreparedVersion,
     guides: Option<&[PreparedGuide]>,
-    published_by: Option<i64>,
+    origin: Origin,
     now: i64,
 ) -> Result<WrittenVersion, sqlx::Error> {
     let existing: Option<i64> =
@@ -357,14 +381,14 @@ pub async fn write_version(
         Some(id) => {
             sqlx::query(
                 "UPDATE api_versions SET status = $2, release_notes_md = $3, spec_format = $4,
-                        spec_source = $5, published_by = $6 WHERE id = $1",
+                        spec_source = $5, origin = $6 WHERE id = $1",
             )
             .bind(id)
             .bind(version.status.as_str())
             .bind(&version.release_notes)
             .bind(format)
             .bind(source)
-            .bind(published_by)
+            .bind(origin.as_str())
             .execute(&mut *conn)
             .await?;
             let statements: &[&str] = if guides.is_some() {
@@ -389,7 +413,7 @@ pub async fn write_version(
         }
         None => {
             sqlx::query_scalar(
-                "INSERT INTO api_versions (api_id, label, status, release_notes_md, spec_format, spec_source, published_at, published_by)
+                "INSERT INTO api_versions (api_id, label, status, release_notes_md, spec_format, spec_source, published_at, origin)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(api_id)
@@ -399,7 +423,7 @@ pub async fn write_version(
             .bind(format)
             .bind(source)
             .bind(now)
-            .bind(published_by)
+            .bind(origin.as_str())
             .fetch_one(&mut *conn)
             .await?
         }
@@ -466,10 +490,44 @@ pub async fn write_version(
     if let Some(spec) = &version.spec {
         store_diff_from_previous(conn, api_id, id, &spec.reference.document, now).await?;
     }
+    if existing.is_some() {
+        refresh_next_diff(conn, api_id, id, now).await?;
+    }
     Ok(WrittenVersion {
         id,
         created: existing.is_none(),
     })
+}
+
+/// A replaced version may be the "before" of the next version's diff: that diff is computed
+/// again, against whichever version now comes before it.
+async fn refresh_next_diff(
+    conn: &mut sqlx::AnyConnection,
+    api_id: i64,
+    version_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let next: Option<(i64, String)> = sqlx::query_as(
+        "SELECT n.id, n.spec_source FROM api_versions n, api_versions v
+         WHERE v.id = $2 AND n.api_id = $1 AND n.id <> v.id AND n.spec_source IS NOT NULL
+           AND (n.published_at > v.published_at OR (n.published_at = v.published_at AND n.id > v.id))
+         ORDER BY n.published_at, n.id LIMIT 1",
+    )
+    .bind(api_id)
+    .bind(version_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((next_id, source)) = next else {
+        return Ok(());
+    };
+    sqlx::query("DELETE FROM version_diffs WHERE to_version_id = $1")
+        .bind(next_id)
+        .execute(&mut *conn)
+        .await?;
+    if let Ok((document, _)) = openapi::parse(source.as_bytes(), usize::MAX) {
+        store_diff_from_previous(conn, api_id, next_id, &document, now).await?;
+    }
+    Ok(())
 }
 
 /// Diffs a version against the one published just before it that has a spec, and stores it.

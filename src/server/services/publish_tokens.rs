@@ -6,10 +6,11 @@
 //! enough (nothing to guess), and the fixed prefix lets secret scanners find leaked ones.
 
 use super::audit::{self, Action, Event, Who};
-use super::publish::{self, GuideFile, Problem, VersionInput, write_version};
+use super::publish::{self, GuideFile, Origin, Problem, VersionInput, write_version};
 use crate::domain::catalog::ApiSlug;
 use crate::model::{PublishTokenCreated, PublishTokenView, VersionStatus};
 use crate::server::actor::Actor;
+use crate::server::authz::ManageTeam;
 use crate::server::db::Store;
 use crate::server::error::ServiceError;
 use crate::server::secrets::{constant_time_eq, random_hex, sha256_hex};
@@ -44,13 +45,21 @@ pub async fn list(
     team_slug: &str,
 ) -> Result<Vec<PublishTokenView>, ServiceError> {
     let can = team_capability(store, actor, team_slug).await?;
+    Ok(list_for(store, &can).await?)
+}
+
+/// The tokens of a team the holder manages.
+pub async fn list_for(
+    store: &Store,
+    can: &ManageTeam,
+) -> Result<Vec<PublishTokenView>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE t.team_id = $1 ORDER BY t.created_at DESC, t.id DESC"
     ))
     .bind(can.team_id())
     .fetch_all(store.pool())
     .await?;
-    Ok(rows.iter().map(view).collect::<Result<_, _>>()?)
+    rows.iter().map(view).collect()
 }
 
 /// Creates a token; the answer carries the secret, which is never shown again.
@@ -110,6 +119,7 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     Ok(PublishTokenCreated {
+        team: team_slug.to_owned(),
         token: PublishTokenView {
             id,
             name: name.to_owned(),
@@ -258,17 +268,18 @@ impl From<sqlx::Error> for PublishFailure {
     }
 }
 
-/// Publishes (or replaces) one version of an API the token's team owns. Checked and rendered
-/// whole before anything is written; a version with problems changes nothing.
-#[tracing::instrument(skip(store, request), fields(token = publisher.token_id))]
-pub async fn publish(
+/// An API a publisher may publish to.
+pub struct Target {
+    api_id: i64,
+    slug: ApiSlug,
+}
+
+/// The API behind a slug, if the token's team owns it. Decided before the request body is read.
+pub async fn authorize(
     store: &Store,
     publisher: &Publisher,
     slug: &str,
-    request: PublishRequest,
-    max_spec_bytes: usize,
-    now: i64,
-) -> Result<Published, PublishFailure> {
+) -> Result<Target, ServiceError> {
     let not_found = || ServiceError::NotFound("The API".into());
     let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
     let row = sqlx::query("SELECT id, owner_team_id FROM apis WHERE slug = $1")
@@ -278,8 +289,25 @@ pub async fn publish(
         .ok_or_else(not_found)?;
     let (api_id, team_id): (i64, i64) = (row.try_get("id")?, row.try_get("owner_team_id")?);
     if team_id != publisher.team_id {
-        return Err(ServiceError::Forbidden.into());
+        return Err(ServiceError::Forbidden);
     }
+    Ok(Target { api_id, slug })
+}
+
+/// Publishes (or replaces) one version of an API the token's team owns. Checked and rendered
+/// whole, off the async workers, before anything is written; a version with problems changes
+/// nothing. Leaving out `spec` when replacing a version keeps its spec; leaving out `guides`
+/// keeps its guides (or, for a new version, takes those of the version shown until now).
+#[tracing::instrument(skip(store, request, target), fields(token = publisher.token_id))]
+pub async fn publish(
+    store: &Store,
+    publisher: &Publisher,
+    target: Target,
+    request: PublishRequest,
+    max_spec_bytes: usize,
+    now: i64,
+) -> Result<Published, PublishFailure> {
+    let Target { api_id, slug } = target;
     let status = match request.status.as_deref() {
         None => VersionStatus::Current,
         Some(s) => s
@@ -292,6 +320,17 @@ pub async fn publish(
     .bind(api_id)
     .fetch_optional(store.pool())
     .await?;
+    let spec = match request.spec {
+        Some(text) => Some(text),
+        None => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT spec_source FROM api_versions WHERE api_id = $1 AND label = $2",
+        )
+        .bind(api_id)
+        .bind(&request.label)
+        .fetch_optional(store.pool())
+        .await?
+        .flatten(),
+    };
     let problems = |found: Vec<Problem>| {
         PublishFailure::Problems(
             found
@@ -304,11 +343,15 @@ pub async fn publish(
                 .collect(),
         )
     };
-    let guides = match request.guides {
-        None => None,
-        Some(uploads) => Some(
-            publish::prepare_guides(
-                slug.as_str(),
+    let render_slug = slug.to_string();
+    let label = request.label;
+    let release_notes = request.release_notes;
+    let uploads = request.guides;
+    let prepared = tokio::task::spawn_blocking(move || {
+        let guides = match uploads {
+            None => None,
+            Some(uploads) => Some(publish::prepare_guides(
+                &render_slug,
                 uploads
                     .into_iter()
                     .map(|g| GuideFile {
@@ -316,22 +359,29 @@ pub async fn publish(
                         source: g.content.into_bytes(),
                     })
                     .collect(),
-            )
-            .map_err(problems)?,
-        ),
-    };
-    let version = publish::prepare_version(
-        slug.as_str(),
-        base_url.as_deref(),
-        VersionInput {
-            label: request.label,
-            status,
-            release_notes: request.release_notes,
-            spec: request.spec.map(|s| ("spec".to_owned(), s.into_bytes())),
-        },
-        max_spec_bytes,
-    )
-    .map_err(problems)?;
+            )?),
+        };
+        let version = publish::prepare_version(
+            &render_slug,
+            base_url.as_deref(),
+            VersionInput {
+                label,
+                status,
+                release_notes,
+                spec: spec.map(|s| ("spec".to_owned(), s.into_bytes())),
+            },
+            max_spec_bytes,
+        )?;
+        Ok::<_, Vec<Problem>>((guides, version))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "publish: rendering failed");
+        PublishFailure::Service(ServiceError::Invalid(
+            "The version could not be rendered.".into(),
+        ))
+    })?;
+    let (guides, version) = prepared.map_err(problems)?;
 
     let mut tx = audit::write_tx(store).await?;
     let shown_before = crate::server::db::catalog::shown_version(&mut *tx, api_id).await?;
@@ -341,7 +391,7 @@ pub async fn publish(
         slug.as_str(),
         &version,
         guides.as_deref(),
-        None,
+        Origin::Publish,
         now,
     )
     .await?;

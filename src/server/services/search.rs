@@ -47,6 +47,7 @@ pub async fn search(
     for m in found {
         let hit = SearchHit {
             snippet: search::snippet(&m.body, &words),
+            title_parts: search::snippet(&m.title, &words),
             kind: m.kind,
             title: m.title,
             link: m.link,
