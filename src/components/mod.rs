@@ -82,3 +82,21 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
         </Suspense>
     }
 }
+
+/// After a client-side navigation to `page#anchor` the browser does not scroll by itself: once
+/// `ready` says the document is on the page, bring the anchor's element into view.
+pub fn scroll_to_hash_when(ready: impl Fn() -> bool + Send + Sync + 'static) {
+    Effect::new(move |_| {
+        if !ready() {
+            return;
+        }
+        request_animation_frame(|| {
+            let hash = window().location().hash().unwrap_or_default();
+            if let Some(id) = hash.strip_prefix('#').filter(|id| !id.is_empty())
+                && let Some(element) = document().get_element_by_id(id)
+            {
+                element.scroll_into_view();
+            }
+        });
+    });
+}

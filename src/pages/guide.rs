@@ -2,7 +2,7 @@
 //! and its table of contents beside it.
 
 use crate::api::get_guide;
-use crate::components::{ErrorPanel, SignedIn};
+use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
 use crate::model::GuidePage;
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
@@ -33,6 +33,7 @@ fn GuideBody() -> impl IntoView {
         },
         |(slug, guide, version)| get_guide(slug, guide, version),
     );
+    scroll_to_hash_when(move || guide.with(|g| matches!(g, Some(Ok(_)))));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -3,7 +3,7 @@
 //! `#schema-…`).
 
 use crate::api::get_reference;
-use crate::components::{ErrorPanel, SignedIn};
+use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
 use crate::model::ReferencePage;
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
@@ -32,6 +32,7 @@ fn ReferenceBody() -> impl IntoView {
         },
         |(slug, version)| get_reference(slug, version),
     );
+    scroll_to_hash_when(move || reference.with(|r| matches!(r, Some(Ok(_)))));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
