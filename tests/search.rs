@@ -60,7 +60,8 @@ async fn operations_are_found_by_a_fragment_of_their_path_and_a_word_of_their_su
         let anchor = hit.link.split('#').nth(1).unwrap();
         let html: String = sqlx::query_scalar(
             "SELECT r.html FROM rendered_artifacts r JOIN api_versions v ON v.id = r.version_id
-             JOIN apis a ON a.id = v.api_id WHERE a.slug = 'patent-data' AND r.kind = 'reference'",
+             JOIN apis a ON a.id = v.api_id
+             WHERE a.slug = 'patent-data' AND v.label = '1.0.1' AND r.kind = 'reference'",
         )
         .fetch_one(db.store.pool())
         .await
@@ -217,5 +218,62 @@ async fn the_search_page_renders_results_with_links_to_the_operation() {
         // Anonymous visitors are sent to sign in.
         let reply = send(&app, get("/search?q=records", None)).await;
         assert_eq!(reply.status, StatusCode::FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_before_search_is_indexed_at_start_up() {
+    for db in seeded_stores().await {
+        // As a database migrated from before search looks: no documents, no rendered
+        // descriptions.
+        sqlx::query("DELETE FROM search_documents")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE apis SET description_html = ''")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        assert!(
+            search(&db.store, &sam, "searchable", NOW)
+                .await
+                .unwrap()
+                .groups
+                .is_empty()
+        );
+
+        let filled = gatehouse::server::services::publish::backfill(&db.store)
+            .await
+            .unwrap();
+        assert_eq!(
+            filled as i64,
+            common::count(&db, "SELECT COUNT(*) FROM apis").await
+        );
+        let found = search(&db.store, &sam, "searchable", NOW).await.unwrap();
+        assert!(
+            hits(&found, "patent-data")
+                .iter()
+                .any(|h| h.title == "GET /{dataset}/{version}/fields"),
+            "{}: {found:#?}",
+            db.backend
+        );
+        let found = search(&db.store, &sam, "telemetry", NOW).await.unwrap();
+        assert!(hits(&found, "pet-store").iter().any(|h| h.kind == "guide"));
+        assert_eq!(
+            common::count(
+                &db,
+                "SELECT COUNT(*) FROM apis WHERE description_md <> '' AND description_html = ''"
+            )
+            .await,
+            0
+        );
+        // Once done, nothing is left to do.
+        assert_eq!(
+            gatehouse::server::services::publish::backfill(&db.store)
+                .await
+                .unwrap(),
+            0
+        );
     }
 }

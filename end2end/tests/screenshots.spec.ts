@@ -66,3 +66,31 @@ test("the OpenAPI reference", async ({ page }) => {
   await hydrated(page);
   await page.screenshot({ path: "../docs/screenshots/reference.png" });
 });
+
+test("search results grouped by API", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInAs(page, "Sam Taylor", "/search?q=pets");
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/search.png" });
+});
+
+test("the changelog with the version diff", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInAs(page, "Sam Taylor", "/apis/patent-data/changelog");
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/changelog-diff.png" });
+});
+
+test("editing an API as its owner", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await signInAs(page, "Priya Shah", "/apis/files/edit");
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/api-edit.png" });
+});
+
+test("the reference on a phone", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signInAs(page, "Sam Taylor", "/apis/patent-data/reference");
+  await hydrated(page);
+  await page.screenshot({ path: "../docs/screenshots/reference-phone.png" });
+});

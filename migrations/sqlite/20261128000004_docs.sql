@@ -29,7 +29,9 @@ CREATE VIRTUAL TABLE search_fts USING fts5 (
     terms,
     content = 'search_documents',
     content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 0'
+    tokenize = 'unicode61 remove_diacritics 0',
+    -- Searches are words and prefixes, never phrases: no positions to store.
+    detail = 'none'
 );
 CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN
     INSERT INTO search_fts (rowid, terms) VALUES (new.id, new.terms);

@@ -48,6 +48,10 @@ const FIXTURES: &[(&str, &str)] = &[
         include_str!("../../demo/fixtures/specs/box_openapi-v2025.0.json"),
     ),
     (
+        "demo/patent-data-1.0.0.yaml",
+        include_str!("../../demo/specs/patent-data-1.0.0.yaml"),
+    ),
+    (
         "specs/oai_callback-example.yaml",
         include_str!("../../demo/fixtures/specs/oai_callback-example.yaml"),
     ),
@@ -135,8 +139,21 @@ struct ApiSeed {
     release_notes: String,
     #[serde(default)]
     guides: Vec<String>,
+    /// Versions before `version`, oldest first.
+    #[serde(default)]
+    earlier: Vec<EarlierSeed>,
     environments: Vec<EnvSeed>,
     scopes: Vec<ScopeSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EarlierSeed {
+    version: String,
+    spec: Option<String>,
+    #[serde(default)]
+    release_notes: String,
+    status: String,
 }
 
 fn default_version() -> String {
@@ -393,6 +410,44 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
             })
             .collect::<Result<Vec<_>, SeedError>>()?;
         let guides = prepare_guides(&a.slug, guides).map_err(invalid)?;
+        let base_url = a.environments.first().map(|e| e.base_url.as_str());
+        // Earlier versions a second apart, oldest first, so the order holds on both backends.
+        for (i, e) in a.earlier.iter().enumerate() {
+            let status = e
+                .status
+                .parse::<VersionStatus>()
+                .map_err(|err| SeedError::Invalid(format!("{}: {err}", a.slug)))?;
+            let spec = e
+                .spec
+                .as_deref()
+                .map(|name| {
+                    Ok::<_, SeedError>((name.to_owned(), fixture(name)?.as_bytes().to_vec()))
+                })
+                .transpose()?;
+            let earlier = prepare_version(
+                &a.slug,
+                base_url,
+                VersionInput {
+                    label: e.version.clone(),
+                    status,
+                    release_notes: e.release_notes.clone(),
+                    spec,
+                },
+                DEFAULT_MAX_SPEC_BYTES,
+            )
+            .map_err(invalid)?;
+            let at = now - (a.earlier.len() - i) as i64;
+            write_version(
+                &mut tx,
+                api_id,
+                &a.slug,
+                &earlier,
+                Some(&guides),
+                Origin::Import,
+                at,
+            )
+            .await?;
+        }
         let version = prepare_version(
             &a.slug,
             a.environments.first().map(|e| e.base_url.as_str()),

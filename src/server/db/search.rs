@@ -50,6 +50,53 @@ pub async fn insert(
     .map(|_| ())
 }
 
+/// Inserts many documents in a few statements (one per 25): a version's index is written
+/// in a millisecond, not a statement per operation.
+pub async fn insert_many(
+    conn: &mut sqlx::AnyConnection,
+    api_id: i64,
+    version_id: Option<i64>,
+    docs: &[NewDocument],
+) -> Result<(), sqlx::Error> {
+    // sqlx looks each parameter up by name, which grows with the square of a statement's
+    // parameters: a few dozen rows per statement is the sweet spot.
+    const ROWS: usize = 25;
+    for chunk in docs.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO search_documents (api_id, version_id, kind, title, link, body, terms) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 7;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            ));
+        }
+        let mut query = sqlx::query(&sql);
+        for doc in chunk {
+            query = query
+                .bind(api_id)
+                .bind(version_id)
+                .bind(doc.kind)
+                .bind(clip(&doc.title, MAX_TITLE))
+                .bind(&doc.link)
+                .bind(clip(&doc.body, MAX_BODY))
+                .bind(clip(&doc.terms, MAX_TERMS));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub struct Match {
     pub api_slug: String,
     pub api_name: String,
@@ -59,8 +106,10 @@ pub struct Match {
     pub body: String,
 }
 
-/// The best `limit` matches the viewer may see, best first. `fts5` and `tsquery` are the same
-/// query in each engine's syntax (see `server::search`).
+/// The best `limit` matches the viewer may see: APIs themselves first (so an API whose name
+/// matches leads its group), then operations, schemas and guide sections, each by the engine's
+/// relevance. `fts5` and `tsquery` are the same query in each engine's syntax (see
+/// `server::search`).
 pub async fn find(
     pool: &AnyPool,
     backend: Backend,
@@ -90,7 +139,7 @@ pub async fn find(
                 SELECT v.id FROM api_versions v WHERE v.api_id = d.api_id
                 ORDER BY CASE v.status WHEN 'current' THEN 0 ELSE 1 END, v.published_at DESC, v.id DESC
                 LIMIT 1))
-         ORDER BY {rank}, CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, d.id
+         ORDER BY CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, {rank}, d.id
          LIMIT $6",
         visible = visible_to(1)
     );

@@ -484,9 +484,13 @@ pub async fn write_version(
         )
         .await?;
     }
-    for doc in version_documents(api_slug, version, guides) {
-        search_db::insert(conn, api_id, Some(id), &doc).await?;
-    }
+    search_db::insert_many(
+        conn,
+        api_id,
+        Some(id),
+        &version_documents(api_slug, version, guides),
+    )
+    .await?;
     if let Some(spec) = &version.spec {
         store_diff_from_previous(conn, api_id, id, &spec.reference.document, now).await?;
     }
@@ -750,4 +754,116 @@ mod tests {
         assert!(check_label("v1/../x").is_err());
         assert!(check_label(&"1".repeat(65)).is_err());
     }
+}
+
+/// Fills in what a database from before search and rendered descriptions lacks: each API's
+/// rendered description and search document, and the search documents of each API's shown
+/// version. Runs at start-up; does nothing once everything is indexed.
+pub async fn backfill(store: &crate::server::db::Store) -> Result<usize, sqlx::Error> {
+    use sqlx::Row;
+    let mut done = 0;
+    let apis = sqlx::query(
+        "SELECT a.id, a.slug, a.name, a.summary, a.description_md, a.description_html
+         FROM apis a
+         WHERE NOT EXISTS (SELECT 1 FROM search_documents d WHERE d.api_id = a.id AND d.version_id IS NULL)",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    for row in apis {
+        let api_id: i64 = row.try_get("id")?;
+        let slug: String = row.try_get("slug")?;
+        let description_md: String = row.try_get("description_md")?;
+        let tags: Vec<String> =
+            sqlx::query_scalar("SELECT tag FROM api_tags WHERE api_id = $1 ORDER BY tag")
+                .bind(api_id)
+                .fetch_all(store.pool())
+                .await?;
+        let description_html = super::api_edit::render_description(&slug, &description_md);
+        let mut tx = store.pool().begin().await?;
+        if row.try_get::<String, _>("description_html")?.is_empty() {
+            sqlx::query("UPDATE apis SET description_html = $2 WHERE id = $1")
+                .bind(api_id)
+                .bind(&description_html)
+                .execute(&mut *tx)
+                .await?;
+        }
+        index_api(
+            &mut tx,
+            api_id,
+            &slug,
+            &row.try_get::<String, _>("name")?,
+            &row.try_get::<String, _>("summary")?,
+            &description_md,
+            &tags,
+        )
+        .await?;
+        // The shown version's guides, operations and schemas, rendered again for their text.
+        if let Some((version_id, label)) =
+            crate::server::db::catalog::shown_version(&mut *tx, api_id).await?
+        {
+            let has_docs: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM search_documents WHERE version_id = $1")
+                    .bind(version_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if has_docs == 0 {
+                let guides = sqlx::query_as::<_, (String, String, String)>(
+                    "SELECT slug, title, source_md FROM guides WHERE version_id = $1 ORDER BY position",
+                )
+                .bind(version_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(guide_slug, title, source)| {
+                    let rendered = markdown::render(
+                        &source,
+                        &markdown::Links {
+                            api_slug: &slug,
+                            guides: &HashMap::new(),
+                        },
+                    );
+                    PreparedGuide {
+                        file_name: format!("{guide_slug}.md"),
+                        slug: guide_slug,
+                        title,
+                        source: String::new(),
+                        html: String::new(),
+                        toc_json: String::new(),
+                        sections: rendered.sections,
+                    }
+                })
+                .collect::<Vec<_>>();
+                let spec: Option<String> =
+                    sqlx::query_scalar("SELECT spec_source FROM api_versions WHERE id = $1")
+                        .bind(version_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let reference = spec.and_then(|s| {
+                    openapi::render(
+                        s.as_bytes(),
+                        &openapi::Context {
+                            base_url: None,
+                            max_bytes: usize::MAX,
+                        },
+                    )
+                    .ok()
+                });
+                let version = PreparedVersion {
+                    label,
+                    status: VersionStatus::Current,
+                    release_notes: String::new(),
+                    notes_html: String::new(),
+                    spec: reference.map(|reference| PreparedSpec {
+                        source: String::new(),
+                        reference,
+                    }),
+                };
+                let docs = version_documents(&slug, &version, &guides);
+                search_db::insert_many(&mut tx, api_id, Some(version_id), &docs).await?;
+            }
+        }
+        tx.commit().await?;
+        done += 1;
+    }
+    Ok(done)
 }
