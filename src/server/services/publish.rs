@@ -666,96 +666,6 @@ pub async fn index_api(
     search_db::insert(conn, api_id, None, &doc).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(name: &str, text: &str) -> GuideFile {
-        GuideFile {
-            file_name: name.into(),
-            source: text.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn guides_are_ordered_by_front_matter_then_file_name() {
-        let guides = prepare_guides(
-            "orders",
-            vec![
-                file("b-errors.md", "# Errors\n\nSee [auth](01-auth.md#keys)."),
-                file(
-                    "01-auth.md",
-                    "---\ntitle: Authentication\norder: 2\n---\n# Keys\n",
-                ),
-                file("z-intro.md", "---\norder: 1\n---\n# Welcome\n"),
-                file("a-limits.md", "Limits, no heading."),
-            ],
-        )
-        .unwrap();
-        let order: Vec<(&str, &str)> = guides
-            .iter()
-            .map(|g| (g.slug.as_str(), g.title.as_str()))
-            .collect();
-        assert_eq!(
-            order,
-            [
-                ("z-intro", "Welcome"),
-                ("auth", "Authentication"),
-                ("a-limits", "a limits"),
-                ("b-errors", "Errors"),
-            ]
-        );
-        assert!(
-            guides[3]
-                .html
-                .contains("href=\"/apis/orders/guides/auth#keys\"")
-        );
-        assert!(!guides[1].html.contains("order: 2"));
-    }
-
-    #[test]
-    fn guide_problems_name_the_file_and_are_all_reported() {
-        let problems = match prepare_guides(
-            "orders",
-            vec![
-                file("bad.md", "---\ntitle: [unclosed\n---\nx"),
-                file("open.md", "---\ntitle: x\n"),
-                GuideFile {
-                    file_name: "latin1.md".into(),
-                    source: vec![b'a', 0xff, b'b'],
-                },
-                file("one/x.md", "# X"),
-                file("two/x.md", "# X"),
-            ],
-        ) {
-            Err(p) => p,
-            Ok(_) => panic!("bad guides were accepted"),
-        };
-        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert_eq!(problems.len(), 4, "{text:?}");
-        assert!(text[0].starts_with("bad.md (front matter): the front matter is not valid YAML"));
-        assert!(text[1].contains("open.md") && text[1].contains("never closed"));
-        assert!(text[2].starts_with("latin1.md (byte 1): the file is not valid UTF-8"));
-        assert!(text[3].contains("'x'"));
-    }
-
-    #[test]
-    fn slugs_drop_numbering_and_punctuation() {
-        assert_eq!(guide_slug("02-Getting_Started.md"), "getting-started");
-        assert_eq!(guide_slug("docs/2024.md"), "2024");
-        assert_eq!(guide_slug("stripe-cli_README.md"), "stripe-cli-readme");
-        assert_eq!(guide_slug("---.md"), "guide");
-    }
-
-    #[test]
-    fn labels_are_checked() {
-        assert!(check_label("2.1.0-beta+7").is_ok());
-        assert!(check_label("").is_err());
-        assert!(check_label("v1/../x").is_err());
-        assert!(check_label(&"1".repeat(65)).is_err());
-    }
-}
-
 /// Fills in what a database from before search and rendered descriptions lacks: each API's
 /// rendered description and search document, and the search documents of each API's shown
 /// version. Runs at start-up; does nothing once everything is indexed.
@@ -866,4 +776,94 @@ pub async fn backfill(store: &crate::server::db::Store) -> Result<usize, sqlx::E
         done += 1;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> GuideFile {
+        GuideFile {
+            file_name: name.into(),
+            source: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn guides_are_ordered_by_front_matter_then_file_name() {
+        let guides = prepare_guides(
+            "orders",
+            vec![
+                file("b-errors.md", "# Errors\n\nSee [auth](01-auth.md#keys)."),
+                file(
+                    "01-auth.md",
+                    "---\ntitle: Authentication\norder: 2\n---\n# Keys\n",
+                ),
+                file("z-intro.md", "---\norder: 1\n---\n# Welcome\n"),
+                file("a-limits.md", "Limits, no heading."),
+            ],
+        )
+        .unwrap();
+        let order: Vec<(&str, &str)> = guides
+            .iter()
+            .map(|g| (g.slug.as_str(), g.title.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("z-intro", "Welcome"),
+                ("auth", "Authentication"),
+                ("a-limits", "a limits"),
+                ("b-errors", "Errors"),
+            ]
+        );
+        assert!(
+            guides[3]
+                .html
+                .contains("href=\"/apis/orders/guides/auth#keys\"")
+        );
+        assert!(!guides[1].html.contains("order: 2"));
+    }
+
+    #[test]
+    fn guide_problems_name_the_file_and_are_all_reported() {
+        let problems = match prepare_guides(
+            "orders",
+            vec![
+                file("bad.md", "---\ntitle: [unclosed\n---\nx"),
+                file("open.md", "---\ntitle: x\n"),
+                GuideFile {
+                    file_name: "latin1.md".into(),
+                    source: vec![b'a', 0xff, b'b'],
+                },
+                file("one/x.md", "# X"),
+                file("two/x.md", "# X"),
+            ],
+        ) {
+            Err(p) => p,
+            Ok(_) => panic!("bad guides were accepted"),
+        };
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 4, "{text:?}");
+        assert!(text[0].starts_with("bad.md (front matter): the front matter is not valid YAML"));
+        assert!(text[1].contains("open.md") && text[1].contains("never closed"));
+        assert!(text[2].starts_with("latin1.md (byte 1): the file is not valid UTF-8"));
+        assert!(text[3].contains("'x'"));
+    }
+
+    #[test]
+    fn slugs_drop_numbering_and_punctuation() {
+        assert_eq!(guide_slug("02-Getting_Started.md"), "getting-started");
+        assert_eq!(guide_slug("docs/2024.md"), "2024");
+        assert_eq!(guide_slug("stripe-cli_README.md"), "stripe-cli-readme");
+        assert_eq!(guide_slug("---.md"), "guide");
+    }
+
+    #[test]
+    fn labels_are_checked() {
+        assert!(check_label("2.1.0-beta+7").is_ok());
+        assert!(check_label("").is_err());
+        assert!(check_label("v1/../x").is_err());
+        assert!(check_label(&"1".repeat(65)).is_err());
+    }
 }
