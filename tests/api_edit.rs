@@ -5,30 +5,14 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use common::web::{SAME_ORIGIN, get, post_form, send};
-use common::{NOW, TestStore, app_state, config, count, person_id, seeded_stores};
+use common::{NOW, app_state, config, count, person_id, seeded_stores};
 use gatehouse::server::http::router;
 use gatehouse::server::render::openapi::DEFAULT_MAX_SPEC_BYTES;
 use gatehouse::server::services::docs_import::import;
 use gatehouse::server::services::search::search;
-use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
-use std::time::Duration;
 
-async fn cookie(db: &TestStore, email: &str) -> String {
-    let id = person_id(&db.store, email).await;
-    let s = sessions::start(
-        &db.store,
-        id,
-        AuthMethod::Dev,
-        Timeouts {
-            idle: Duration::from_secs(3600),
-            lifetime: Duration::from_secs(36_000),
-        },
-        &ClientInfo::default(),
-        NOW,
-    )
-    .await
-    .unwrap();
-    format!("gatehouse_session={}", s.token)
+async fn cookie(db: &common::TestStore, email: &str) -> String {
+    common::session_cookie(&db.store, email).await
 }
 
 /// The form as the browser sends it (`edit[environments][0][name]=…`).

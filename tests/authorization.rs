@@ -14,8 +14,6 @@ use gatehouse::server::actor::Actor;
 use gatehouse::server::authz;
 use gatehouse::server::http::router;
 use gatehouse::server::services::invitations::{self, NewInvitation};
-use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
-use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -78,23 +76,7 @@ async fn setup(db: &TestStore) -> Vec<(Role, Option<String>)> {
     ] {
         let cookie = match email {
             None => None,
-            Some(email) => {
-                let id = person_id(&db.store, email).await;
-                let session = sessions::start(
-                    &db.store,
-                    id,
-                    AuthMethod::Dev,
-                    Timeouts {
-                        idle: Duration::from_secs(3600),
-                        lifetime: Duration::from_secs(36_000),
-                    },
-                    &ClientInfo::default(),
-                    now,
-                )
-                .await
-                .unwrap();
-                Some(format!("gatehouse_session={}", session.token))
-            }
+            Some(email) => Some(common::session_cookie(&db.store, email).await),
         };
         out.push((role, cookie));
     }
@@ -387,26 +369,14 @@ async fn every_server_function_admits_exactly_the_roles_it_should() {
 
         // Object ownership beyond roles: Sam (the inviter) reaches his own invitation; Riley
         // (the sponsor) reaches Eli's engagement.
-        let sam_session = sessions::start(
-            &db.store,
-            sam.person_id,
-            AuthMethod::Dev,
-            Timeouts {
-                idle: Duration::from_secs(3600),
-                lifetime: Duration::from_secs(36_000),
-            },
-            &ClientInfo::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let sam_cookie = common::session_cookie(&db.store, "sam.taylor@example.com").await;
         let reply = send(
             &app,
             post_form(
                 "/api/invitations/revoke",
                 format!("id={inv}"),
                 SAME_ORIGIN,
-                Some(&format!("gatehouse_session={}", sam_session.token)),
+                Some(&sam_cookie),
             ),
         )
         .await;

@@ -5,27 +5,11 @@ mod common;
 
 use axum::http::StatusCode;
 use common::web::{SAME_ORIGIN, get, post_form, send};
-use common::{NOW, app_state, config, count, person_id, seeded_stores};
+use common::{app_state, config, count, seeded_stores};
 use gatehouse::server::http::router;
-use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
-use std::time::Duration;
 
 async fn cookie(db: &common::TestStore, email: &str) -> String {
-    let id = person_id(&db.store, email).await;
-    let s = sessions::start(
-        &db.store,
-        id,
-        AuthMethod::Dev,
-        Timeouts {
-            idle: Duration::from_secs(3600),
-            lifetime: Duration::from_secs(36_000),
-        },
-        &ClientInfo::default(),
-        NOW,
-    )
-    .await
-    .unwrap();
-    format!("gatehouse_session={}", s.token)
+    common::session_cookie(&db.store, email).await
 }
 
 #[tokio::test]

@@ -6,28 +6,12 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::web::{Reply, SAME_ORIGIN, get, post_form, send};
-use common::{NOW, TestStore, app_state, config, count, person_id, seeded_stores};
+use common::{app_state, config, count, seeded_stores};
 use gatehouse::server::http::router;
 use gatehouse::server::secrets::sha256_hex;
-use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
-use std::time::Duration;
 
-async fn cookie(db: &TestStore, email: &str) -> String {
-    let id = person_id(&db.store, email).await;
-    let s = sessions::start(
-        &db.store,
-        id,
-        AuthMethod::Dev,
-        Timeouts {
-            idle: Duration::from_secs(3600),
-            lifetime: Duration::from_secs(36_000),
-        },
-        &ClientInfo::default(),
-        NOW,
-    )
-    .await
-    .unwrap();
-    format!("gatehouse_session={}", s.token)
+async fn cookie(db: &common::TestStore, email: &str) -> String {
+    common::session_cookie(&db.store, email).await
 }
 
 /// A CI's request: no cookie, no Origin, a bearer token.

@@ -10,8 +10,6 @@ use common::{NOW, actor, app_state, config, seeded_stores};
 use gatehouse::model::{SearchHit, SearchResults};
 use gatehouse::server::http::router;
 use gatehouse::server::services::search::search;
-use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
-use std::time::Duration;
 
 fn hits<'a>(found: &'a SearchResults, api: &str) -> Vec<&'a SearchHit> {
     found
@@ -182,21 +180,7 @@ async fn search_syntax_in_a_query_is_only_text_and_bad_queries_are_refused_plain
 async fn the_search_page_renders_results_with_links_to_the_operation() {
     for db in seeded_stores().await {
         let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
-        let id = common::person_id(&db.store, "sam.taylor@example.com").await;
-        let s = sessions::start(
-            &db.store,
-            id,
-            AuthMethod::Dev,
-            Timeouts {
-                idle: Duration::from_secs(3600),
-                lifetime: Duration::from_secs(36_000),
-            },
-            &ClientInfo::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
-        let cookie = format!("gatehouse_session={}", s.token);
+        let cookie = common::session_cookie(&db.store, "sam.taylor@example.com").await;
         let reply = send(&app, get("/search?q=searchable", Some(&cookie))).await;
         assert_eq!(reply.status, StatusCode::OK);
         let doc = scraper::Html::parse_document(&reply.body);

@@ -108,6 +108,26 @@ pub async fn actor(store: &Store, email: &str) -> gatehouse::server::actor::Acto
         .expect("active person")
 }
 
+/// A session cookie for a demo person, as the development sign-in would set it.
+pub async fn session_cookie(store: &Store, email: &str) -> String {
+    use gatehouse::server::services::sessions::{self, AuthMethod, ClientInfo, Timeouts};
+    let id = person_id(store, email).await;
+    let session = sessions::start(
+        store,
+        id,
+        AuthMethod::Dev,
+        Timeouts {
+            idle: std::time::Duration::from_secs(3600),
+            lifetime: std::time::Duration::from_secs(36_000),
+        },
+        &ClientInfo::default(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    format!("gatehouse_session={}", session.token)
+}
+
 /// Configuration for tests: loopback, a temporary data dir, plus the given settings.
 pub fn config(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = HashMap::new();

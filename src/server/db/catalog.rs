@@ -273,13 +273,7 @@ pub async fn find_visible(
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| {
-        Ok(VersionView {
-            label: r.try_get("label")?,
-            status: decode(&r.try_get::<String, _>("status")?)?,
-            published_at: r.try_get("published_at")?,
-        })
-    })
+    .map(|r| version_view(&r))
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
 
     let (_, summary) = api.into_summary(tags)?;
@@ -293,6 +287,15 @@ pub async fn find_visible(
         scopes,
         versions,
     }))
+}
+
+/// A version row's `label`, `status` and `published_at`.
+fn version_view(r: &sqlx::any::AnyRow) -> Result<VersionView, sqlx::Error> {
+    Ok(VersionView {
+        label: r.try_get("label")?,
+        status: decode(&r.try_get::<String, _>("status")?)?,
+        published_at: r.try_get("published_at")?,
+    })
 }
 
 /// An API's id, slug and name, if the viewer may see it: for pages that need no more of it.
@@ -379,16 +382,11 @@ pub async fn store_artifact(
     a: NewArtifact<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "DELETE FROM rendered_artifacts WHERE version_id = $1 AND kind = $2 AND artifact_key = $3",
-    )
-    .bind(a.version_id)
-    .bind(a.kind)
-    .bind(a.key)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
         "INSERT INTO rendered_artifacts (version_id, kind, artifact_key, html, toc_json, renderer_version, rendered_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (version_id, kind, artifact_key) DO UPDATE SET
+             html = excluded.html, toc_json = excluded.toc_json,
+             renderer_version = excluded.renderer_version, rendered_at = excluded.rendered_at",
     )
     .bind(a.version_id)
     .bind(a.kind)
@@ -420,11 +418,7 @@ pub async fn changelog(
     .into_iter()
     .map(|r| {
         Ok(crate::model::ChangelogEntry {
-            version: VersionView {
-                label: r.try_get("label")?,
-                status: decode(&r.try_get::<String, _>("status")?)?,
-                published_at: r.try_get("published_at")?,
-            },
+            version: version_view(&r)?,
             html: r.try_get("html")?,
         })
     })
@@ -474,13 +468,7 @@ pub async fn versions_with(
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| {
-        Ok(VersionView {
-            label: r.try_get("label")?,
-            status: decode(&r.try_get::<String, _>("status")?)?,
-            published_at: r.try_get("published_at")?,
-        })
-    })
+    .map(|r| version_view(&r))
     .collect()
 }
 

@@ -50,36 +50,41 @@ pub async fn insert(
     .map(|_| ())
 }
 
-/// Inserts many documents in a few statements (one per 25): a version's index is written
-/// in a millisecond, not a statement per operation.
+/// Inserts many documents in as few statements as the backends allow (a thousand rows each), so
+/// a version's index is written in about a millisecond, not a statement per operation. SQLite
+/// gets positional `?` parameters: it looks each named one up by a linear search, which would
+/// make one large statement cost the square of its parameters.
 pub async fn insert_many(
     conn: &mut sqlx::AnyConnection,
     api_id: i64,
     version_id: Option<i64>,
     docs: &[NewDocument],
 ) -> Result<(), sqlx::Error> {
-    // sqlx looks each parameter up by name, which grows with the square of a statement's
-    // parameters: a few dozen rows per statement is the sweet spot.
-    const ROWS: usize = 25;
+    const ROWS: usize = 1000;
+    let positional = conn.backend_name() == "SQLite";
     for chunk in docs.chunks(ROWS) {
         let mut sql = String::from(
             "INSERT INTO search_documents (api_id, version_id, kind, title, link, body, terms) VALUES ",
         );
         for i in 0..chunk.len() {
-            let n = i * 7;
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            ));
+            if positional {
+                sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+            } else {
+                let n = i * 7;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7
+                ));
+            }
         }
         let mut query = sqlx::query(&sql);
         for doc in chunk {

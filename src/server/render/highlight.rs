@@ -1,6 +1,7 @@
 //! Server-side code highlighting with syntect's bundled grammars, into CSS classes (`hl-…`), so
 //! light and dark themes are the stylesheet's business and the stored HTML carries no styles.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
@@ -13,19 +14,29 @@ static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_ne
 /// colours in a megabyte of JSON.
 const MAX_HIGHLIGHTED: usize = 256 * 1024;
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+pub fn escape(text: &str) -> Cow<'_, str> {
+    let special = |b: u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
+    let Some(first) = text.bytes().position(special) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + text.len() / 8 + 8);
+    out.push_str(&text[..first]);
+    let mut start = first;
+    for (i, b) in text.bytes().enumerate().skip(first) {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
-    out
+    out.push_str(&text[start..]);
+    Cow::Owned(out)
 }
 
 /// Common names for languages whose grammar is filed under another token.
@@ -70,10 +81,10 @@ pub fn highlight(code: &str, lang: Option<&str>) -> String {
             if ok {
                 generator.finalize()
             } else {
-                escape(code)
+                escape(code).into_owned()
             }
         }
-        _ => escape(code),
+        _ => escape(code).into_owned(),
     };
     let class = lang
         .map(|l| format!(" class=\"language-{l}\""))

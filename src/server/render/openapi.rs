@@ -9,6 +9,7 @@
 use super::highlight::{escape, highlight_json};
 use crate::model::TocEntry;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write;
 
@@ -163,8 +164,12 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<(Value, Flavor), SpecProb
     Ok((value, flavor))
 }
 
-fn pointer_escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+fn pointer_escape(key: &str) -> Cow<'_, str> {
+    if key.contains(['~', '/']) {
+        Cow::Owned(key.replace('~', "~0").replace('/', "~1"))
+    } else {
+        Cow::Borrowed(key)
+    }
 }
 
 /// The target of a local `$ref`, following chains (bounded).
@@ -188,7 +193,10 @@ pub(super) fn resolve<'a>(
     None
 }
 
-fn percent_decode(text: &str) -> String {
+fn percent_decode(text: &str) -> Cow<'_, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -204,46 +212,72 @@ fn percent_decode(text: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Every `$ref` in the document must point inside it, at something that exists.
 pub fn check_refs(root: &Value) -> Vec<SpecProblem> {
+    /// Where a node is, as its parent and the step from it; the JSON pointer is spelled out only
+    /// for a problem, not for each of the document's nodes.
+    enum Step<'a> {
+        Key(&'a str),
+        Index(usize),
+    }
+    fn pointer(trail: &[(usize, Step<'_>)], mut at: usize) -> String {
+        let mut steps = Vec::new();
+        while at != 0 {
+            let (parent, step) = &trail[at];
+            steps.push(match step {
+                Step::Key(k) => pointer_escape(k).into_owned(),
+                Step::Index(i) => i.to_string(),
+            });
+            at = *parent;
+        }
+        steps.iter().rev().fold(String::new(), |mut out, s| {
+            out.push('/');
+            out.push_str(s);
+            out
+        })
+    }
     let mut problems = Vec::new();
-    let mut stack: Vec<(&Value, String)> = vec![(root, String::new())];
+    let mut trail: Vec<(usize, Step<'_>)> = vec![(0, Step::Index(0))];
+    let mut stack: Vec<(&Value, usize)> = vec![(root, 0)];
     while let Some((value, at)) = stack.pop() {
         match value {
             Value::Object(map) => {
                 if let Some(r) = map.get("$ref") {
+                    let here = || format!("{}/$ref", pointer(&trail, at));
                     match r.as_str() {
                         Some(r) if r.starts_with("#/") || r == "#" => {
                             if root.pointer(&percent_decode(&r[1..])).is_none() {
                                 problems.push(problem(
-                                    format!("{at}/$ref"),
+                                    here(),
                                     format!("unresolvable $ref '{}'", r.chars().take(200).collect::<String>()),
                                 ));
                             }
                         }
                         Some(r) => problems.push(problem(
-                            format!("{at}/$ref"),
+                            here(),
                             format!(
                                 "external $ref '{}' is not supported; bundle the spec into one file",
                                 r.chars().take(200).collect::<String>()
                             ),
                         )),
-                        None => problems.push(problem(format!("{at}/$ref"), "$ref must be a string")),
+                        None => problems.push(problem(here(), "$ref must be a string")),
                     }
                 }
                 for (k, v) in map {
                     if matches!(v, Value::Object(_) | Value::Array(_)) {
-                        stack.push((v, format!("{at}/{}", pointer_escape(k))));
+                        trail.push((at, Step::Key(k)));
+                        stack.push((v, trail.len() - 1));
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
                     if matches!(v, Value::Object(_) | Value::Array(_)) {
-                        stack.push((v, format!("{at}/{i}")));
+                        trail.push((at, Step::Index(i)));
+                        stack.push((v, trail.len() - 1));
                     }
                 }
             }
@@ -919,7 +953,7 @@ impl<'a> Renderer<'a> {
                             .map(|s| format!("<code class=\"ref-scope\">{}</code>", escape(s)))
                             .collect();
                         if scopes.is_empty() {
-                            escape(scheme)
+                            escape(scheme).into_owned()
                         } else {
                             format!("{} ({})", escape(scheme), scopes.join(", "))
                         }
