@@ -10,8 +10,9 @@ use super::highlight::{escape, highlight_json};
 use crate::model::TocEntry;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
+use std::rc::Rc;
 
 /// Bodies larger than this are refused unless configured otherwise.
 pub const DEFAULT_MAX_SPEC_BYTES: usize = 20 * 1024 * 1024;
@@ -306,6 +307,7 @@ pub fn render(bytes: &[u8], ctx: &Context<'_>) -> Result<Reference, Vec<SpecProb
         operations: Vec::new(),
         schemas: Vec::new(),
         anchors: HashSet::new(),
+        rendered: HashMap::new(),
         base_url: ctx
             .base_url
             .map(str::to_owned)
@@ -448,9 +450,22 @@ struct Renderer<'a> {
     schemas: Vec<SchemaIndex>,
     anchors: HashSet<String>,
     base_url: Option<String>,
+    /// Descriptions rendered once: the same schema's descriptions recur in every operation
+    /// that uses it.
+    rendered: HashMap<String, Rc<str>>,
 }
 
 impl<'a> Renderer<'a> {
+    /// A Markdown description as sanitized HTML, rendered once per distinct text.
+    fn md(&mut self, source: &str) -> Rc<str> {
+        if let Some(html) = self.rendered.get(source) {
+            return html.clone();
+        }
+        let html: Rc<str> = markdown(source).into();
+        self.rendered.insert(source.to_owned(), html.clone());
+        html
+    }
+
     fn anchor(&mut self, base: String) -> String {
         let mut id = base.clone();
         let mut n = 2;
@@ -478,11 +493,8 @@ impl<'a> Renderer<'a> {
             }
         );
         if let Some(d) = text(&info, "description") {
-            let _ = write!(
-                self.out,
-                "<div class=\"ref-description\">{}</div>",
-                markdown(d)
-            );
+            let html = self.md(d);
+            let _ = write!(self.out, "<div class=\"ref-description\">{}</div>", html);
         }
         if let Some(base) = &self.base_url {
             let _ = write!(self.out, "<p>Base URL: <code>{}</code></p>", escape(base));
@@ -544,11 +556,8 @@ impl<'a> Renderer<'a> {
                 .and_then(|t| t.iter().find(|t| text(t, "name") == Some(tag)))
                 .and_then(|t| text(t, "description"));
             if let Some(d) = tag_description {
-                let _ = write!(
-                    self.out,
-                    "<div class=\"ref-description\">{}</div>",
-                    markdown(d)
-                );
+                let html = self.md(d);
+                let _ = write!(self.out, "<div class=\"ref-description\">{}</div>", html);
             }
             for (tag, method, path, item, op) in in_tag {
                 self.operation(method, path, item, op, tag, "op", 3, true);
@@ -678,11 +687,8 @@ impl<'a> Renderer<'a> {
             );
         }
         if let Some(d) = text(op, "description") {
-            let _ = write!(
-                self.out,
-                "<div class=\"ref-description\">{}</div>",
-                markdown(d)
-            );
+            let html = self.md(d);
+            let _ = write!(self.out, "<div class=\"ref-description\">{}</div>", html);
         }
         self.security(op);
         let params = self.parameters(item, op);
@@ -738,7 +744,8 @@ impl<'a> Renderer<'a> {
                         .push_str("<span class=\"ref-deprecated\">Deprecated</span> ");
                 }
                 if let Some(d) = text(p, "description") {
-                    self.out.push_str(&markdown(d));
+                    let html = self.md(d);
+                    self.out.push_str(&html);
                 }
                 self.constraints(schema);
                 self.out.push_str("</td></tr>");
@@ -761,7 +768,8 @@ impl<'a> Renderer<'a> {
                         escape(&consumes.join(", "))
                     );
                     if let Some(d) = text(body, "description") {
-                        self.out.push_str(&markdown(d));
+                        let html = self.md(d);
+                        self.out.push_str(&html);
                     }
                     if let Some(s) = body.get("schema") {
                         let mut stack = Vec::new();
@@ -804,7 +812,8 @@ impl<'a> Renderer<'a> {
                     }
                 );
                 if let Some(d) = text(body, "description") {
-                    self.out.push_str(&markdown(d));
+                    let html = self.md(d);
+                    self.out.push_str(&html);
                 }
                 self.content(body.get("content"), 0);
             }
@@ -1191,11 +1200,8 @@ impl<'a> Renderer<'a> {
         if let Some(d) =
             text(schema, "description").filter(|_| depth > 0 || schema.get("properties").is_none())
         {
-            let _ = write!(
-                self.out,
-                "<div class=\"ref-description\">{}</div>",
-                markdown(d)
-            );
+            let html = self.md(d);
+            let _ = write!(self.out, "<div class=\"ref-description\">{}</div>", html);
         }
         if schema.get("deprecated").and_then(Value::as_bool) == Some(true) {
             self.out
@@ -1276,7 +1282,8 @@ impl<'a> Renderer<'a> {
                     }
                 );
                 if let Some(d) = text(prop, "description") {
-                    self.out.push_str(&markdown(d));
+                    let html = self.md(d);
+                    self.out.push_str(&html);
                 }
                 self.constraints(prop);
                 let nested = prop.get("$ref").is_some()
