@@ -27,7 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sign-out-everywhere", post(sign_out_everywhere))
         .merge(super::auth_routes::routes())
         .merge(super::scim::routes())
-        .merge(super::rest::routes(&state))
+        .merge(super::rest::routes())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

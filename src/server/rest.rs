@@ -12,22 +12,20 @@ use super::edge;
 use super::error::ServiceError;
 use super::services::{catalog, publish_tokens};
 use super::state::AppState;
-use crate::domain::catalog::ApiSlug;
 use crate::model::AppError;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use sqlx::Row;
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/apis/{slug}/versions",
             // The handler reads the body itself, after authentication, up to `body_limit`.
-            post(publish_version).layer(DefaultBodyLimit::max(body_limit(state))),
+            post(publish_version),
         )
         .route("/api/v1/apis/{slug}/diff", get(version_diff))
         .route("/apis/{slug}/assets/{*path}", get(asset))
@@ -189,36 +187,15 @@ async fn asset(
         Ok(None) => return AppError::Unauthenticated.into_response(),
         Err(e) => return e.into_response(),
     };
-    let not_found = || AppError::NotFound("The image".into()).into_response();
-    if ApiSlug::parse(&slug).is_err() {
-        return not_found();
-    }
-    let viewer = super::db::catalog::Viewer::new(&actor, state.clock.now());
-    let api = match super::db::catalog::find_visible_name(state.store.pool(), &viewer, &slug).await
-    {
-        Ok(Some((id, _, _))) => id,
-        Ok(None) => return not_found(),
-        Err(e) => return AppError::from(ServiceError::Store(e)).into_response(),
+    let image = match catalog::asset(&state.store, &actor, &slug, &path, state.clock.now()).await {
+        Ok(image) => image,
+        Err(e) => return AppError::from(e).into_response(),
     };
-    let row = sqlx::query(
-        "SELECT content_type, bytes, sha256 FROM api_assets WHERE api_id = $1 AND path = $2",
-    )
-    .bind(api)
-    .bind(&path)
-    .fetch_optional(state.store.pool())
-    .await;
-    let row = match row {
-        Ok(Some(row)) => row,
-        Ok(None) => return not_found(),
-        Err(e) => return AppError::from(ServiceError::Store(e)).into_response(),
-    };
-    let (Ok(content_type), Ok(bytes), Ok(sha)) = (
-        row.try_get::<String, _>("content_type"),
-        row.try_get::<Vec<u8>, _>("bytes"),
-        row.try_get::<String, _>("sha256"),
-    ) else {
-        return AppError::Internal.into_response();
-    };
+    let catalog::Asset {
+        content_type,
+        bytes,
+        sha256: sha,
+    } = image;
     let etag = format!("\"{sha}\"");
     if headers
         .get(header::IF_NONE_MATCH)

@@ -125,9 +125,9 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 
 /// The SHA-256 of a secret, hex-encoded: what the store keeps of session ids, sign-in cookies
 /// and invitation links, and how presented tokens are compared.
-pub fn sha256_hex(secret: &str) -> String {
+pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
     use sha2::{Digest, Sha256};
-    encode_hex(&Sha256::digest(secret.as_bytes()))
+    encode_hex(&Sha256::digest(data.as_ref()))
 }
 
 /// Equality that takes the same time wherever the first difference is.

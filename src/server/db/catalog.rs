@@ -316,15 +316,20 @@ pub async fn find_visible_name(
         .transpose()
 }
 
+/// The order in which an API's versions compete to be shown (over `api_versions v`): current
+/// before deprecated, then the newest. Search uses it too, so both agree on the shown version.
+pub(super) const SHOWN_VERSION_ORDER: &str =
+    "CASE v.status WHEN 'current' THEN 0 ELSE 1 END, v.published_at DESC, v.id DESC";
+
 /// The version whose docs an API's pages show: the newest current one, else the newest.
 pub async fn shown_version<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     api_id: i64,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, label FROM api_versions WHERE api_id = $1
-         ORDER BY CASE status WHEN 'current' THEN 0 ELSE 1 END, published_at DESC, id DESC LIMIT 1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT v.id, v.label FROM api_versions v WHERE v.api_id = $1
+         ORDER BY {SHOWN_VERSION_ORDER} LIMIT 1"
+    ))
     .bind(api_id)
     .fetch_optional(db)
     .await
@@ -538,4 +543,27 @@ pub async fn stored_diffs(
         ))
     })
     .collect()
+}
+
+/// An image from an API's docs folder: its content type, bytes and SHA-256.
+pub async fn asset(
+    pool: &AnyPool,
+    api_id: i64,
+    path: &str,
+) -> Result<Option<(String, Vec<u8>, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT content_type, bytes, sha256 FROM api_assets WHERE api_id = $1 AND path = $2",
+    )
+    .bind(api_id)
+    .bind(path)
+    .fetch_optional(pool)
+    .await
+}
+
+/// An API's id and owning team, by slug, whoever asks: for deciding who may change it.
+pub async fn id_and_owner(pool: &AnyPool, slug: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, owner_team_id FROM apis WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(pool)
+        .await
 }

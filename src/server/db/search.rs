@@ -3,7 +3,7 @@
 //! viewer may see, and to each API's shown version.
 
 use super::Backend;
-use super::catalog::{Viewer, bind_viewer, visible_to};
+use super::catalog::{SHOWN_VERSION_ORDER, Viewer, bind_viewer, visible_to};
 use sqlx::{AnyPool, Row};
 
 pub struct NewDocument {
@@ -142,7 +142,7 @@ pub async fn find(
            AND {visible}
            AND (d.version_id IS NULL OR d.version_id = (
                 SELECT v.id FROM api_versions v WHERE v.api_id = d.api_id
-                ORDER BY CASE v.status WHEN 'current' THEN 0 ELSE 1 END, v.published_at DESC, v.id DESC
+                ORDER BY {SHOWN_VERSION_ORDER}
                 LIMIT 1))
          ORDER BY CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, {rank}, d.id
          LIMIT $6",

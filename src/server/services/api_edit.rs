@@ -198,25 +198,21 @@ pub async fn store_metadata(
     Ok(removed)
 }
 
-/// The API's id and owning team, and the capability to edit it, or why not. Someone who may not
-/// see the API is told it does not exist.
+/// The capability to edit an API (it carries the API's id), or why not. Someone who may not see
+/// the API is told it does not exist.
 async fn editable(
     store: &Store,
-    conn: &mut sqlx::AnyConnection,
     actor: &Actor,
     slug: &str,
     now: i64,
-) -> Result<(authz::EditApi, i64), ServiceError> {
+) -> Result<authz::EditApi, ServiceError> {
     let not_found = || ServiceError::NotFound("The API".into());
     let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
-    let row = sqlx::query("SELECT id, owner_team_id FROM apis WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(&mut *conn)
+    let (api_id, team_id) = db::catalog::id_and_owner(store.pool(), slug.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let (api_id, team_id): (i64, i64) = (row.try_get("id")?, row.try_get("owner_team_id")?);
     match authz::edit_api(actor, api_id, team_id) {
-        Some(can) => Ok((can, team_id)),
+        Some(can) => Ok(can),
         None => {
             let viewer = Viewer::new(actor, now);
             let visible = db::catalog::find_visible_name(store.pool(), &viewer, slug.as_str())
@@ -238,8 +234,8 @@ pub async fn load(
     slug: &str,
     now: i64,
 ) -> Result<ApiEdit, ServiceError> {
+    let can = editable(store, actor, slug, now).await?;
     let mut conn = store.pool().acquire().await?;
-    let (can, _) = editable(store, &mut conn, actor, slug, now).await?;
     let api_id = can.api_id();
     let row = sqlx::query(
         "SELECT name, summary, description_md, lifecycle, visibility, repository_url, runbook_url, chat_channel
@@ -303,10 +299,7 @@ pub async fn update(
     now: i64,
 ) -> Result<(), ServiceError> {
     // Who may edit is decided before what they sent is checked, and before the write lock.
-    let (can, _) = {
-        let mut conn = store.pool().acquire().await?;
-        editable(store, &mut conn, actor, slug, now).await?
-    };
+    let can = editable(store, actor, slug, now).await?;
     let meta =
         ApiMetadata::parse(edit).map_err(|p| ServiceError::Invalid(capitalise(&p.join("; "))))?;
     let description_html = render_description(slug, &meta.description_md);

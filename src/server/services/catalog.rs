@@ -281,3 +281,31 @@ pub async fn diff(
             .unwrap_or_default();
     Ok(stored.into_view(from, to))
 }
+
+/// An image from an API's docs folder.
+pub struct Asset {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// An image from an API's docs folder, for those who may see the API; for anyone else, and for
+/// a path that is not there, not found.
+pub async fn asset(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    path: &str,
+    now: i64,
+) -> Result<Asset, ServiceError> {
+    const WHAT: &str = "The image";
+    let (api_id, _, _) = visible(store, actor, slug, WHAT, now).await?;
+    let (content_type, bytes, sha256) = db::catalog::asset(store.pool(), api_id, path)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(WHAT.into()))?;
+    Ok(Asset {
+        content_type,
+        bytes,
+        sha256,
+    })
+}

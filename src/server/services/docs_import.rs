@@ -20,6 +20,7 @@ use super::publish::{
 use crate::domain::catalog::{ApiMetadata, ApiSlug};
 use crate::model::{ApiEdit, EnvironmentInput, ScopeInput, VersionStatus};
 use crate::server::db::Store;
+use crate::server::secrets::sha256_hex;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
@@ -637,7 +638,7 @@ async fn write(
         .bind(&a.path)
         .bind(a.content_type)
         .bind(a.bytes.as_slice())
-        .bind(sha256_hex_bytes(&a.bytes))
+        .bind(sha256_hex(&a.bytes))
         .bind(now)
         .execute(&mut *tx)
         .await
@@ -688,11 +689,6 @@ async fn write(
         assets: api.assets.len(),
         removed,
     })
-}
-
-fn sha256_hex_bytes(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    crate::server::secrets::encode_hex(&Sha256::digest(bytes))
 }
 
 /// Imports every API folder under `root`, each on its own: one that fails changes nothing and

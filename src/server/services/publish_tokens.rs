@@ -282,12 +282,9 @@ pub async fn authorize(
 ) -> Result<Target, ServiceError> {
     let not_found = || ServiceError::NotFound("The API".into());
     let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
-    let row = sqlx::query("SELECT id, owner_team_id FROM apis WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(store.pool())
+    let (api_id, team_id) = crate::server::db::catalog::id_and_owner(store.pool(), slug.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let (api_id, team_id): (i64, i64) = (row.try_get("id")?, row.try_get("owner_team_id")?);
     if team_id != publisher.team_id {
         return Err(ServiceError::Forbidden);
     }
