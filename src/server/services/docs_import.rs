@@ -174,10 +174,10 @@ impl ApiReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// The path given is not a folder of API folders. (A store error fails only the API it hit;
+    /// it is in that API's report.)
     #[error("{0}")]
     Path(String),
-    #[error("store: {0}")]
-    Store(#[from] sqlx::Error),
 }
 
 /// The API folders under `root`: `root` itself when it has a `gatehouse.yaml`, otherwise each
