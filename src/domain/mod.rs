@@ -1,5 +1,6 @@
 //! Pure rules: values parsed at the edge so that, inside, a value that exists is valid.
 
+pub mod access;
 pub mod catalog;
 pub mod org;
 pub mod time;

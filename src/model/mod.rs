@@ -660,3 +660,46 @@ mod tests {
         assert_eq!(CatalogFilter::default().to_url(), "/");
     }
 }
+
+string_enum!(
+    /// Where an access request is. Only `pending` ever changes.
+    RequestState, "request state", {
+        Pending => ("pending", "Pending"),
+        Approved => ("approved", "Approved"),
+        Rejected => ("rejected", "Rejected"),
+        Cancelled => ("cancelled", "Cancelled"),
+        Expired => ("expired", "Expired"),
+    }
+);
+
+string_enum!(
+    /// Where one approval stage is: waiting for the stages before it, waiting for its approvers,
+    /// or decided.
+    StepState, "stage state", {
+        Waiting => ("waiting", "Waiting"),
+        Pending => ("pending", "Awaiting decision"),
+        Approved => ("approved", "Approved"),
+        Rejected => ("rejected", "Rejected"),
+        ChangesRequested => ("changes_requested", "Changes requested"),
+    }
+);
+
+string_enum!(
+    /// Who approves a stage.
+    ApproverKind, "approver", {
+        Manager => ("manager", "Manager"),
+        ApiOwner => ("api_owner", "API owner"),
+        Sponsor => ("sponsor", "Sponsor"),
+        Security => ("security", "Security"),
+        Team => ("team", "Team"),
+    }
+);
+
+string_enum!(
+    /// What an approver does with a stage.
+    Decision, "decision", {
+        Approve => ("approve", "Approve"),
+        Reject => ("reject", "Reject"),
+        RequestChanges => ("request_changes", "Send back for changes"),
+    }
+);
