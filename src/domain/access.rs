@@ -310,6 +310,16 @@ impl Policy {
             .unwrap_or(Policy { rules: Vec::new() })
     }
 
+    /// A policy as stored: it was checked when it was saved. `None` if it no longer reads.
+    pub fn read_stored(text: &str) -> Option<Self> {
+        match Self::parse_unchecked(text) {
+            Ok((policy, problems)) if problems.is_empty() && !policy.rules.is_empty() => {
+                Some(policy)
+            }
+            _ => None,
+        }
+    }
+
     /// Reads the document's shape; the problems found in rules that could still be read are
     /// returned beside them, so that one pass reports everything.
     fn parse_unchecked(text: &str) -> Result<(Self, Vec<String>), Vec<String>> {

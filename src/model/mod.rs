@@ -1,8 +1,10 @@
 //! Types that cross the wire between the server and the browser. They compile for wasm too, so
 //! nothing here touches the database or the file system.
 
+mod access;
 mod error;
 
+pub use access::*;
 pub use error::AppError;
 
 use serde::{Deserialize, Serialize};

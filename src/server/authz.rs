@@ -135,3 +135,31 @@ pub fn edit_api(actor: &Actor, api_id: i64, owner_team_id: i64) -> Option<EditAp
     (actor.is_admin || (actor.kind == PersonKind::Employee && actor.owns_team(owner_team_id)))
         .then_some(EditApi { api_id })
 }
+
+/// Proof that the holder may revoke one grant: its holder, the holder's manager, an owner of
+/// the API's team, or an admin.
+#[derive(Debug)]
+pub struct RevokeGrant {
+    grant_id: i64,
+}
+
+impl RevokeGrant {
+    pub fn grant_id(&self) -> i64 {
+        self.grant_id
+    }
+}
+
+pub fn revoke_grant(
+    actor: &Actor,
+    grant_id: i64,
+    holder_id: i64,
+    holder_manager_id: Option<i64>,
+    owner_team_id: i64,
+) -> Option<RevokeGrant> {
+    let employee = actor.kind == PersonKind::Employee;
+    (actor.person_id == holder_id
+        || actor.is_admin
+        || (employee && holder_manager_id == Some(actor.person_id))
+        || (employee && actor.owns_team(owner_team_id)))
+    .then_some(RevokeGrant { grant_id })
+}

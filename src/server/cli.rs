@@ -197,6 +197,13 @@ async fn serve(store: Store, config: Config) -> ExitCode {
         Ok(state) => state,
         Err(e) => return die(2, format!("GATEHOUSE_OIDC_ISSUER: {e}")),
     };
+    let jobs = super::jobs::Jobs::new(
+        state.store.clone(),
+        &state.config,
+        state.secrets.clone(),
+        state.clock.clone(),
+    );
+    tokio::spawn(jobs.run());
     let app = http::router(state);
     tracing::info!(%bound, "Gatehouse is listening");
     println!("Gatehouse is running at http://{bound}");

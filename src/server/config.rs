@@ -140,9 +140,35 @@ pub struct Config {
     pub contractor_max_days: u32,
     /// The largest OpenAPI file that may be published, in bytes.
     pub max_spec_bytes: usize,
+    /// Where notification emails go out, when configured.
+    pub smtp: Option<SmtpConfig>,
+    /// How often background work (request expiry, reminders, deliveries) runs, in seconds.
+    pub job_interval_secs: u64,
 }
 
 /// The identity provider: found by its issuer's discovery document.
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP upgraded with STARTTLS (port 587), required.
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on loopback or a trusted network.
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// The sender, e.g. `Gatehouse <gatehouse@example.com>`.
+    pub from: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct OidcConfig {
     /// Exactly as the provider writes `iss` (no trailing slash is added or removed).
@@ -222,6 +248,13 @@ struct FileConfig {
     local_passwords: Option<bool>,
     contractor_max_days: Option<u64>,
     max_spec_mb: Option<u64>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u64>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    smtp_from: Option<String>,
+    job_interval_secs: Option<u64>,
 }
 
 /// One setting's value and the name to blame if it is wrong.
@@ -543,6 +576,76 @@ impl Config {
             200,
         )?;
 
+        let smtp = match pick(&["GATEHOUSE_SMTP_HOST"], "smtp_host", file.smtp_host) {
+            None => None,
+            Some(host) => {
+                let tls = match pick(&["GATEHOUSE_SMTP_TLS"], "smtp_tls", file.smtp_tls) {
+                    None => SmtpTls::StartTls,
+                    Some(s) => match s.value.to_ascii_lowercase().as_str() {
+                        "starttls" => SmtpTls::StartTls,
+                        "tls" => SmtpTls::Tls,
+                        "none" => SmtpTls::None,
+                        other => {
+                            return Err(ConfigError::new(
+                                &s.name,
+                                format!("'{}' is not starttls, tls or none", short(other)),
+                            ));
+                        }
+                    },
+                };
+                let default_port = match tls {
+                    SmtpTls::StartTls => 587,
+                    SmtpTls::Tls => 465,
+                    SmtpTls::None => 25,
+                };
+                let port = minutes(
+                    "GATEHOUSE_SMTP_PORT",
+                    "smtp_port",
+                    file.smtp_port,
+                    default_port,
+                    65535,
+                )? as u16;
+                let username = pick(&["GATEHOUSE_SMTP_USERNAME"], "smtp_username", file.smtp_username)
+                    .map(|s| s.value);
+                let password = pick(&["GATEHOUSE_SMTP_PASSWORD"], "smtp_password", file.smtp_password)
+                    .map(|s| SecretString(s.value));
+                if username.is_some() != password.is_some() {
+                    return Err(ConfigError::new(
+                        "GATEHOUSE_SMTP_USERNAME",
+                        "the SMTP user name and password go together",
+                    ));
+                }
+                let from = match pick(&["GATEHOUSE_SMTP_FROM"], "smtp_from", file.smtp_from) {
+                    Some(s) if s.value.contains('@') && !s.value.chars().any(char::is_control) => s.value,
+                    Some(s) => {
+                        return Err(ConfigError::new(
+                            &s.name,
+                            format!("'{}' is not an email address", short(&s.value)),
+                        ));
+                    }
+                    None => "Gatehouse <gatehouse@localhost>".to_owned(),
+                };
+                if host.value.is_empty() || host.value.chars().any(|c| c.is_whitespace() || c == '/') {
+                    return Err(ConfigError::new(&host.name, "not a host name"));
+                }
+                Some(SmtpConfig {
+                    host: host.value,
+                    port,
+                    tls,
+                    username,
+                    password,
+                    from,
+                })
+            }
+        };
+        let job_interval_secs = minutes(
+            "GATEHOUSE_JOB_INTERVAL_SECS",
+            "job_interval_secs",
+            file.job_interval_secs,
+            30,
+            3600,
+        )?;
+
         Ok(Config {
             bind,
             data_dir,
@@ -561,6 +664,8 @@ impl Config {
             local_passwords,
             contractor_max_days,
             max_spec_bytes: max_spec_mb as usize * 1024 * 1024,
+            smtp,
+            job_interval_secs,
         })
     }
 

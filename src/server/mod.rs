@@ -10,6 +10,7 @@ pub mod db;
 pub mod edge;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod oidc;
 pub mod render;
 pub mod rest;

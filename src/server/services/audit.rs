@@ -36,6 +36,19 @@ pub enum Action {
     VersionPublished,
     PublishTokenCreated,
     PublishTokenRevoked,
+    SettingsChanged,
+    PolicyChanged,
+    AccessRequested,
+    AccessDecided,
+    AccessResubmitted,
+    AccessCancelled,
+    AccessCommented,
+    AccessExpired,
+    GrantCreated,
+    GrantRevoked,
+    DelegationCreated,
+    DelegationEnded,
+    WebhookChanged,
 }
 
 impl Action {
@@ -62,6 +75,19 @@ impl Action {
             Action::VersionPublished => "version_published",
             Action::PublishTokenCreated => "publish_token_created",
             Action::PublishTokenRevoked => "publish_token_revoked",
+            Action::SettingsChanged => "settings_changed",
+            Action::PolicyChanged => "policy_changed",
+            Action::AccessRequested => "access_requested",
+            Action::AccessDecided => "access_decided",
+            Action::AccessResubmitted => "access_resubmitted",
+            Action::AccessCancelled => "access_cancelled",
+            Action::AccessCommented => "access_commented",
+            Action::AccessExpired => "access_expired",
+            Action::GrantCreated => "grant_created",
+            Action::GrantRevoked => "grant_revoked",
+            Action::DelegationCreated => "delegation_created",
+            Action::DelegationEnded => "delegation_ended",
+            Action::WebhookChanged => "webhook_changed",
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Services decide: authorization, rules, transactions. Each takes the store, the acting person
 //! and `now`, and knows nothing of Leptos or HTTP.
 
+pub mod access;
 pub mod admin;
 pub mod api_edit;
 pub mod audit;
 pub mod catalog;
 pub mod docs_import;
 pub mod invitations;
+pub mod notify;
 pub mod org;
 pub mod people;
 pub mod publish;
