@@ -605,10 +605,18 @@ impl Config {
                     default_port,
                     65535,
                 )? as u16;
-                let username = pick(&["GATEHOUSE_SMTP_USERNAME"], "smtp_username", file.smtp_username)
-                    .map(|s| s.value);
-                let password = pick(&["GATEHOUSE_SMTP_PASSWORD"], "smtp_password", file.smtp_password)
-                    .map(|s| SecretString(s.value));
+                let username = pick(
+                    &["GATEHOUSE_SMTP_USERNAME"],
+                    "smtp_username",
+                    file.smtp_username,
+                )
+                .map(|s| s.value);
+                let password = pick(
+                    &["GATEHOUSE_SMTP_PASSWORD"],
+                    "smtp_password",
+                    file.smtp_password,
+                )
+                .map(|s| SecretString(s.value));
                 if username.is_some() != password.is_some() {
                     return Err(ConfigError::new(
                         "GATEHOUSE_SMTP_USERNAME",
@@ -616,7 +624,9 @@ impl Config {
                     ));
                 }
                 let from = match pick(&["GATEHOUSE_SMTP_FROM"], "smtp_from", file.smtp_from) {
-                    Some(s) if s.value.contains('@') && !s.value.chars().any(char::is_control) => s.value,
+                    Some(s) if s.value.contains('@') && !s.value.chars().any(char::is_control) => {
+                        s.value
+                    }
                     Some(s) => {
                         return Err(ConfigError::new(
                             &s.name,
@@ -625,7 +635,9 @@ impl Config {
                     }
                     None => "Gatehouse <gatehouse@localhost>".to_owned(),
                 };
-                if host.value.is_empty() || host.value.chars().any(|c| c.is_whitespace() || c == '/') {
+                if host.value.is_empty()
+                    || host.value.chars().any(|c| c.is_whitespace() || c == '/')
+                {
                     return Err(ConfigError::new(&host.name, "not a host name"));
                 }
                 Some(SmtpConfig {

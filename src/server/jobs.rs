@@ -58,7 +58,8 @@ impl Jobs {
         }
         match &self.mailer {
             Some(mailer) => {
-                if let Err(error) = notify::deliver_emails(&self.store, mailer, &self.origin, now).await
+                if let Err(error) =
+                    notify::deliver_emails(&self.store, mailer, &self.origin, now).await
                 {
                     tracing::warn!(%error, "email delivery pass failed");
                 }
@@ -71,7 +72,8 @@ impl Jobs {
         }
         if let Some(client) = &self.client
             && let Err(error) =
-                notify::deliver_webhooks(&self.store, &self.secrets, client, &self.origin, now).await
+                notify::deliver_webhooks(&self.store, &self.secrets, client, &self.origin, now)
+                    .await
         {
             tracing::warn!(%error, "webhook delivery pass failed");
         }

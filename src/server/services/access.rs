@@ -67,7 +67,8 @@ pub async fn set_limits(
     now: i64,
 ) -> Result<(), ServiceError> {
     authz::manage_org(actor).ok_or(ServiceError::Forbidden)?;
-    new.check().map_err(|p| ServiceError::Invalid(p.join(" ")))?;
+    new.check()
+        .map_err(|p| ServiceError::Invalid(p.join(" ")))?;
     let mut tx = audit::write_tx(store).await?;
     if let Some(team) = &new.security_team {
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE slug = $1")
@@ -129,9 +130,10 @@ async fn visible_api(
     let not_found = || ServiceError::NotFound("The API".into());
     let slug = ApiSlug::parse(slug).map_err(|_| not_found())?;
     let viewer = Viewer::new(actor, now);
-    let (id, _, _) = crate::server::db::catalog::find_visible_name(store.pool(), &viewer, slug.as_str())
-        .await?
-        .ok_or_else(not_found)?;
+    let (id, _, _) =
+        crate::server::db::catalog::find_visible_name(store.pool(), &viewer, slug.as_str())
+            .await?
+            .ok_or_else(not_found)?;
     api_row(&mut *store.pool().acquire().await?, id).await
 }
 
@@ -322,7 +324,10 @@ async fn environments(conn: &mut AnyConnection, api_id: i64) -> Result<Vec<Strin
         .await
 }
 
-async fn scopes(conn: &mut AnyConnection, api_id: i64) -> Result<Vec<(i64, ScopeView)>, sqlx::Error> {
+async fn scopes(
+    conn: &mut AnyConnection,
+    api_id: i64,
+) -> Result<Vec<(i64, ScopeView)>, sqlx::Error> {
     sqlx::query("SELECT id, name, description, risk FROM scopes WHERE api_id = $1 ORDER BY name")
         .bind(api_id)
         .fetch_all(&mut *conn)
@@ -535,15 +540,18 @@ pub async fn preview_policy(
 ) -> Result<ApprovalPreview, ServiceError> {
     let (_, api) = editable_api(store, actor, slug, now).await?;
     let mut conn = store.pool().acquire().await?;
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE lower(email) = lower($1)")
-        .bind(person_email.trim())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM people WHERE lower(email) = lower($1)")
+            .bind(person_email.trim())
+            .fetch_optional(&mut *conn)
+            .await?;
     let requester = match id {
         Some(id) => person(&mut conn, id).await?,
         None => None,
     }
-    .ok_or_else(|| ServiceError::Invalid(format!("Nobody has the email '{}'.", person_email.trim())))?;
+    .ok_or_else(|| {
+        ServiceError::Invalid(format!("Nobody has the email '{}'.", person_email.trim()))
+    })?;
     let all = scopes(&mut conn, api.id).await?;
     let picked = pick_scopes(&all, scope_names)?;
     check_environment(&mut conn, api.id, environment).await?;
@@ -589,11 +597,18 @@ pub async fn request_form(
         Some(id) if me.kind == PersonKind::Contractor => person_ref(&mut conn, id).await?,
         _ => None,
     };
-    let held: Vec<GrantView> = grants_where(&mut conn, "g.person_id = $1 AND g.api_id = $2", actor.person_id, api.id, actor, now)
-        .await?
-        .into_iter()
-        .filter(|g| g.active)
-        .collect();
+    let held: Vec<GrantView> = grants_where(
+        &mut conn,
+        "g.person_id = $1 AND g.api_id = $2",
+        actor.person_id,
+        api.id,
+        actor,
+        now,
+    )
+    .await?
+    .into_iter()
+    .filter(|g| g.active)
+    .collect();
     let pending_request: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM access_requests WHERE requester_id = $1 AND api_id = $2 AND state = 'pending' ORDER BY id DESC",
     )
@@ -602,21 +617,29 @@ pub async fn request_form(
     .fetch_optional(&mut *conn)
     .await?;
     let envs = environments(&mut conn, api.id).await?;
-    let scopes: Vec<ScopeView> = scopes(&mut conn, api.id).await?.into_iter().map(|(_, s)| s).collect();
+    let scopes: Vec<ScopeView> = scopes(&mut conn, api.id)
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
     let prefill = match held.iter().max_by_key(|g| g.ends_at) {
         Some(g) => {
             let justification: Option<String> = match g.request_id {
-                Some(id) => sqlx::query_scalar("SELECT justification FROM access_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?,
+                Some(id) => {
+                    sqlx::query_scalar("SELECT justification FROM access_requests WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                }
                 None => None,
             };
             let days: Option<i64> = match g.request_id {
-                Some(id) => sqlx::query_scalar("SELECT duration_days FROM access_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?,
+                Some(id) => {
+                    sqlx::query_scalar("SELECT duration_days FROM access_requests WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                }
                 None => None,
             };
             RequestInput {
@@ -705,7 +728,8 @@ async fn check_input(
     let environment_id = check_environment(conn, api.id, input.environment.trim()).await?;
     let all = scopes(conn, api.id).await?;
     let picked = pick_scopes(&all, &input.scopes)?;
-    let justification = Justification::parse(&input.justification).map_err(ServiceError::Invalid)?;
+    let justification =
+        Justification::parse(&input.justification).map_err(ServiceError::Invalid)?;
     let limits = limits(conn).await?;
     let (policy, _) = policy_of(conn, api.id).await?;
     let risk = overall_risk(picked.iter().map(|(_, s)| s.risk));
@@ -721,12 +745,16 @@ async fn check_input(
         })?;
     let duration_days = match input.duration_days.trim() {
         "" => evaluation.default_days,
-        text => text.parse::<u32>().ok().filter(|d| *d >= 1).ok_or_else(|| {
-            ServiceError::Invalid(format!(
-                "The duration must be a whole number of days from 1 to {}.",
-                evaluation.max_days
-            ))
-        })?,
+        text => text
+            .parse::<u32>()
+            .ok()
+            .filter(|d| *d >= 1)
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "The duration must be a whole number of days from 1 to {}.",
+                    evaluation.max_days
+                ))
+            })?,
     };
     if duration_days > evaluation.max_days {
         return Err(ServiceError::Invalid(format!(
@@ -796,10 +824,11 @@ async fn check_not_duplicate(
     .await?;
     for g in grants {
         let grant_id: i64 = g.try_get("id")?;
-        let held: Vec<i64> = sqlx::query_scalar("SELECT scope_id FROM grant_scopes WHERE grant_id = $1")
-            .bind(grant_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let held: Vec<i64> =
+            sqlx::query_scalar("SELECT scope_id FROM grant_scopes WHERE grant_id = $1")
+                .bind(grant_id)
+                .fetch_all(&mut *conn)
+                .await?;
         if checked.scopes.iter().all(|(id, _)| held.contains(id)) {
             return Err(ServiceError::Conflict(format!(
                 "You already hold these scopes in {} for longer than you asked (grant {grant_id}, see /access).",
@@ -916,8 +945,22 @@ pub async fn submit(
             .await?;
     }
     write_stages(&mut tx, request_id, 1, &checked.targets, now).await?;
-    event(&mut tx, request_id, 1, None, Some(actor.person_id), "submitted", None, now).await?;
-    let scope_names: Vec<&str> = checked.scopes.iter().map(|(_, s)| s.name.as_str()).collect();
+    event(
+        &mut tx,
+        request_id,
+        1,
+        None,
+        Some(actor.person_id),
+        "submitted",
+        None,
+        now,
+    )
+    .await?;
+    let scope_names: Vec<&str> = checked
+        .scopes
+        .iter()
+        .map(|(_, s)| s.name.as_str())
+        .collect();
     audit::record(
         &mut tx,
         &Event {
@@ -943,7 +986,17 @@ pub async fn submit(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        event(&mut tx, request_id, 1, None, None, "auto_approved", None, now).await?;
+        event(
+            &mut tx,
+            request_id,
+            1,
+            None,
+            None,
+            "auto_approved",
+            None,
+            now,
+        )
+        .await?;
         let grant_id = create_grant(&mut tx, request_id, now).await?;
         notify_requester(&mut tx, request_id, "approved", None, Some(grant_id), now).await?;
     } else {
@@ -1068,7 +1121,10 @@ async fn may_decide(
     }
     Ok(match step.target {
         Target::Person(id) => {
-            id == actor.person_id || delegates_for(conn, id, now).await?.contains(&actor.person_id)
+            id == actor.person_id
+                || delegates_for(conn, id, now)
+                    .await?
+                    .contains(&actor.person_id)
         }
         Target::Team(team) => actor.teams.iter().any(|m| {
             m.team_id == team
@@ -1161,7 +1217,9 @@ async fn may_view(
     .await?;
     for revision in all_steps {
         for step in steps(conn, req.id, revision).await? {
-            if step.decided_by == Some(actor.person_id) || may_decide(conn, actor, &step, now).await? {
+            if step.decided_by == Some(actor.person_id)
+                || may_decide(conn, actor, &step, now).await?
+            {
                 return Ok(true);
             }
         }
@@ -1200,7 +1258,9 @@ async fn view(
     .fetch_one(&mut *conn)
     .await?;
     let scopes = request_scopes(conn, req.id).await?;
-    let requester = person(conn, req.requester_id).await?.ok_or_else(|| store_err("requester"))?;
+    let requester = person(conn, req.requester_id)
+        .await?
+        .ok_or_else(|| store_err("requester"))?;
     let sponsor = match r.try_get::<Option<i64>, _>("sponsor_id")? {
         Some(id) => person_ref(conn, id).await?,
         None => None,
@@ -1347,7 +1407,11 @@ pub async fn mine(store: &Store, actor: &Actor) -> Result<Vec<RequestSummary>, S
                 name: r.try_get("name")?,
             },
             environment: r.try_get("environment_name")?,
-            scopes: request_scopes(&mut conn, id).await?.into_iter().map(|s| s.name).collect(),
+            scopes: request_scopes(&mut conn, id)
+                .await?
+                .into_iter()
+                .map(|s| s.name)
+                .collect(),
             state,
             awaiting_changes,
             created_at: r.try_get("created_at")?,
@@ -1382,7 +1446,9 @@ pub async fn decide(
     }
     let mut tx = audit::write_tx(store).await?;
     let not_found = || ServiceError::NotFound("The request".into());
-    let req = request_row(&mut tx, request_id).await?.ok_or_else(not_found)?;
+    let req = request_row(&mut tx, request_id)
+        .await?
+        .ok_or_else(not_found)?;
     if !may_view(&mut tx, actor, &req, now).await? {
         return Err(not_found());
     }
@@ -1427,8 +1493,17 @@ pub async fn decide(
         Decision::Reject => "rejected",
         Decision::RequestChanges => "changes_requested",
     };
-    event(&mut tx, req.id, req.revision, Some(position), Some(actor.person_id), kind, comment.as_deref(), now)
-        .await?;
+    event(
+        &mut tx,
+        req.id,
+        req.revision,
+        Some(position),
+        Some(actor.person_id),
+        kind,
+        comment.as_deref(),
+        now,
+    )
+    .await?;
     let mut grant_id = None;
     match outcome {
         Outcome::NextStage(next) => {
@@ -1448,10 +1523,22 @@ pub async fn decide(
                 .execute(&mut *tx)
                 .await?;
             notify_stage(&mut tx, req.id, next, "waiting", now).await?;
-            notify_requester(&mut tx, req.id, "stage_approved", comment.as_deref(), None, now).await?;
+            notify_requester(
+                &mut tx,
+                req.id,
+                "stage_approved",
+                comment.as_deref(),
+                None,
+                now,
+            )
+            .await?;
         }
         Outcome::Approved | Outcome::Rejected => {
-            let state = if outcome == Outcome::Approved { "approved" } else { "rejected" };
+            let state = if outcome == Outcome::Approved {
+                "approved"
+            } else {
+                "rejected"
+            };
             let done = sqlx::query(
                 "UPDATE access_requests SET state = $2, decided_at = $3, updated_at = $3
                  WHERE id = $1 AND state = 'pending'",
@@ -1462,7 +1549,9 @@ pub async fn decide(
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
-                return Err(ServiceError::Conflict("This request has just been decided.".into()));
+                return Err(ServiceError::Conflict(
+                    "This request has just been decided.".into(),
+                ));
             }
             if outcome == Outcome::Approved {
                 grant_id = Some(create_grant(&mut tx, req.id, now).await?);
@@ -1470,12 +1559,22 @@ pub async fn decide(
             notify_requester(&mut tx, req.id, state, comment.as_deref(), grant_id, now).await?;
         }
         Outcome::ChangesRequested => {
-            sqlx::query("UPDATE access_requests SET awaiting_changes = 1, updated_at = $2 WHERE id = $1")
-                .bind(req.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            notify_requester(&mut tx, req.id, "changes_requested", comment.as_deref(), None, now).await?;
+            sqlx::query(
+                "UPDATE access_requests SET awaiting_changes = 1, updated_at = $2 WHERE id = $1",
+            )
+            .bind(req.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            notify_requester(
+                &mut tx,
+                req.id,
+                "changes_requested",
+                comment.as_deref(),
+                None,
+                now,
+            )
+            .await?;
         }
     }
     audit::record(
@@ -1508,20 +1607,36 @@ pub async fn bulk_approve(
     now: i64,
 ) -> Result<Vec<BulkOutcome>, ServiceError> {
     if items.len() > 100 {
-        return Err(ServiceError::Invalid("Approve at most 100 requests at once.".into()));
+        return Err(ServiceError::Invalid(
+            "Approve at most 100 requests at once.".into(),
+        ));
     }
     let mut out = Vec::new();
     for &(request_id, position) in items {
         let risk = {
             let mut conn = store.pool().acquire().await?;
-            overall_risk(request_scopes(&mut conn, request_id).await?.iter().map(|s| s.risk))
+            overall_risk(
+                request_scopes(&mut conn, request_id)
+                    .await?
+                    .iter()
+                    .map(|s| s.risk),
+            )
         };
         let result = if risk == Risk::High {
             Err(ServiceError::Conflict(
                 "High-risk requests are approved one at a time.".into(),
             ))
         } else {
-            decide(store, actor, request_id, position, Decision::Approve, "", now).await
+            decide(
+                store,
+                actor,
+                request_id,
+                position,
+                Decision::Approve,
+                "",
+                now,
+            )
+            .await
         };
         out.push(match result {
             Ok(_) => BulkOutcome {
@@ -1548,16 +1663,17 @@ pub async fn cancel(
 ) -> Result<(), ServiceError> {
     let mut tx = audit::write_tx(store).await?;
     let not_found = || ServiceError::NotFound("The request".into());
-    let req = request_row(&mut tx, request_id).await?.ok_or_else(not_found)?;
+    let req = request_row(&mut tx, request_id)
+        .await?
+        .ok_or_else(not_found)?;
     if !may_view(&mut tx, actor, &req, now).await? {
         return Err(not_found());
     }
     let mut wf = workflow(&req, &steps(&mut tx, req.id, req.revision).await?);
-    wf.cancel(actor.person_id)
-        .map_err(|r| match r {
-            crate::domain::access::Refusal::NotRequester => ServiceError::Forbidden,
-            r => ServiceError::Conflict(r.to_string()),
-        })?;
+    wf.cancel(actor.person_id).map_err(|r| match r {
+        crate::domain::access::Refusal::NotRequester => ServiceError::Forbidden,
+        r => ServiceError::Conflict(r.to_string()),
+    })?;
     let done = sqlx::query(
         "UPDATE access_requests SET state = 'cancelled', decided_at = $2, updated_at = $2 WHERE id = $1 AND state = 'pending'",
     )
@@ -1566,9 +1682,21 @@ pub async fn cancel(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ServiceError::Conflict("This request has just been decided.".into()));
+        return Err(ServiceError::Conflict(
+            "This request has just been decided.".into(),
+        ));
     }
-    event(&mut tx, req.id, req.revision, None, Some(actor.person_id), "cancelled", None, now).await?;
+    event(
+        &mut tx,
+        req.id,
+        req.revision,
+        None,
+        Some(actor.person_id),
+        "cancelled",
+        None,
+        now,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &Event {
@@ -1597,13 +1725,17 @@ pub async fn resubmit(
 ) -> Result<(), ServiceError> {
     let mut tx = audit::write_tx(store).await?;
     let not_found = || ServiceError::NotFound("The request".into());
-    let req = request_row(&mut tx, request_id).await?.ok_or_else(not_found)?;
+    let req = request_row(&mut tx, request_id)
+        .await?
+        .ok_or_else(not_found)?;
     if !may_view(&mut tx, actor, &req, now).await? {
         return Err(not_found());
     }
     let mut wf = workflow(&req, &steps(&mut tx, req.id, req.revision).await?);
     let api = api_row(&mut tx, req.api_id).await?;
-    let requester = person(&mut tx, req.requester_id).await?.ok_or(ServiceError::Unauthenticated)?;
+    let requester = person(&mut tx, req.requester_id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
     if actor.person_id != req.requester_id {
         return Err(ServiceError::Forbidden);
     }
@@ -1631,7 +1763,9 @@ pub async fn resubmit(
     .execute(&mut *tx)
     .await?;
     if changed.rows_affected() != 1 {
-        return Err(ServiceError::Conflict("This request has just changed.".into()));
+        return Err(ServiceError::Conflict(
+            "This request has just changed.".into(),
+        ));
     }
     sqlx::query("DELETE FROM access_request_scopes WHERE request_id = $1")
         .bind(req.id)
@@ -1645,7 +1779,17 @@ pub async fn resubmit(
             .await?;
     }
     write_stages(&mut tx, req.id, revision, &checked.targets, now).await?;
-    event(&mut tx, req.id, revision, None, Some(actor.person_id), "resubmitted", None, now).await?;
+    event(
+        &mut tx,
+        req.id,
+        revision,
+        None,
+        Some(actor.person_id),
+        "resubmitted",
+        None,
+        now,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &Event {
@@ -1669,7 +1813,17 @@ pub async fn resubmit(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        event(&mut tx, req.id, revision, None, None, "auto_approved", None, now).await?;
+        event(
+            &mut tx,
+            req.id,
+            revision,
+            None,
+            None,
+            "auto_approved",
+            None,
+            now,
+        )
+        .await?;
         let grant_id = create_grant(&mut tx, req.id, now).await?;
         notify_requester(&mut tx, req.id, "approved", None, Some(grant_id), now).await?;
     } else {
@@ -1692,7 +1846,9 @@ pub async fn comment(
         .ok_or_else(|| ServiceError::Invalid("Write a comment first.".into()))?;
     let mut tx = audit::write_tx(store).await?;
     let not_found = || ServiceError::NotFound("The request".into());
-    let req = request_row(&mut tx, request_id).await?.ok_or_else(not_found)?;
+    let req = request_row(&mut tx, request_id)
+        .await?
+        .ok_or_else(not_found)?;
     if !may_view(&mut tx, actor, &req, now).await? {
         return Err(not_found());
     }
@@ -1702,8 +1858,17 @@ pub async fn comment(
             req.state
         )));
     }
-    event(&mut tx, req.id, req.revision, None, Some(actor.person_id), "commented", Some(&comment), now)
-        .await?;
+    event(
+        &mut tx,
+        req.id,
+        req.revision,
+        None,
+        Some(actor.person_id),
+        "commented",
+        Some(&comment),
+        now,
+    )
+    .await?;
     if actor.person_id != req.requester_id {
         notify_requester(&mut tx, req.id, "commented", Some(&comment), None, now).await?;
     }
@@ -1776,14 +1941,18 @@ pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxIt
     for r in rows {
         let id: i64 = r.try_get("id")?;
         let requester_id: i64 = r.try_get("requester_id")?;
-        let requester = person(&mut conn, requester_id).await?.ok_or_else(|| store_err("requester"))?;
+        let requester = person(&mut conn, requester_id)
+            .await?
+            .ok_or_else(|| store_err("requester"))?;
         let mut manager_chain = Vec::new();
         let mut next = requester.manager_id;
         while let Some(m) = next {
             if manager_chain.len() >= 6 {
                 break;
             }
-            let Some(p) = person(&mut conn, m).await? else { break };
+            let Some(p) = person(&mut conn, m).await? else {
+                break;
+            };
             next = p.manager_id;
             manager_chain.push(PersonRef {
                 name: p.name,
@@ -1819,7 +1988,9 @@ pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxIt
             scopes,
             justification: r.try_get("justification")?,
             duration_days: r.try_get::<i64, _>("duration_days")? as u32,
-            waiting_since: r.try_get::<Option<i64>, _>("pending_since")?.unwrap_or_default(),
+            waiting_since: r
+                .try_get::<Option<i64>, _>("pending_since")?
+                .unwrap_or_default(),
             on_behalf_of,
         });
     }
@@ -1902,7 +2073,11 @@ async fn grants_where(
               JOIN people p ON p.id = g.person_id
          WHERE {condition} ORDER BY g.expires_at DESC, g.id DESC LIMIT 1000"
     );
-    let rows = sqlx::query(&sql).bind(p1).bind(p2).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(&sql)
+        .bind(p1)
+        .bind(p2)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out = Vec::new();
     for r in rows {
         let id: i64 = r.try_get("id")?;
@@ -1956,9 +2131,21 @@ async fn grants_where(
 }
 
 /// The actor's own grants, live ones first.
-pub async fn my_grants(store: &Store, actor: &Actor, now: i64) -> Result<Vec<GrantView>, ServiceError> {
+pub async fn my_grants(
+    store: &Store,
+    actor: &Actor,
+    now: i64,
+) -> Result<Vec<GrantView>, ServiceError> {
     let mut conn = store.pool().acquire().await?;
-    let mut grants = grants_where(&mut conn, "g.person_id = $1 AND $2 = $2", actor.person_id, 0, actor, now).await?;
+    let mut grants = grants_where(
+        &mut conn,
+        "g.person_id = $1 AND $2 = $2",
+        actor.person_id,
+        0,
+        actor,
+        now,
+    )
+    .await?;
     grants.sort_by_key(|g| !g.active);
     Ok(grants)
 }
@@ -1972,8 +2159,15 @@ pub async fn api_grants(
 ) -> Result<Vec<GrantView>, ServiceError> {
     let (can, _) = editable_api(store, actor, slug, now).await?;
     let mut conn = store.pool().acquire().await?;
-    let mut grants =
-        grants_where(&mut conn, "g.api_id = $1 AND $2 = $2", can.api_id(), 0, actor, now).await?;
+    let mut grants = grants_where(
+        &mut conn,
+        "g.api_id = $1 AND $2 = $2",
+        can.api_id(),
+        0,
+        actor,
+        now,
+    )
+    .await?;
     grants.sort_by_key(|g| !g.active);
     Ok(grants)
 }
@@ -2022,7 +2216,9 @@ pub async fn revoke_grant(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ServiceError::Conflict("This grant was already revoked.".into()));
+        return Err(ServiceError::Conflict(
+            "This grant was already revoked.".into(),
+        ));
     }
     if holder != actor.person_id {
         notify::note(
@@ -2110,13 +2306,17 @@ pub async fn add_delegation(
     let starts_at = day(starts_on, "start")?;
     let ends_at = day(ends_on, "end")? + DAY;
     if ends_at <= starts_at {
-        return Err(ServiceError::Invalid("The end must not be before the start.".into()));
+        return Err(ServiceError::Invalid(
+            "The end must not be before the start.".into(),
+        ));
     }
     if ends_at <= now {
         return Err(ServiceError::Invalid("The end is in the past.".into()));
     }
     if ends_at - starts_at > 180 * DAY {
-        return Err(ServiceError::Invalid("Delegate for at most 180 days at a time.".into()));
+        return Err(ServiceError::Invalid(
+            "Delegate for at most 180 days at a time.".into(),
+        ));
     }
     let mut tx = audit::write_tx(store).await?;
     let delegate: Option<(i64, String)> = sqlx::query_as(
@@ -2132,10 +2332,14 @@ pub async fn add_delegation(
         )));
     };
     if kind != "employee" {
-        return Err(ServiceError::Invalid("Only employees can approve on your behalf.".into()));
+        return Err(ServiceError::Invalid(
+            "Only employees can approve on your behalf.".into(),
+        ));
     }
     if delegate_id == actor.person_id {
-        return Err(ServiceError::Invalid("You cannot delegate to yourself.".into()));
+        return Err(ServiceError::Invalid(
+            "You cannot delegate to yourself.".into(),
+        ));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO approval_delegations (person_id, delegate_id, starts_at, ends_at, created_at)
@@ -2247,7 +2451,11 @@ pub(super) async fn notify_stage(
         conn,
         &Note {
             people: &people,
-            kind: if why == "reminder" { "approval_reminder" } else { "approval_waiting" },
+            kind: if why == "reminder" {
+                "approval_reminder"
+            } else {
+                "approval_waiting"
+            },
             subject,
             body: format!("{env}: {}. Your decision is needed.", scopes.join(", ")),
             link: format!("/requests/{request_id}"),
@@ -2281,7 +2489,9 @@ pub(super) async fn notify_requester(
         if !body.is_empty() {
             body.push(' ');
         }
-        body.push_str(&format!("Grant {g} is ready: you can create keys under it."));
+        body.push_str(&format!(
+            "Grant {g} is ready: you can create keys under it."
+        ));
     }
     notify::note(
         conn,
@@ -2335,10 +2545,11 @@ pub async fn run_due(store: &Store, now: i64) -> Result<DueReport, ServiceError>
         if done.rows_affected() != 1 {
             continue;
         }
-        let revision: i64 = sqlx::query_scalar("SELECT revision FROM access_requests WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let revision: i64 =
+            sqlx::query_scalar("SELECT revision FROM access_requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
         event(&mut tx, id, revision, None, None, "expired", None, now).await?;
         notify_requester(&mut tx, id, "expired", None, None, now).await?;
         audit::record(
@@ -2379,9 +2590,21 @@ pub async fn run_due(store: &Store, now: i64) -> Result<DueReport, ServiceError>
         if done.rows_affected() != 1 {
             continue;
         }
-        let req = request_row(&mut tx, id).await?.ok_or_else(|| store_err("request"))?;
+        let req = request_row(&mut tx, id)
+            .await?
+            .ok_or_else(|| store_err("request"))?;
         if let Some(pos) = workflow(&req, &steps(&mut tx, id, req.revision).await?).current() {
-            event(&mut tx, id, req.revision, Some(pos), None, "reminded", None, now).await?;
+            event(
+                &mut tx,
+                id,
+                req.revision,
+                Some(pos),
+                None,
+                "reminded",
+                None,
+                now,
+            )
+            .await?;
             notify_stage(&mut tx, id, pos, "reminder", now).await?;
             report.reminded += 1;
         }
@@ -2430,8 +2653,9 @@ pub async fn run_due(store: &Store, now: i64) -> Result<DueReport, ServiceError>
                     people: &[holder],
                     kind: "grant_expiring",
                     subject: format!("Your access to {api} ({env}) ends {when}"),
-                    body: "Ask again before it ends to keep access; the form starts from this grant."
-                        .into(),
+                    body:
+                        "Ask again before it ends to keep access; the form starts from this grant."
+                            .into(),
                     link: "/access".into(),
                     team_event: None,
                 },

@@ -56,10 +56,11 @@ pub async fn note(conn: &mut AnyConnection, note: &Note<'_>, now: i64) -> Result
         .await?;
     }
     if let Some(team) = note.team_event {
-        let webhook: Option<i64> = sqlx::query_scalar("SELECT id FROM team_webhooks WHERE team_id = $1")
-            .bind(team)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let webhook: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM team_webhooks WHERE team_id = $1")
+                .bind(team)
+                .fetch_optional(&mut *conn)
+                .await?;
         if let Some(webhook) = webhook {
             let payload = serde_json::json!({
                 "event": note.kind, "subject": note.subject, "body": note.body, "link": note.link,
@@ -155,7 +156,10 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    format!("t={timestamp},v1={}", encode_hex(&mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        encode_hex(&mac.finalize().into_bytes())
+    )
 }
 
 /// HTTPS anywhere, plain HTTP only to this machine; no credentials in the URL.
@@ -169,10 +173,7 @@ fn check_webhook_url(url: &str) -> Result<String, ServiceError> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("must not carry a user name or password"));
     }
-    let loopback = matches!(
-        parsed.host_str(),
-        Some("localhost" | "127.0.0.1" | "[::1]")
-    );
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -201,10 +202,12 @@ pub async fn get_webhook(
     team: &str,
 ) -> Result<Option<WebhookView>, ServiceError> {
     let can = managed_team(store, actor, team).await?;
-    let row = sqlx::query("SELECT id, url, secret_salt, created_at FROM team_webhooks WHERE team_id = $1")
-        .bind(can.team_id())
-        .fetch_optional(store.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, url, secret_salt, created_at FROM team_webhooks WHERE team_id = $1",
+    )
+    .bind(can.team_id())
+    .fetch_optional(store.pool())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let id: i64 = row.try_get("id")?;
     let recent_failures: i64 = sqlx::query_scalar(
@@ -285,8 +288,10 @@ impl Mailer {
         use lettre::AsyncSmtpTransport;
         use lettre::transport::smtp::authentication::Credentials;
         let builder = match config.tls {
-            SmtpTls::StartTls => AsyncSmtpTransport::<lettre::Tokio1Executor>::starttls_relay(&config.host)
-                .map_err(|e| e.to_string())?,
+            SmtpTls::StartTls => {
+                AsyncSmtpTransport::<lettre::Tokio1Executor>::starttls_relay(&config.host)
+                    .map_err(|e| e.to_string())?
+            }
             SmtpTls::Tls => AsyncSmtpTransport::<lettre::Tokio1Executor>::relay(&config.host)
                 .map_err(|e| e.to_string())?,
             SmtpTls::None => {
@@ -297,10 +302,8 @@ impl Mailer {
             .port(config.port)
             .timeout(Some(Duration::from_secs(15)));
         if let (Some(user), Some(password)) = (&config.username, &config.password) {
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                password.expose().to_owned(),
-            ));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         let from = config
             .from
@@ -396,7 +399,9 @@ pub async fn deliver_emails(
         if let Some(link) = &link {
             text.push_str(&format!("Open it in Gatehouse: {origin}{link}\n"));
         }
-        text.push_str("\n-- \nGatehouse, the internal API portal. You get this because it concerns you.\n");
+        text.push_str(
+            "\n-- \nGatehouse, the internal API portal. You get this because it concerns you.\n",
+        );
         let email: String = r.try_get("email")?;
         let name: String = r.try_get("name")?;
         match mailer.send(&email, &name, &subject, text).await {
@@ -444,11 +449,20 @@ pub async fn drop_due_emails(store: &Store) -> Result<u64, ServiceError> {
 /// The body a webhook receives: Slack's incoming-webhook shape (`text`, `blocks`), with the event
 /// itself under `gatehouse` for receivers that are not Slack.
 fn slack_body(payload: &serde_json::Value, origin: &str) -> serde_json::Value {
-    let text_of = |key: &str| payload.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let text_of = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+    };
     let link = format!("{origin}{}", text_of("link"));
     let subject = text_of("subject");
     let body = text_of("body");
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut text = format!("*{}*", escape(subject));
     if !body.is_empty() {
         text.push('\n');
