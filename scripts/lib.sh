@@ -73,6 +73,13 @@ need_e2e() {
   fi
 }
 
+# The notification tests send mail to a real SMTP server: Debian's aiosmtpd, run by its Python.
+need_smtp_server() {
+  if ! /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+    apt_install python3-aiosmtpd
+  fi
+}
+
 need_postgres() {
   if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
