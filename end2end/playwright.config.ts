@@ -3,7 +3,7 @@ import { defineConfig } from "@playwright/test";
 // The server under test: a fresh SQLite file with the demo data, the development sign-in on, on
 // a port of its own so a running `make run` does not interfere; and a real OpenID Connect
 // provider (npm oidc-provider) beside it as the company's identity provider.
-import { baseURL, oidc, oidcPort, port } from "./settings";
+import { baseURL, maildir, oidc, oidcPort, port, smtpPort } from "./settings";
 
 export default defineConfig({
   testDir: "./tests",
@@ -47,6 +47,15 @@ export default defineConfig({
       stderr: "pipe",
     },
     {
+      // A real SMTP server on loopback: Debian's python3-aiosmtpd, filing mail into a Maildir.
+      command: `rm -rf ${maildir} && mkdir -p $(dirname ${maildir}) && exec /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${maildir}`,
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
       command: `bash ./serve-for-tests.sh ${port}`,
       url: `${baseURL}/readyz`,
       env: {
@@ -56,6 +65,11 @@ export default defineConfig({
         GATEHOUSE_OIDC_NAME: oidc.name,
         GATEHOUSE_OIDC_DEPARTMENT_CLAIM: "department",
         GATEHOUSE_LOCAL_PASSWORDS: "true",
+        GATEHOUSE_SMTP_HOST: "127.0.0.1",
+        GATEHOUSE_SMTP_PORT: String(smtpPort),
+        GATEHOUSE_SMTP_TLS: "none",
+        GATEHOUSE_SMTP_FROM: "Gatehouse <gatehouse@example.com>",
+        GATEHOUSE_JOB_INTERVAL_SECS: "1",
       },
       reuseExistingServer: false,
       timeout: 60_000,

@@ -10,3 +10,8 @@ export const oidc = {
   clientSecret: "e2e-client-secret-0123456789abcdef0123",
   name: "Acme SSO",
 };
+
+// The SMTP server the end-to-end Gatehouse sends mail to (Python's aiosmtpd), and the Maildir
+// where it files what arrives, for the tests to read.
+export const smtpPort = Number(process.env.GATEHOUSE_E2E_SMTP_PORT ?? 3325);
+export const maildir = `${__dirname}/.data/maildir-${smtpPort}`;

@@ -4,6 +4,11 @@ use crate::api::current_user;
 use crate::components::header::Header;
 use crate::model::{AppError, Me};
 use crate::pages::{
+    access::{
+        ApprovalsPage, MyAccessPage, MyRequestsPage, NotificationsPage, RequestAccessPage,
+        RequestPage,
+    },
+    access_admin::{AdminAccessPage, ApiAccessPage, PolicyPage},
     admin::{AdminPeoplePage, AdminPersonPage, TeamsPage},
     api_edit::ApiEditPage,
     api_page::ApiPage,
@@ -79,6 +84,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apis/:slug/reference") view=ReferencePageView ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/changelog") view=ChangelogPageView ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/edit") view=ApiEditPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/request") view=RequestAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/access") view=ApiAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/policy") view=PolicyPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view=MyRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />

@@ -433,3 +433,169 @@ async fn session_cookies_are_no_credential_for_scim() {
         }
     }
 }
+
+/// The access request functions: requests and grants belong to Sam, who is none of the roles;
+/// only the API's owner (Priya owns Data, which owns Files and Patent Data) and admins reach
+/// them, and only Sam may cancel or resubmit.
+#[tokio::test]
+async fn every_access_function_admits_exactly_the_roles_it_should() {
+    use gatehouse::model::{Decision, RequestInput};
+    use gatehouse::server::services::access;
+    for db in seeded_stores().await {
+        let cookies = setup(&db).await;
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let sam = actor(&db, "sam.taylor@example.com").await;
+        let ask = |scope: &str| RequestInput {
+            environment: "production".into(),
+            scopes: vec![scope.into()],
+            justification: "For the nightly reconciliation of refunds.".into(),
+            duration_days: "10".into(),
+        };
+        let req = access::submit(&db.store, &sam, "files", &ask("files.write"), NOW)
+            .await
+            .unwrap();
+        let granted = access::submit(&db.store, &sam, "patent-data", &ask("datasets.read"), NOW)
+            .await
+            .unwrap();
+        let morgan = actor(&db, "morgan.lee@example.com").await;
+        access::decide(&db.store, &morgan, granted, 0, Decision::Approve, "", NOW)
+            .await
+            .unwrap();
+        let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
+            .bind(granted)
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        let ok = Status(200);
+        let bad = Status(422);
+        let request_fields = "request[environment]=production&request[scopes][0]=files.read&request[justification]=short&request[duration_days]=5";
+        let rows = vec![
+            row(
+                "/api/access/form",
+                "slug=files",
+                [UNAUTH, HIDDEN, ok, ok, ok, ok],
+            ),
+            row(
+                "/api/access/preview",
+                "slug=files&environment=production&scopes[0]=files.read",
+                [UNAUTH, HIDDEN, ok, ok, ok, ok],
+            ),
+            row(
+                "/api/access/submit",
+                format!("slug=files&{request_fields}"),
+                [UNAUTH, HIDDEN, bad, bad, bad, bad],
+            ),
+            row(
+                "/api/access/request",
+                format!("id={req}"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, ok, ok],
+            ),
+            row("/api/access/mine", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row(
+                "/api/access/cancel",
+                format!("id={req}"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED],
+            ),
+            row(
+                "/api/access/resubmit",
+                format!("id={req}&{request_fields}"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED],
+            ),
+            row(
+                "/api/access/comment",
+                format!("id={req}&comment=Why+write%3F"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, ok, ok],
+            ),
+            row("/api/access/inbox", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row("/api/access/counts", "", [ok; 6]),
+            row(
+                "/api/access/bulk-approve",
+                format!("items[0]={req}:0"),
+                [UNAUTH, ok, ok, ok, ok, ok],
+            ),
+            row("/api/access/grants/mine", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row(
+                "/api/access/grants/api",
+                "slug=files",
+                [UNAUTH, HIDDEN, DENIED, DENIED, ok, ok],
+            ),
+            // A reason is needed to revoke someone else's grant: those who may get a 422.
+            row(
+                "/api/access/grants/revoke",
+                format!("id={grant}&reason="),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, bad, bad],
+            ),
+            row(
+                "/api/access/policy",
+                "slug=files",
+                [UNAUTH, HIDDEN, DENIED, DENIED, ok, ok],
+            ),
+            row(
+                "/api/access/policy/save",
+                "slug=files&document=%7B%7D",
+                [UNAUTH, HIDDEN, DENIED, DENIED, bad, bad],
+            ),
+            row(
+                "/api/access/policy/preview",
+                "slug=files&email=sam.taylor%40example.com&environment=production&scopes=files.read",
+                [UNAUTH, HIDDEN, DENIED, DENIED, ok, ok],
+            ),
+            row("/api/notifications", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row("/api/notifications/read", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row("/api/access/delegations", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row(
+                "/api/access/delegations/add",
+                "email=x&starts_on=soon&ends_on=later",
+                [UNAUTH, DENIED, bad, bad, bad, bad],
+            ),
+            row(
+                "/api/access/delegations/end",
+                "id=999999",
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN],
+            ),
+            row(
+                "/api/admin/access-limits",
+                "",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, ok],
+            ),
+            row(
+                "/api/admin/access-limits/save",
+                "employee_max_days=0&contractor_max_days=30&request_expiry_days=14&reminder_days_before=2",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, bad],
+            ),
+            row(
+                "/api/teams/webhook",
+                "team=data",
+                [UNAUTH, DENIED, DENIED, DENIED, ok, ok],
+            ),
+            row(
+                "/api/teams/webhook/save",
+                "team=data&url=ftp%3A%2F%2Fexample.com",
+                [UNAUTH, DENIED, DENIED, DENIED, bad, bad],
+            ),
+            // Deciding Morgan's stage: the owner of a later stage is refused, the admin (last)
+            // may decide any stage.
+            row(
+                "/api/access/decide",
+                format!("id={req}&position=0&decision=approve"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, DENIED, ok],
+            ),
+        ];
+        check(&app, &cookies, &rows, db.backend).await;
+        // Nothing anyone else did reached Sam's requests: still pending, one stage decided (by
+        // the admin, last), Sam's grant unrevoked.
+        let state: String = sqlx::query_scalar("SELECT state FROM access_requests WHERE id = $1")
+            .bind(req)
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(state, "pending", "{}", db.backend);
+        let revoked: Option<i64> =
+            sqlx::query_scalar("SELECT revoked_at FROM grants WHERE id = $1")
+                .bind(grant)
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(revoked, None);
+    }
+}

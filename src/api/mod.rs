@@ -1,6 +1,10 @@
 //! Server functions: thin adapters that find the acting person, call one service and map its
 //! error. Their bodies compile only into the server.
 
+mod access;
+
+pub use access::*;
+
 use crate::model::{
     ApiDetail, ApiEdit, ApiSummary, AppError, CatalogFacets, CatalogFilter, ChangelogPage,
     GuidePage, InvitationCreated, InvitationLimits, InvitationPreview, InvitationView, Me,

@@ -5,12 +5,25 @@ use crate::app::use_me;
 use crate::domain::url::encode_component;
 use crate::model::PersonKind;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 #[component]
 pub fn Header() -> impl IntoView {
     let me = use_me();
     let query = use_query_map();
+    let location = use_location();
+    // Fetched again on every navigation, so the numbers follow what the person just did.
+    let counts = Resource::new(
+        move || location.pathname.get(),
+        |_| crate::api::get_counts(),
+    );
+    let count = move |pick: fn(&crate::model::Counts) -> i64| {
+        counts
+            .get()
+            .and_then(Result::ok)
+            .map(|c| pick(&c))
+            .filter(|n| *n > 0)
+    };
     let navigate = use_navigate();
     let search = NodeRef::<leptos::html::Input>::new();
     // Before hydration the form submits as a plain GET; after, it navigates in place.
@@ -59,9 +72,19 @@ pub fn Header() -> impl IntoView {
                             .flatten()
                             .map(|me| {
                                 view! {
+                                    <a href="/access">"My access"</a>
                                     {(me.kind == PersonKind::Employee)
-                                        .then(|| view! { <a href="/teams">"Teams"</a> <a href="/invitations">"Invitations"</a> })}
-                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> })}
+                                        .then(|| {
+                                            view! {
+                                                <a href="/approvals" data-testid="approvals-link">
+                                                    "Approvals"
+                                                    {move || count(|c| c.approvals).map(|n| view! { <span class="count" data-testid="approvals-count">{n}</span> })}
+                                                </a>
+                                                <a href="/teams">"Teams"</a>
+                                                <a href="/invitations">"Invitations"</a>
+                                            }
+                                        })}
+                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> <a href="/admin/access">"Limits"</a> })}
                                 }
                             })
                     }}
@@ -87,6 +110,11 @@ pub fn Header() -> impl IntoView {
                             .map(|result| match result {
                                 Ok(Some(me)) => {
                                     view! {
+                                        <a class="bell" href="/notifications" title="Notifications" data-testid="bell">
+                                            <span aria-hidden="true">"🔔"</span>
+                                            <span class="visually-hidden">"Notifications"</span>
+                                            {move || count(|c| c.unread).map(|n| view! { <span class="count" data-testid="unread-count">{n}</span> })}
+                                        </a>
                                         <a class="user-name" href="/me" data-testid="signed-in-as" title="My profile">{me.name.clone()}</a>
                                         <KindBadge kind=me.kind />
                                         {me.is_admin.then(|| view! { <span class="badge badge-admin">"Admin"</span> })}

@@ -143,6 +143,8 @@ pub struct InboxItem {
     pub justification: String,
     pub duration_days: u32,
     pub waiting_since: i64,
+    /// How long it has waited, in seconds, as of the answer.
+    pub waiting_seconds: i64,
     /// Set when the viewer acts for someone who delegated to them.
     pub on_behalf_of: Option<String>,
 }

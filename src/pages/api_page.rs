@@ -70,14 +70,24 @@ fn Overview(api: ApiDetail) -> impl IntoView {
                     <VisibilityBadge visibility=summary.visibility />
                 </div>
                 <p class="lead">{summary.summary.clone()}</p>
-                {can_edit
-                    .then(|| {
-                        view! {
-                            <a class="button button-quiet edit-api" href=format!("/apis/{}/edit", summary.slug)>
-                                "Edit"
-                            </a>
-                        }
-                    })}
+                <div class="api-actions">
+                    {(summary.lifecycle != crate::model::Lifecycle::Retired)
+                        .then(|| {
+                            view! {
+                                <a class="button button-primary" href=format!("/apis/{}/request", summary.slug) data-testid="request-access">
+                                    "Request access"
+                                </a>
+                            }
+                        })}
+                    {can_edit
+                        .then(|| {
+                            view! {
+                                <a class="button button-quiet edit-api" href=format!("/apis/{}/edit", summary.slug)>
+                                    "Edit"
+                                </a>
+                            }
+                        })}
+                </div>
                 <dl class="facts">
                     <div>
                         <dt>"Owner"</dt>
@@ -115,6 +125,7 @@ fn Overview(api: ApiDetail) -> impl IntoView {
                 first_guide=guides.first().map(|g| g.slug.clone())
                 has_reference
                 active="overview"
+                owner=can_edit
             />
             // Rendered from Markdown and sanitized when the metadata was saved.
             <section class="section doc" data-testid="description" inner_html=description_html></section>
@@ -191,6 +202,9 @@ pub fn ApiTabs(
     first_guide: Option<String>,
     has_reference: bool,
     active: &'static str,
+    /// Owners and admins also see who has access and the approval policy.
+    #[prop(optional)]
+    owner: bool,
 ) -> impl IntoView {
     let tab = |name: &'static str, label: &'static str, href: String| {
         let is = name == active;
@@ -206,6 +220,8 @@ pub fn ApiTabs(
             {first_guide.map(|g| tab("guides", "Guides", format!("/apis/{slug}/guides/{g}")))}
             {has_reference.then(|| tab("reference", "Reference", format!("/apis/{slug}/reference")))}
             {tab("changelog", "Changelog", format!("/apis/{slug}/changelog"))}
+            {owner.then(|| tab("access", "Access", format!("/apis/{slug}/access")))}
+            {owner.then(|| tab("policy", "Policy", format!("/apis/{slug}/policy")))}
         </nav>
     }
 }

@@ -1,5 +1,7 @@
 //! One module per screen.
 
+pub mod access;
+pub mod access_admin;
 pub mod admin;
 pub mod api_edit;
 pub mod api_page;

@@ -144,6 +144,8 @@ struct ApiSeed {
     earlier: Vec<EarlierSeed>,
     environments: Vec<EnvSeed>,
     scopes: Vec<ScopeSeed>,
+    /// The API's approval policy (JSON); without one the default applies.
+    policy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -476,6 +478,22 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
             now,
         )
         .await?;
+        if let Some(text) = &a.policy {
+            let envs: Vec<String> = a.environments.iter().map(|e| e.name.clone()).collect();
+            let policy = crate::domain::access::Policy::parse(
+                text,
+                &crate::domain::access::AccessLimits::default(),
+                &envs,
+                |t| demo.teams.iter().any(|team| team.slug == t),
+            )
+            .map_err(|p| SeedError::Invalid(format!("{}: policy: {}", a.slug, p.join("; "))))?;
+            sqlx::query("INSERT INTO policies (api_id, document, updated_at) VALUES ($1, $2, $3)")
+                .bind(api_id)
+                .bind(policy.to_document())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(SeedReport {

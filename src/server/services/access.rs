@@ -1988,9 +1988,8 @@ pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxIt
             scopes,
             justification: r.try_get("justification")?,
             duration_days: r.try_get::<i64, _>("duration_days")? as u32,
-            waiting_since: r
-                .try_get::<Option<i64>, _>("pending_since")?
-                .unwrap_or_default(),
+            waiting_since: r.try_get::<Option<i64>, _>("pending_since")?.unwrap_or(now),
+            waiting_seconds: now - r.try_get::<Option<i64>, _>("pending_since")?.unwrap_or(now),
             on_behalf_of,
         });
     }

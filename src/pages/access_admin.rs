@@ -1,0 +1,249 @@
+//! Access screens for an API's owners and for admins: who holds what on an API (and revoking
+//! it), the API's approval policy with its preview, and the global limits.
+
+use crate::api::{
+    PreviewPolicy, RevokeGrant, SavePolicy, SetAccessLimits, api_grants, get_access_limits,
+    get_policy,
+};
+use crate::components::{EmptyState, ErrorPanel, RiskBadge, SignedIn};
+use crate::domain::access::AccessLimits;
+use crate::model::PolicyEdit;
+use crate::pages::access::{GrantsTable, PreviewView};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+fn loading() -> impl IntoView {
+    view! { <p class="muted">"Loading…"</p> }
+}
+
+fn crumbs(slug: String, name: String, here: &'static str) -> impl IntoView {
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <a href="/">"Catalog"</a>
+            <span aria-hidden="true">"/"</span>
+            <a href=format!("/apis/{slug}")>{name}</a>
+            <span aria-hidden="true">"/"</span>
+            <span>{here}</span>
+        </nav>
+    }
+}
+
+#[component]
+pub fn ApiAccessPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <ApiAccessBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn ApiAccessBody() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let revoke = ServerAction::<RevokeGrant>::new();
+    let grants = Resource::new(
+        move || (slug(), revoke.version().get()),
+        |(s, _)| api_grants(s),
+    );
+    view! {
+        <Title text="Access" />
+        {move || crumbs(slug(), slug(), "Access")}
+        <div class="page-head">
+            <h1>"Who has access"</h1>
+            <a class="button button-quiet" href=move || format!("/apis/{}/policy", slug())>"Approval policy"</a>
+        </div>
+        {move || revoke.value().get().and_then(Result::err).map(|error| view! { <ErrorPanel error /> })}
+        <Suspense fallback=loading>
+            {move || {
+                grants
+                    .get()
+                    .map(|result| match result {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(list) if list.is_empty() => {
+                            view! { <EmptyState title="Nobody holds access yet"><p>"Approved requests for this API appear here."</p></EmptyState> }
+                                .into_any()
+                        }
+                        Ok(list) => view! { <GrantsTable grants=list revoke show_holder=true /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn PolicyPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <PolicyBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn PolicyBody() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let save = ServerAction::<SavePolicy>::new();
+    let policy = Resource::new(
+        move || (slug(), save.version().get()),
+        |(s, _)| get_policy(s),
+    );
+    view! {
+        <Suspense fallback=loading>
+            {move || {
+                policy
+                    .get()
+                    .map(|result| match result {
+                        Ok(edit) => view! { <PolicyEditor edit save /> }.into_any(),
+                        Err(error) => view! { <Title text="Policy" /> <ErrorPanel error /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PolicyEditor(edit: PolicyEdit, save: ServerAction<SavePolicy>) -> impl IntoView {
+    let preview = ServerAction::<PreviewPolicy>::new();
+    let PolicyEdit {
+        api,
+        document,
+        is_default,
+        environments,
+        scopes,
+        limits,
+        updated_at,
+        updated_by,
+    } = edit;
+    let saved = move || matches!(save.value().get(), Some(Ok(())));
+    let error = move || save.value().get().and_then(Result::err);
+    let (save_slug, preview_slug) = (api.slug.clone(), api.slug.clone());
+    view! {
+        <Title text=format!("Policy · {}", api.name.clone()) />
+        {crumbs(api.slug.clone(), api.name.clone(), "Approval policy")}
+        <h1>{format!("Approval policy for {}", api.name.clone())}</h1>
+        <p class="lead">
+            {if is_default {
+                "This API uses the default policy. Save a policy of your own to change it.".to_owned()
+            } else {
+                format!(
+                    "Saved {} by {}.",
+                    updated_at.map(crate::domain::time::format_date_time).unwrap_or_default(),
+                    updated_by.unwrap_or_else(|| "someone".into()),
+                )
+            }}
+        </p>
+        {move || saved().then(|| view! { <p class="notice" role="status" data-testid="policy-saved">"Saved."</p> })}
+        {move || {
+            error()
+                .map(|error| {
+                    view! {
+                        <div class="panel panel-error" role="alert" data-testid="policy-problems">
+                            <p>"The policy was not saved:"</p>
+                            <ul>{error.to_string().lines().map(|l| view! { <li>{l.to_owned()}</li> }).collect_view()}</ul>
+                        </div>
+                    }
+                })
+        }}
+        <div class="policy-layout">
+            <ActionForm action=save attr:class="panel policy-form" attr:data-testid="policy-form">
+                <input type="hidden" name="slug" value=save_slug />
+                <label class="field">
+                    "Policy (JSON): rules in order; the first that matches a request decides it"
+                    <textarea name="document" rows="18" spellcheck="false" class="code-input">{document}</textarea>
+                </label>
+                <div class="form-actions">
+                    <button class="button button-primary" type="submit">"Save policy"</button>
+                    {(!is_default).then(|| view! { <button class="button button-quiet" type="submit" name="reset" value="1">"Go back to the default"</button> })}
+                </div>
+            </ActionForm>
+            <aside class="panel policy-help">
+                <h2>"How rules read"</h2>
+                <ul>
+                    <li><code>"requester"</code>": employee, contractor or any"</li>
+                    <li><code>"risk"</code>": low (every scope low), high (any scope high) or any"</li>
+                    <li><code>"environments"</code>": "{environments.join(", ")}" (leave out for all)"</li>
+                    <li><code>"stages"</code>": manager, api_owner, sponsor, security, team:<slug>; or "<code>"\"approve\": \"automatic\""</code></li>
+                    <li><code>"max_days"</code>", "<code>"default_days"</code></li>
+                </ul>
+                <h3>"Limits set by admins"</h3>
+                <ul>
+                    <li>{format!("Employees: at most {} days", limits.employee_max_days)}</li>
+                    <li>{format!("Contractors: at most {} days", limits.contractor_max_days)}</li>
+                    <li>{if limits.allow_auto_high_risk { "High-risk scopes may be approved automatically" } else { "High-risk scopes always need a person" }}</li>
+                    <li>{if limits.allow_auto_contractors { "Contractors may be approved automatically" } else { "Contractors always need a person" }}</li>
+                    <li>{limits.security_team.clone().map(|t| format!("Security team: {t}")).unwrap_or_else(|| "No security team named".into())}</li>
+                </ul>
+                <h3>"Scopes"</h3>
+                <ul>{scopes.iter().map(|s| view! { <li><code>{s.name.clone()}</code>" "<RiskBadge risk=s.risk /></li> }).collect_view()}</ul>
+            </aside>
+        </div>
+        <section class="section panel" data-testid="policy-preview">
+            <h2>"Preview: who would approve?"</h2>
+            <ActionForm action=preview attr:class="form-grid">
+                <input type="hidden" name="slug" value=preview_slug />
+                <label class="field">"Person's email" <input type="email" name="email" required /></label>
+                <label class="field">
+                    "Environment"
+                    <select name="environment">
+                        {environments.iter().map(|e| view! { <option value=e.clone()>{e.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">"Scopes (comma-separated)" <input type="text" name="scopes" required /></label>
+                <div class="form-actions"><button class="button" type="submit">"Preview"</button></div>
+            </ActionForm>
+            {move || preview.value().get().map(|p| view! { <PreviewView preview=p /> })}
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminAccessPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <AdminAccessBody />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn AdminAccessBody() -> impl IntoView {
+    let save = ServerAction::<SetAccessLimits>::new();
+    let limits = Resource::new(move || save.version().get(), |_| get_access_limits());
+    view! {
+        <Title text="Access limits" />
+        <h1>"Access limits"</h1>
+        <p class="lead">"Limits every API's approval policy must keep, and how long requests wait."</p>
+        {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorPanel error /> })}
+        {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Saved."</p> })}
+        <Suspense fallback=loading>
+            {move || {
+                limits
+                    .get()
+                    .map(|result| match result {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(l) => view! { <LimitsForm l save /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LimitsForm(l: AccessLimits, save: ServerAction<SetAccessLimits>) -> impl IntoView {
+    view! {
+        <ActionForm action=save attr:class="panel form-grid" attr:data-testid="limits-form">
+            <label class="field">"Employees: longest grant (days)" <input type="number" name="employee_max_days" min="1" value=l.employee_max_days /></label>
+            <label class="field">"Contractors: longest grant (days)" <input type="number" name="contractor_max_days" min="1" value=l.contractor_max_days /></label>
+            <label class="field">"Pending requests expire after (days)" <input type="number" name="request_expiry_days" min="1" value=l.request_expiry_days /></label>
+            <label class="field">"Remind approvers (days before expiry)" <input type="number" name="reminder_days_before" min="0" value=l.reminder_days_before /></label>
+            <label class="field">"Security team (slug)" <input type="text" name="security_team" value=l.security_team.clone().unwrap_or_default() /></label>
+            <label class="field checkbox"><input type="checkbox" name="allow_auto_high_risk" value="1" checked=l.allow_auto_high_risk />" Policies may approve high-risk scopes automatically"</label>
+            <label class="field checkbox"><input type="checkbox" name="allow_auto_contractors" value="1" checked=l.allow_auto_contractors />" Policies may approve contractors automatically"</label>
+            <div class="form-actions field-wide"><button class="button button-primary" type="submit">"Save limits"</button></div>
+        </ActionForm>
+    }
+}
