@@ -63,6 +63,9 @@ impl Smtp {
                 started.elapsed() < Duration::from_secs(20),
                 "aiosmtpd did not start"
             );
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("aiosmtpd exited: {status}");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         Smtp {

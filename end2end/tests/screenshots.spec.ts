@@ -94,3 +94,40 @@ test("the reference on a phone", async ({ page }) => {
   await hydrated(page);
   await page.screenshot({ path: "../docs/screenshots/reference-phone.png" });
 });
+
+test("requesting access, the approvals inbox, a request's timeline and the policy editor", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInAs(page, "Jordan Kim", "/apis/files/request");
+  await hydrated(page);
+  const form = page.getByTestId("request-form");
+  await form.getByLabel("files.share").check();
+  await form.getByLabel("Justification").fill("Share monthly reports with the auditors through expiring links.");
+  await form.getByLabel("Duration (days)").fill("14");
+  await page.getByTestId("approval-preview").getByText("Who approves").waitFor();
+  await page.screenshot({ path: "../docs/screenshots/request-access.png" });
+  await form.getByRole("button", { name: "Send request" }).click();
+  await page.waitForURL(/\/requests\/\d+$/);
+  const request = page.url();
+
+  await page.context().clearCookies();
+  await signInAs(page, "Morgan Lee", "/approvals");
+  await hydrated(page);
+  await page.getByTestId("inbox-item").first().waitFor();
+  await page.screenshot({ path: "../docs/screenshots/approvals.png" });
+  await page.goto(request);
+  await hydrated(page);
+  await page.getByTestId("decide").getByLabel(/Comment/).fill("Fine for the audit; keep the links short-lived.");
+  await page.getByTestId("decide").getByRole("button", { name: "Approve", exact: true }).click();
+  await page.locator(".stage-approved").waitFor();
+  await page.screenshot({ path: "../docs/screenshots/request-timeline.png", fullPage: true });
+
+  await page.context().clearCookies();
+  await signInAs(page, "Priya Shah", "/apis/files/policy");
+  await hydrated(page);
+  const preview = page.getByTestId("policy-preview");
+  await preview.getByLabel("Person's email").fill("dana.fox@northwind.example");
+  await preview.getByLabel("Scopes (comma-separated)").fill("files.read");
+  await preview.getByRole("button", { name: "Preview" }).click();
+  await preview.getByText("Who approves").waitFor();
+  await page.screenshot({ path: "../docs/screenshots/policy.png", fullPage: true });
+});

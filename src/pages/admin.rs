@@ -479,9 +479,65 @@ fn TeamCard(
                             <button class="button" type="submit">"Add"</button>
                         </ActionForm>
                         <PublishTokens team=tokens_team.clone() list=token_list.clone() actions=tokens />
+                        <TeamWebhook team=tokens_team.clone() />
                     }
                 })}
         </article>
+    }
+}
+
+/// A team's outgoing webhook: access requests for its APIs and stages waiting for it are posted
+/// there as Slack-compatible JSON, signed with the secret shown here.
+#[component]
+fn TeamWebhook(team: String) -> impl IntoView {
+    let save = ServerAction::<crate::api::SetTeamWebhook>::new();
+    let current = {
+        let team = team.clone();
+        Resource::new(
+            move || save.version().get(),
+            move |_| crate::api::get_team_webhook(team.clone()),
+        )
+    };
+    view! {
+        <section class="team-webhook" data-testid="team-webhook">
+            <h3>"Webhook"</h3>
+            <p class="muted">
+                "Requests for this team's APIs are posted here (Slack-compatible JSON). Verify "
+                <code>"X-Gatehouse-Signature"</code>
+                ": HMAC-SHA256 of "<code>"timestamp.body"</code>" with the secret below."
+            </p>
+            {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorPanel error /> })}
+            <Suspense fallback=|| ()>
+                {move || {
+                    let team = team.clone();
+                    current
+                        .get()
+                        .and_then(Result::ok)
+                        .map(move |hook| {
+                            let url = hook.as_ref().map(|h| h.url.clone()).unwrap_or_default();
+                            let team = team.clone();
+                            view! {
+                                <ActionForm action=save attr:class="inline-form">
+                                    <input type="hidden" name="team" value=team />
+                                    <input type="url" name="url" value=url placeholder="https://hooks.slack.com/services/…" aria-label="Webhook URL" />
+                                    <button class="button" type="submit">"Save"</button>
+                                </ActionForm>
+                                {hook
+                                    .map(|h| {
+                                        view! {
+                                            <label class="field">
+                                                "Signing secret"
+                                                <input type="text" readonly value=h.secret />
+                                            </label>
+                                            {(h.recent_failures > 0)
+                                                .then(|| view! { <p class="muted">{format!("{} deliveries failed after every retry.", h.recent_failures)}</p> })}
+                                        }
+                                    })}
+                            }
+                        })
+                }}
+            </Suspense>
+        </section>
     }
 }
 

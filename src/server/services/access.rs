@@ -872,10 +872,10 @@ async fn write_stages(
     Ok(())
 }
 
+/// Appends to a request's timeline; `at` is the request and its revision.
 async fn event(
     conn: &mut AnyConnection,
-    request_id: i64,
-    revision: i64,
+    (request_id, revision): (i64, i64),
     position: Option<usize>,
     actor_id: Option<i64>,
     kind: &str,
@@ -947,8 +947,7 @@ pub async fn submit(
     write_stages(&mut tx, request_id, 1, &checked.targets, now).await?;
     event(
         &mut tx,
-        request_id,
-        1,
+        (request_id, 1),
         None,
         Some(actor.person_id),
         "submitted",
@@ -988,8 +987,7 @@ pub async fn submit(
         .await?;
         event(
             &mut tx,
-            request_id,
-            1,
+            (request_id, 1),
             None,
             None,
             "auto_approved",
@@ -1495,8 +1493,7 @@ pub async fn decide(
     };
     event(
         &mut tx,
-        req.id,
-        req.revision,
+        (req.id, req.revision),
         Some(position),
         Some(actor.person_id),
         kind,
@@ -1688,8 +1685,7 @@ pub async fn cancel(
     }
     event(
         &mut tx,
-        req.id,
-        req.revision,
+        (req.id, req.revision),
         None,
         Some(actor.person_id),
         "cancelled",
@@ -1781,8 +1777,7 @@ pub async fn resubmit(
     write_stages(&mut tx, req.id, revision, &checked.targets, now).await?;
     event(
         &mut tx,
-        req.id,
-        revision,
+        (req.id, revision),
         None,
         Some(actor.person_id),
         "resubmitted",
@@ -1815,8 +1810,7 @@ pub async fn resubmit(
             .await?;
         event(
             &mut tx,
-            req.id,
-            revision,
+            (req.id, revision),
             None,
             None,
             "auto_approved",
@@ -1860,8 +1854,7 @@ pub async fn comment(
     }
     event(
         &mut tx,
-        req.id,
-        req.revision,
+        (req.id, req.revision),
         None,
         Some(actor.person_id),
         "commented",
@@ -2549,7 +2542,7 @@ pub async fn run_due(store: &Store, now: i64) -> Result<DueReport, ServiceError>
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-        event(&mut tx, id, revision, None, None, "expired", None, now).await?;
+        event(&mut tx, (id, revision), None, None, "expired", None, now).await?;
         notify_requester(&mut tx, id, "expired", None, None, now).await?;
         audit::record(
             &mut tx,
@@ -2595,8 +2588,7 @@ pub async fn run_due(store: &Store, now: i64) -> Result<DueReport, ServiceError>
         if let Some(pos) = workflow(&req, &steps(&mut tx, id, req.revision).await?).current() {
             event(
                 &mut tx,
-                id,
-                req.revision,
+                (id, req.revision),
                 Some(pos),
                 None,
                 "reminded",
