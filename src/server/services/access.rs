@@ -38,6 +38,26 @@ where
     value.parse().map_err(store_err)
 }
 
+/// Records an audit event inside the caller's transaction, so it commits with the change.
+async fn audited(
+    conn: &mut AnyConnection,
+    who: Who,
+    action: Action,
+    (target_kind, target_id): (&'static str, impl ToString),
+    details: serde_json::Value,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let event = Event {
+        who,
+        action,
+        target_kind,
+        target_id: target_id.to_string(),
+        details,
+        ip: None,
+    };
+    audit::record(conn, &event, now).await.map(|_| ())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Global limits
 
@@ -92,16 +112,12 @@ pub async fn set_limits(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::SettingsChanged,
-            target_kind: "settings",
-            target_id: SETTINGS_KEY.into(),
-            details: serde_json::to_value(new).map_err(store_err)?,
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::SettingsChanged,
+        ("settings", SETTINGS_KEY),
+        serde_json::to_value(new).map_err(store_err)?,
         now,
     )
     .await?;
@@ -435,16 +451,12 @@ pub async fn save_policy(
                 .await?;
         }
     }
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::PolicyChanged,
-            target_kind: "api",
-            target_id: api.slug.clone(),
-            details: serde_json::json!({ "default": document.is_none() }),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::PolicyChanged,
+        ("api", &api.slug),
+        serde_json::json!({ "default": document.is_none() }),
         now,
     )
     .await?;
@@ -960,20 +972,16 @@ pub async fn submit(
         .iter()
         .map(|(_, s)| s.name.as_str())
         .collect();
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::AccessRequested,
-            target_kind: "access_request",
-            target_id: request_id.to_string(),
-            details: serde_json::json!({
-                "api": api.slug, "environment": checked.environment, "scopes": scope_names,
-                "duration_days": checked.duration_days,
-                "stages": checked.targets.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            }),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::AccessRequested,
+        ("access_request", request_id),
+        serde_json::json!({
+            "api": api.slug, "environment": checked.environment, "scopes": scope_names,
+            "duration_days": checked.duration_days,
+            "stages": checked.targets.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        }),
         now,
     )
     .await?;
@@ -1574,23 +1582,11 @@ pub async fn decide(
             .await?;
         }
     }
-    audit::record(
-        &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::AccessDecided,
-            target_kind: "access_request",
-            target_id: req.id.to_string(),
-            details: serde_json::json!({
+    audited(&mut tx, Who::actor(actor), Action::AccessDecided, ("access_request", req.id), serde_json::json!({
                 "stage": position, "kind": step.kind.as_str(), "decision": decision.as_str(),
                 "revision": req.revision, "comment": comment, "grant": grant_id,
                 "as_admin": actor.is_admin && !matches!(step.target, Target::Person(p) if p == actor.person_id),
-            }),
-            ip: None,
-        },
-        now,
-    )
-    .await?;
+            }), now).await?;
     tx.commit().await?;
     Ok(wf.state)
 }
@@ -1693,16 +1689,12 @@ pub async fn cancel(
         now,
     )
     .await?;
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::AccessCancelled,
-            target_kind: "access_request",
-            target_id: req.id.to_string(),
-            details: serde_json::json!({}),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::AccessCancelled,
+        ("access_request", req.id),
+        serde_json::json!({}),
         now,
     )
     .await?;
@@ -1785,20 +1777,16 @@ pub async fn resubmit(
         now,
     )
     .await?;
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::AccessResubmitted,
-            target_kind: "access_request",
-            target_id: req.id.to_string(),
-            details: serde_json::json!({
-                "revision": revision, "environment": checked.environment,
-                "scopes": checked.scopes.iter().map(|(_, s)| s.name.as_str()).collect::<Vec<_>>(),
-                "duration_days": checked.duration_days,
-            }),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::AccessResubmitted,
+        ("access_request", req.id),
+        serde_json::json!({
+            "revision": revision, "environment": checked.environment,
+            "scopes": checked.scopes.iter().map(|(_, s)| s.name.as_str()).collect::<Vec<_>>(),
+            "duration_days": checked.duration_days,
+        }),
         now,
     )
     .await?;
@@ -1865,16 +1853,12 @@ pub async fn comment(
     if actor.person_id != req.requester_id {
         notify_requester(&mut tx, req.id, "commented", Some(&comment), None, now).await?;
     }
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::AccessCommented,
-            target_kind: "access_request",
-            target_id: req.id.to_string(),
-            details: serde_json::json!({ "comment": comment }),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::AccessCommented,
+        ("access_request", req.id),
+        serde_json::json!({ "comment": comment }),
         now,
     )
     .await?;
@@ -2031,16 +2015,12 @@ async fn create_grant(
     .bind(request_id)
     .execute(&mut *conn)
     .await?;
-    audit::record(
+    audited(
         conn,
-        &Event {
-            who: Who::Other("gatehouse".into()),
-            action: Action::GrantCreated,
-            target_kind: "grant",
-            target_id: grant_id.to_string(),
-            details: serde_json::json!({ "request": request_id, "expires_at": expires_at }),
-            ip: None,
-        },
+        Who::Other("gatehouse".into()),
+        Action::GrantCreated,
+        ("grant", grant_id),
+        serde_json::json!({ "request": request_id, "expires_at": expires_at }),
         now,
     )
     .await?;
@@ -2227,16 +2207,12 @@ pub async fn revoke_grant(
         )
         .await?;
     }
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::GrantRevoked,
-            target_kind: "grant",
-            target_id: grant_id.to_string(),
-            details: serde_json::json!({ "holder": holder, "reason": reason }),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::GrantRevoked,
+        ("grant", grant_id),
+        serde_json::json!({ "holder": holder, "reason": reason }),
         now,
     )
     .await?;
@@ -2344,16 +2320,12 @@ pub async fn add_delegation(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::DelegationCreated,
-            target_kind: "delegation",
-            target_id: id.to_string(),
-            details: serde_json::json!({ "delegate": delegate_id, "starts_at": starts_at, "ends_at": ends_at }),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::DelegationCreated,
+        ("delegation", id),
+        serde_json::json!({ "delegate": delegate_id, "starts_at": starts_at, "ends_at": ends_at }),
         now,
     )
     .await?;
@@ -2379,16 +2351,12 @@ pub async fn end_delegation(
     if done.rows_affected() != 1 {
         return Err(ServiceError::NotFound("The delegation".into()));
     }
-    audit::record(
+    audited(
         &mut tx,
-        &Event {
-            who: Who::actor(actor),
-            action: Action::DelegationEnded,
-            target_kind: "delegation",
-            target_id: id.to_string(),
-            details: serde_json::json!({}),
-            ip: None,
-        },
+        Who::actor(actor),
+        Action::DelegationEnded,
+        ("delegation", id),
+        serde_json::json!({}),
         now,
     )
     .await?;
@@ -2544,16 +2512,12 @@ pub async fn run_due(store: &Store, now: i64) -> Result<DueReport, ServiceError>
                 .await?;
         event(&mut tx, (id, revision), None, None, "expired", None, now).await?;
         notify_requester(&mut tx, id, "expired", None, None, now).await?;
-        audit::record(
+        audited(
             &mut tx,
-            &Event {
-                who: Who::Other("gatehouse".into()),
-                action: Action::AccessExpired,
-                target_kind: "access_request",
-                target_id: id.to_string(),
-                details: serde_json::json!({}),
-                ip: None,
-            },
+            Who::Other("gatehouse".into()),
+            Action::AccessExpired,
+            ("access_request", id),
+            serde_json::json!({}),
             now,
         )
         .await?;

@@ -277,6 +277,61 @@ pub async fn set_webhook(
 // ---------------------------------------------------------------------------------------------
 // Delivery
 
+/// A table of deliveries: rows due at a time, each claimed by one replica for a minute before it
+/// is attempted, so replicas never attempt one row at once.
+struct Queue {
+    table: &'static str,
+    due_at: &'static str,
+    claimed_until: &'static str,
+}
+
+const EMAILS: Queue = Queue {
+    table: "notifications",
+    due_at: "email_due_at",
+    claimed_until: "email_claimed_until",
+};
+
+const WEBHOOKS: Queue = Queue {
+    table: "webhook_deliveries",
+    due_at: "next_attempt_at",
+    claimed_until: "claimed_until",
+};
+
+impl Queue {
+    async fn due(&self, store: &Store, now: i64) -> Result<Vec<i64>, sqlx::Error> {
+        let Queue {
+            table,
+            due_at,
+            claimed_until,
+        } = self;
+        sqlx::query_scalar(&format!(
+            "SELECT id FROM {table} WHERE {due_at} <= $1
+               AND ({claimed_until} IS NULL OR {claimed_until} < $1) ORDER BY id LIMIT 100"
+        ))
+        .bind(now)
+        .fetch_all(store.pool())
+        .await
+    }
+
+    async fn claim(&self, store: &Store, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+        let Queue {
+            table,
+            due_at,
+            claimed_until,
+        } = self;
+        let claimed = sqlx::query(&format!(
+            "UPDATE {table} SET {claimed_until} = $2
+             WHERE id = $1 AND {due_at} IS NOT NULL AND ({claimed_until} IS NULL OR {claimed_until} < $3)"
+        ))
+        .bind(id)
+        .bind(now + 60)
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+}
+
 /// Sends notification emails over SMTP.
 pub struct Mailer {
     transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
@@ -352,24 +407,8 @@ pub async fn deliver_emails(
     now: i64,
 ) -> Result<Delivered, ServiceError> {
     let mut done = Delivered::default();
-    let due: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM notifications WHERE email_due_at <= $1
-           AND (email_claimed_until IS NULL OR email_claimed_until < $1) ORDER BY id LIMIT 100",
-    )
-    .bind(now)
-    .fetch_all(store.pool())
-    .await?;
-    for id in due {
-        let claimed = sqlx::query(
-            "UPDATE notifications SET email_claimed_until = $2
-             WHERE id = $1 AND email_due_at IS NOT NULL AND (email_claimed_until IS NULL OR email_claimed_until < $3)",
-        )
-        .bind(id)
-        .bind(now + 60)
-        .bind(now)
-        .execute(store.pool())
-        .await?;
-        if claimed.rows_affected() != 1 {
+    for id in EMAILS.due(store, now).await? {
+        if !EMAILS.claim(store, id, now).await? {
             continue;
         }
         let r = sqlx::query(
@@ -489,24 +528,8 @@ pub async fn deliver_webhooks(
     now: i64,
 ) -> Result<Delivered, ServiceError> {
     let mut done = Delivered::default();
-    let due: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
-           AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY id LIMIT 100",
-    )
-    .bind(now)
-    .fetch_all(store.pool())
-    .await?;
-    for id in due {
-        let claimed = sqlx::query(
-            "UPDATE webhook_deliveries SET claimed_until = $2
-             WHERE id = $1 AND next_attempt_at IS NOT NULL AND (claimed_until IS NULL OR claimed_until < $3)",
-        )
-        .bind(id)
-        .bind(now + 60)
-        .bind(now)
-        .execute(store.pool())
-        .await?;
-        if claimed.rows_affected() != 1 {
+    for id in WEBHOOKS.due(store, now).await? {
+        if !WEBHOOKS.claim(store, id, now).await? {
             continue;
         }
         let r = sqlx::query(
