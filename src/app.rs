@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
     // redirect to the sign-in page or a 404. These pages are small; streaming buys little.
     let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
     provide_context(me);
+    provide_context(crate::components::header::CountsChanged(RwSignal::new(0)));
 
     // Effects never run on the server: this marks the moment the page became interactive, for
     // people's scripts and for the end-to-end tests.

@@ -12,7 +12,14 @@ async function switchTo(page: Page, name: string, next: string) {
 }
 
 /** Fills and sends the request form on an API's page. */
-async function requestAccess(page: Page, api: string, scope: string, justification: string, days?: string) {
+async function requestAccess(
+  page: Page,
+  api: string,
+  scope: string,
+  justification: string,
+  days?: string,
+  expectApprover?: string,
+) {
   await page.goto(`/apis/${api}`);
   await hydrated(page);
   await page.getByTestId("request-access").click();
@@ -22,7 +29,7 @@ async function requestAccess(page: Page, api: string, scope: string, justificati
   await form.getByLabel("Justification").fill(justification);
   if (days) await form.getByLabel("Duration (days)").fill(days);
   // The preview names the approvers for exactly this choice before anything is sent.
-  await expect(page.getByTestId("approval-preview")).toContainText("Who approves");
+  if (expectApprover) await expect(page.getByTestId("approval-preview")).toContainText(expectApprover);
   await form.getByRole("button", { name: "Send request" }).click();
   await expect(page).toHaveURL(/\/requests\/\d+$/);
   return Number(page.url().split("/").pop());
@@ -60,7 +67,15 @@ async function waitForMail(to: string, subject: string): Promise<string> {
 
 test("an employee's high-risk request: manager approves, then an API owner, and the grant shows", async ({ page }) => {
   await switchTo(page, "Sam Taylor", "/");
-  const id = await requestAccess(page, "files", "files.write", "Upload the quarterly finance reports from the batch job.", "10");
+  // files.write is high risk: the preview turns from the manager alone to manager then owners.
+  const id = await requestAccess(
+    page,
+    "files",
+    "files.write",
+    "Upload the quarterly finance reports from the batch job.",
+    "10",
+    "owners of Data",
+  );
   await expect(page.getByTestId("request-state")).toHaveText("Pending");
   await expect(page.getByTestId("stages")).toContainText("Morgan Lee");
   await expect(page.getByTestId("stages")).toContainText("owners of Data");
@@ -70,6 +85,8 @@ test("an employee's high-risk request: manager approves, then an API owner, and 
   await expect(page.getByTestId("approvals-count")).toHaveText("1");
   await decideFromInbox(page, id, "Approve");
   await expect(page.locator(".stage-approved")).toContainText("by Morgan Lee");
+  // The header follows the decision without a reload: nothing waits for Morgan any more.
+  await expect(page.getByTestId("approvals-count")).toHaveCount(0);
 
   // Priya owns the Data team, which owns Files: the second stage is hers.
   await switchTo(page, "Priya Shah", "/");
@@ -89,7 +106,14 @@ test("an employee's high-risk request: manager approves, then an API owner, and 
 
 test("a contractor's request: the sponsor approves, an owner rejects with a comment, the contractor sees why and gets the email", async ({ page }) => {
   await switchTo(page, "Dana Fox", "/");
-  const id = await requestAccess(page, "patent-data", "datasets.read", "Analyse patent filings for the client's market study.");
+  const id = await requestAccess(
+    page,
+    "patent-data",
+    "datasets.read",
+    "Analyse patent filings for the client's market study.",
+    undefined,
+    "Sam Taylor",
+  );
   await expect(page.getByTestId("request-facts")).toContainText("Sam Taylor");
   await expect(page.getByTestId("request-facts")).toContainText("30 days");
 
@@ -131,4 +155,22 @@ test("an owner sees who holds access to their API and a bad policy is refused wi
   await preview.getByRole("button", { name: "Preview" }).click();
   await expect(preview).toContainText("Priya Shah");
   await expect(preview).toContainText("owners of Data");
+});
+
+test("a manager approves two low-risk requests at once from the inbox", async ({ page }) => {
+  const ids: number[] = [];
+  for (const who of ["Casey Novak", "Riley Chen"]) {
+    await switchTo(page, who, "/");
+    ids.push(await requestAccess(page, "patent-data", "datasets.read", "Monthly patent statistics for the finance dashboard."));
+  }
+  await switchTo(page, "Priya Shah", "/approvals");
+  for (const id of ids) {
+    await page.getByRole("checkbox", { name: `Select request #${id}` }).check();
+  }
+  await page.getByRole("button", { name: "Approve the selected low-risk requests" }).click();
+  const result = page.getByTestId("bulk-result");
+  for (const id of ids) await expect(result).toContainText(`#${id}: Approved.`);
+  for (const id of ids) await expect(page.locator(`a[href="/requests/${id}"]`)).toHaveCount(0);
+  await switchTo(page, "Riley Chen", `/requests/${ids[1]}`);
+  await expect(page.getByTestId("request-state")).toHaveText("Approved");
 });

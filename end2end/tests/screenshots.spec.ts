@@ -103,7 +103,7 @@ test("requesting access, the approvals inbox, a request's timeline and the polic
   await form.getByLabel("files.share").check();
   await form.getByLabel("Justification").fill("Share monthly reports with the auditors through expiring links.");
   await form.getByLabel("Duration (days)").fill("14");
-  await page.getByTestId("approval-preview").getByText("Who approves").waitFor();
+  await page.getByTestId("approval-preview").getByText("owners of Data").waitFor();
   await page.screenshot({ path: "../docs/screenshots/request-access.png" });
   await form.getByRole("button", { name: "Send request" }).click();
   await page.waitForURL(/\/requests\/\d+$/);

@@ -7,14 +7,35 @@ use crate::model::PersonKind;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
+/// Bumped by pages after an action that may change the header's numbers (a decision, reading
+/// notifications), so the bell and the approvals count follow without a navigation.
+#[derive(Clone, Copy)]
+pub struct CountsChanged(pub RwSignal<u64>);
+
+impl CountsChanged {
+    /// Bumps the counter each time `version` changes (an action's version signal).
+    pub fn follow(version: impl Fn() -> usize + Send + Sync + 'static) {
+        if let Some(changed) = use_context::<CountsChanged>() {
+            Effect::new(move |previous: Option<usize>| {
+                let now = version();
+                if previous.is_some_and(|p| p != now) {
+                    changed.0.update(|n| *n += 1);
+                }
+                now
+            });
+        }
+    }
+}
+
 #[component]
 pub fn Header() -> impl IntoView {
     let me = use_me();
     let query = use_query_map();
     let location = use_location();
     // Fetched again on every navigation, so the numbers follow what the person just did.
+    let changed = use_context::<CountsChanged>().map(|c| c.0);
     let counts = Resource::new(
-        move || location.pathname.get(),
+        move || (location.pathname.get(), changed.map(|c| c.get())),
         |_| crate::api::get_counts(),
     );
     let count = move |pick: fn(&crate::model::Counts) -> i64| {
@@ -111,7 +132,9 @@ pub fn Header() -> impl IntoView {
                                 Ok(Some(me)) => {
                                     view! {
                                         <a class="bell" href="/notifications" title="Notifications" data-testid="bell">
-                                            <span aria-hidden="true">"🔔"</span>
+                                            <svg class="bell-icon" aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                                                <path d="M12 3a6 6 0 0 0-6 6v3.6L4.3 15.3A1 1 0 0 0 5.1 17h13.8a1 1 0 0 0 .8-1.7L18 12.6V9a6 6 0 0 0-6-6Zm-2.5 15.5a2.5 2.5 0 0 0 5 0Z" fill="currentColor" />
+                                            </svg>
                                             <span class="visually-hidden">"Notifications"</span>
                                             {move || count(|c| c.unread).map(|n| view! { <span class="count" data-testid="unread-count">{n}</span> })}
                                         </a>

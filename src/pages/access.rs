@@ -8,6 +8,7 @@ use crate::api::{
     get_notifications, get_request, get_request_form, my_delegations, my_grants, my_requests,
     preview_request,
 };
+use crate::components::header::CountsChanged;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, RiskBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{
@@ -393,6 +394,7 @@ fn RequestBody() -> impl IntoView {
     let cancel = ServerAction::<CancelRequest>::new();
     let resubmit = ServerAction::<ResubmitRequest>::new();
     let comment = ServerAction::<CommentRequest>::new();
+    CountsChanged::follow(move || decide.version().get() + cancel.version().get());
     let request = Resource::new(
         move || {
             (
@@ -653,11 +655,17 @@ pub fn ApprovalsPage() -> impl IntoView {
 #[component]
 fn ApprovalsBody() -> impl IntoView {
     let bulk = ServerAction::<BulkApprove>::new();
-    let inbox = Resource::new(move || bulk.version().get(), |_| get_inbox());
+    let decide = ServerAction::<DecideRequest>::new();
+    let inbox = Resource::new(
+        move || (bulk.version().get(), decide.version().get()),
+        |_| get_inbox(),
+    );
+    CountsChanged::follow(move || bulk.version().get() + decide.version().get());
     view! {
         <Title text="Approvals" />
         <h1>"Approvals"</h1>
         <p class="lead">"Requests waiting for your decision, oldest first."</p>
+        {move || decide.value().get().and_then(Result::err).map(|error| view! { <ErrorPanel error /> })}
         {move || {
             bulk.value()
                 .get()
@@ -692,18 +700,20 @@ fn ApprovalsBody() -> impl IntoView {
                         }
                         Ok(items) => {
                             let any_low = items.iter().any(|i| i.risk == Risk::Low);
+                            // Each item decides on its own form; the low-risk checkboxes belong to the
+                            // bulk form through their `form` attribute (forms cannot nest).
                             view! {
-                                <ActionForm action=bulk attr:class="inbox" attr:data-testid="inbox">
-                                    {items.into_iter().enumerate().map(|(n, i)| inbox_item(n, i)).collect_view()}
-                                    {any_low
-                                        .then(|| {
-                                            view! {
-                                                <div class="form-actions">
-                                                    <button class="button" type="submit">"Approve the selected low-risk requests"</button>
-                                                </div>
-                                            }
-                                        })}
-                                </ActionForm>
+                                <div class="inbox" data-testid="inbox">
+                                    {items.into_iter().enumerate().map(|(n, i)| inbox_item(n, i, decide)).collect_view()}
+                                </div>
+                                {any_low
+                                    .then(|| {
+                                        view! {
+                                            <ActionForm action=bulk attr:id="bulk-approve" attr:class="form-actions">
+                                                <button class="button" type="submit">"Approve the selected low-risk requests"</button>
+                                            </ActionForm>
+                                        }
+                                    })}
                             }
                                 .into_any()
                         }
@@ -714,7 +724,7 @@ fn ApprovalsBody() -> impl IntoView {
     }
 }
 
-fn inbox_item(n: usize, i: InboxItem) -> impl IntoView {
+fn inbox_item(n: usize, i: InboxItem, decide: ServerAction<DecideRequest>) -> impl IntoView {
     let chain = i
         .manager_chain
         .iter()
@@ -729,6 +739,7 @@ fn inbox_item(n: usize, i: InboxItem) -> impl IntoView {
                         view! {
                             <input
                                 type="checkbox"
+                                form="bulk-approve"
                                 name=format!("items[{n}]")
                                 value=format!("{}:{}", i.request_id, i.position)
                                 aria-label=format!("Select request #{}", i.request_id)
@@ -751,7 +762,14 @@ fn inbox_item(n: usize, i: InboxItem) -> impl IntoView {
                 {i.sponsor.clone().map(|s| view! { <div><dt>"Sponsor"</dt><dd>{s.name}</dd></div> })}
             </dl>
             <blockquote class="justification">{i.justification.clone()}</blockquote>
-            <a class="button button-primary" href=format!("/requests/{}", i.request_id)>"Review and decide"</a>
+            <ActionForm action=decide attr:class="inbox-decide">
+                <input type="hidden" name="id" value=i.request_id />
+                <input type="hidden" name="position" value=i.position />
+                <input type="text" name="comment" maxlength="2000" placeholder="Comment (needed to reject)" aria-label=format!("Comment on request #{}", i.request_id) />
+                <button class="button button-primary" type="submit" name="decision" value="approve">"Approve"</button>
+                <button class="button button-danger" type="submit" name="decision" value="reject">"Reject"</button>
+                <a class="button button-quiet" href=format!("/requests/{}", i.request_id)>"Review and decide"</a>
+            </ActionForm>
         </article>
     }
 }
@@ -921,6 +939,7 @@ pub fn NotificationsPage() -> impl IntoView {
 #[component]
 fn NotificationsBody() -> impl IntoView {
     let read = ServerAction::<MarkNotificationsRead>::new();
+    CountsChanged::follow(move || read.version().get());
     let list = Resource::new(move || read.version().get(), |_| get_notifications());
     view! {
         <Title text="Notifications" />
