@@ -142,7 +142,8 @@ test("an owner sees who holds access to their API and a bad policy is refused wi
   await page.getByRole("link", { name: "Access", exact: true }).click();
   await expect(page).toHaveURL(/\/apis\/files\/access$/);
   await expect(page.getByTestId("grants")).toContainText("Sam Taylor");
-  await page.getByRole("link", { name: "Approval policy" }).click();
+  // Opened directly (not through the app's navigation), the editor and its preview still work.
+  await page.goto("/apis/files/policy");
   await hydrated(page);
   const form = page.getByTestId("policy-form");
   await form.locator("textarea").fill('{"rules": [{"requester": "any", "approve": "automatic", "max_days": 900}]}');
@@ -173,4 +174,23 @@ test("a manager approves two low-risk requests at once from the inbox", async ({
   for (const id of ids) await expect(page.locator(`a[href="/requests/${id}"]`)).toHaveCount(0);
   await switchTo(page, "Riley Chen", `/requests/${ids[1]}`);
   await expect(page.getByTestId("request-state")).toHaveText("Approved");
+});
+
+test("opened directly, the request form's preview follows the chosen scopes", async ({ page }) => {
+  await switchTo(page, "Jordan Kim", "/apis/files/request");
+  const preview = page.getByTestId("approval-preview");
+  await expect(preview).toContainText("Up to 365 days");
+  await page.getByTestId("request-form").getByLabel("files.share").check();
+  await expect(preview).toContainText("owners of Data");
+  await expect(preview).toContainText("Up to 180 days");
+});
+
+test("a team owner sets the team's webhook and sees its signing secret", async ({ page }) => {
+  await switchTo(page, "Priya Shah", "/teams");
+  const hook = page.locator("[data-team=data]").getByTestId("team-webhook");
+  await hook.getByLabel("Webhook URL").fill("https://hooks.example.com/services/data");
+  await hook.getByRole("button", { name: "Save webhook" }).click();
+  await expect(hook.getByLabel("Signing secret")).toHaveValue(/^whsec_[0-9a-f]{64}$/);
+  await page.reload();
+  await expect(hook.getByLabel("Webhook URL")).toHaveValue("https://hooks.example.com/services/data");
 });

@@ -363,6 +363,16 @@ pub async fn get_team_webhook(team: String) -> Result<Option<WebhookView>, AppEr
         .map_err(edge::fail)
 }
 
+/// The webhooks of the teams the person manages.
+#[server(endpoint = "teams/webhooks")]
+pub async fn list_team_webhooks() -> Result<Vec<WebhookView>, AppError> {
+    use crate::server::{edge, services::notify};
+    let (state, actor) = edge::require_actor().await?;
+    notify::list_webhooks(&state.store, &state.secrets, &actor)
+        .await
+        .map_err(edge::fail)
+}
+
 /// Sets a team's webhook URL; an empty URL removes it.
 #[server(endpoint = "teams/webhook/save")]
 pub async fn set_team_webhook(

@@ -217,6 +217,8 @@ pub struct DelegationView {
 /// A team's outgoing webhook. The signing secret is shown to the team's owners.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookView {
+    /// The team's slug.
+    pub team: String,
     pub url: String,
     pub secret: String,
     pub created_at: i64,

@@ -60,12 +60,47 @@ fn RequestAccessBody() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let form = Resource::new(slug, get_request_form);
+    // Signals, actions and the preview live here, above the Suspense: its children may be
+    // rebuilt while the page hydrates, and state owned by a discarded child would go dead.
+    let submit = ServerAction::<SubmitRequest>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = submit.value().get() {
+            navigate(&format!("/requests/{id}"), Default::default());
+        }
+    });
+    // `None` until the person changes them: the form's starting values apply.
+    let environment = RwSignal::new(None::<String>);
+    let chosen = RwSignal::new(None::<Vec<String>>);
+    let preview = Resource::new(
+        move || {
+            form.get().and_then(Result::ok).map(|f| {
+                (
+                    slug(),
+                    environment.get().unwrap_or(f.prefill.environment),
+                    chosen.get().unwrap_or(f.prefill.scopes),
+                )
+            })
+        },
+        |key| async move {
+            match key {
+                Some((slug, env, scopes)) => Some(preview_request(slug, env, scopes).await),
+                None => None,
+            }
+        },
+    );
+    let state = FormState {
+        submit,
+        environment,
+        chosen,
+        preview,
+    };
     view! {
         <Suspense fallback=loading>
             {move || {
                 form.get()
                     .map(|result| match result {
-                        Ok(form) => view! { <RequestFormView form /> }.into_any(),
+                        Ok(form) => view! { <RequestFormView form state /> }.into_any(),
                         Err(error) => view! { <Title text="Request access" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -73,8 +108,17 @@ fn RequestAccessBody() -> impl IntoView {
     }
 }
 
+/// The request form's live state, owned above its Suspense.
+#[derive(Clone, Copy)]
+struct FormState {
+    submit: ServerAction<SubmitRequest>,
+    environment: RwSignal<Option<String>>,
+    chosen: RwSignal<Option<Vec<String>>>,
+    preview: Resource<Option<Result<ApprovalPreview, crate::model::AppError>>>,
+}
+
 #[component]
-fn RequestFormView(form: RequestForm) -> impl IntoView {
+fn RequestFormView(form: RequestForm, state: FormState) -> impl IntoView {
     let RequestForm {
         api,
         team,
@@ -87,20 +131,12 @@ fn RequestFormView(form: RequestForm) -> impl IntoView {
         held,
         pending_request,
     } = form;
-    let submit = ServerAction::<SubmitRequest>::new();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = submit.value().get() {
-            navigate(&format!("/requests/{id}"), Default::default());
-        }
-    });
-    let environment = RwSignal::new(prefill.environment.clone());
-    let chosen = RwSignal::new(prefill.scopes.clone());
-    let slug = api.slug.clone();
-    let preview = Resource::new(
-        move || (slug.clone(), environment.get(), chosen.get()),
-        |(slug, env, scopes)| preview_request(slug, env, scopes),
-    );
+    let FormState {
+        submit,
+        environment,
+        chosen,
+        preview,
+    } = state;
     let error = move || submit.value().get().and_then(Result::err);
     let title = format!("Request access · {}", api.name);
     view! {
@@ -167,7 +203,7 @@ fn RequestFormView(form: RequestForm) -> impl IntoView {
                         <select
                             name="request[environment]"
                             required
-                            on:change=move |ev| environment.set(event_target_value(&ev))
+                            on:change=move |ev| environment.set(Some(event_target_value(&ev)))
                         >
                             {environments
                                 .iter()
@@ -183,7 +219,7 @@ fn RequestFormView(form: RequestForm) -> impl IntoView {
                         {scopes
                             .iter()
                             .enumerate()
-                            .map(|(i, s)| scope_choice(i, s.clone(), prefill.scopes.contains(&s.name), chosen))
+                            .map(|(i, s)| scope_choice(i, s.clone(), &prefill.scopes, chosen))
                             .collect_view()}
                     </fieldset>
                     <label class="field field-wide">
@@ -207,13 +243,13 @@ fn RequestFormView(form: RequestForm) -> impl IntoView {
                             min="1"
                             value=prefill.duration_days.clone()
                             placeholder=move || {
-                                preview.get().and_then(Result::ok).map(|p| p.default_days.to_string()).unwrap_or_default()
+                                preview.get().flatten().and_then(Result::ok).map(|p| p.default_days.to_string()).unwrap_or_default()
                             }
                         />
                     </label>
                     <div class="field-wide" data-testid="approval-preview">
                         <Suspense fallback=|| ()>
-                            {move || preview.get().map(|p| view! { <PreviewView preview=p /> })}
+                            {move || preview.get().flatten().map(|p| view! { <PreviewView preview=p /> })}
                         </Suspense>
                     </div>
                     <div class="form-actions field-wide">
@@ -231,14 +267,17 @@ fn RequestFormView(form: RequestForm) -> impl IntoView {
 fn scope_choice(
     i: usize,
     scope: ScopeView,
-    checked: bool,
-    chosen: RwSignal<Vec<String>>,
-) -> impl IntoView {
+    prefilled: &[String],
+    chosen: RwSignal<Option<Vec<String>>>,
+) -> impl IntoView + use<> {
     let name = scope.name.clone();
+    let checked = prefilled.contains(&scope.name);
+    let prefilled = prefilled.to_vec();
     let toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         let name = name.clone();
         chosen.update(|list| {
+            let list = list.get_or_insert_with(|| prefilled.clone());
             list.retain(|s| *s != name);
             if on {
                 list.push(name);

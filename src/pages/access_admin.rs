@@ -87,6 +87,9 @@ fn PolicyBody() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let save = ServerAction::<SavePolicy>::new();
+    // Owned here, above the Suspense, so it stays alive when the Suspense's children are
+    // rebuilt during hydration.
+    let preview = ServerAction::<PreviewPolicy>::new();
     let policy = Resource::new(
         move || (slug(), save.version().get()),
         |(s, _)| get_policy(s),
@@ -97,7 +100,7 @@ fn PolicyBody() -> impl IntoView {
                 policy
                     .get()
                     .map(|result| match result {
-                        Ok(edit) => view! { <PolicyEditor edit save /> }.into_any(),
+                        Ok(edit) => view! { <PolicyEditor edit save preview /> }.into_any(),
                         Err(error) => view! { <Title text="Policy" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -106,8 +109,11 @@ fn PolicyBody() -> impl IntoView {
 }
 
 #[component]
-fn PolicyEditor(edit: PolicyEdit, save: ServerAction<SavePolicy>) -> impl IntoView {
-    let preview = ServerAction::<PreviewPolicy>::new();
+fn PolicyEditor(
+    edit: PolicyEdit,
+    save: ServerAction<SavePolicy>,
+    preview: ServerAction<PreviewPolicy>,
+) -> impl IntoView {
     let PolicyEdit {
         api,
         document,

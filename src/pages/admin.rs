@@ -385,6 +385,15 @@ fn TeamsBody() -> impl IntoView {
         create: create_token,
         revoke: revoke_token,
     };
+    let save_webhook = ServerAction::<crate::api::SetTeamWebhook>::new();
+    let webhooks = Resource::new(
+        move || save_webhook.version().get(),
+        |_| crate::api::list_team_webhooks(),
+    );
+    let hooks = WebhookState {
+        save: save_webhook,
+        list: webhooks,
+    };
     view! {
         <section>
             <h1>"Teams"</h1>
@@ -393,6 +402,7 @@ fn TeamsBody() -> impl IntoView {
                     set_team.value().get().and_then(Result::err),
                     create_token.value().get().and_then(Result::err),
                     revoke_token.value().get().and_then(Result::err),
+                    save_webhook.value().get().and_then(Result::err),
                 ])
             }}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -411,7 +421,7 @@ fn TeamsBody() -> impl IntoView {
                             }
                             Ok(list) => {
                                 list.into_iter()
-                                    .map(|team| view! { <TeamCard team set_team tokens /> })
+                                    .map(|team| view! { <TeamCard team set_team tokens hooks /> })
                                     .collect_view()
                                     .into_any()
                             }
@@ -427,6 +437,7 @@ fn TeamCard(
     team: TeamView,
     set_team: ServerAction<SetTeamRole>,
     tokens: TokenActions,
+    hooks: WebhookState,
 ) -> impl IntoView {
     let slug = team.slug.clone();
     let tokens_team = team.slug.clone();
@@ -479,25 +490,25 @@ fn TeamCard(
                             <button class="button" type="submit">"Add"</button>
                         </ActionForm>
                         <PublishTokens team=tokens_team.clone() list=token_list.clone() actions=tokens />
-                        <TeamWebhook team=tokens_team.clone() />
+                        <TeamWebhook team=tokens_team.clone() hooks />
                     }
                 })}
         </article>
     }
 }
 
+/// The webhook action and list, owned by the page (above its Suspense) and shared by the cards.
+#[derive(Clone, Copy)]
+struct WebhookState {
+    save: ServerAction<crate::api::SetTeamWebhook>,
+    list: Resource<Result<Vec<crate::model::WebhookView>, AppError>>,
+}
+
 /// A team's outgoing webhook: access requests for its APIs and stages waiting for it are posted
 /// there as Slack-compatible JSON, signed with the secret shown here.
 #[component]
-fn TeamWebhook(team: String) -> impl IntoView {
-    let save = ServerAction::<crate::api::SetTeamWebhook>::new();
-    let current = {
-        let team = team.clone();
-        Resource::new(
-            move || save.version().get(),
-            move |_| crate::api::get_team_webhook(team.clone()),
-        )
-    };
+fn TeamWebhook(team: String, hooks: WebhookState) -> impl IntoView {
+    let WebhookState { save, list } = hooks;
     view! {
         <section class="team-webhook" data-testid="team-webhook">
             <h3>"Webhook"</h3>
@@ -506,21 +517,19 @@ fn TeamWebhook(team: String) -> impl IntoView {
                 <code>"X-Gatehouse-Signature"</code>
                 ": HMAC-SHA256 of "<code>"timestamp.body"</code>" with the secret below."
             </p>
-            {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorPanel error /> })}
             <Suspense fallback=|| ()>
                 {move || {
                     let team = team.clone();
-                    current
-                        .get()
+                    list.get()
                         .and_then(Result::ok)
-                        .map(move |hook| {
+                        .map(move |all| {
+                            let hook = all.into_iter().find(|h| h.team == team);
                             let url = hook.as_ref().map(|h| h.url.clone()).unwrap_or_default();
-                            let team = team.clone();
                             view! {
                                 <ActionForm action=save attr:class="inline-form">
                                     <input type="hidden" name="team" value=team />
                                     <input type="url" name="url" value=url placeholder="https://hooks.slack.com/services/…" aria-label="Webhook URL" />
-                                    <button class="button" type="submit">"Save"</button>
+                                    <button class="button" type="submit">"Save webhook"</button>
                                 </ActionForm>
                                 {hook
                                     .map(|h| {

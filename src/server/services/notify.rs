@@ -202,26 +202,56 @@ pub async fn get_webhook(
     team: &str,
 ) -> Result<Option<WebhookView>, ServiceError> {
     let can = managed_team(store, actor, team).await?;
-    let row = sqlx::query(
-        "SELECT id, url, secret_salt, created_at FROM team_webhooks WHERE team_id = $1",
+    Ok(
+        webhooks_where(store, secrets, "w.team_id = $1", can.team_id())
+            .await?
+            .pop(),
     )
-    .bind(can.team_id())
-    .fetch_optional(store.pool())
+}
+
+/// The webhooks of every team the actor manages (every team, for an admin).
+pub async fn list_webhooks(
+    store: &Store,
+    secrets: &Secrets,
+    actor: &Actor,
+) -> Result<Vec<WebhookView>, ServiceError> {
+    let mut all = webhooks_where(store, secrets, "$1 = $1", 0).await?;
+    let ids: Vec<(String, i64)> = sqlx::query_as("SELECT slug, id FROM teams")
+        .fetch_all(store.pool())
+        .await?;
+    all.retain(|w| {
+        ids.iter()
+            .any(|(slug, id)| *slug == w.team && authz::manage_team(actor, *id).is_some())
+    });
+    Ok(all)
+}
+
+async fn webhooks_where(
+    store: &Store,
+    secrets: &Secrets,
+    condition: &str,
+    param: i64,
+) -> Result<Vec<WebhookView>, ServiceError> {
+    let rows = sqlx::query(&format!(
+        "SELECT w.url, w.secret_salt, w.created_at, t.slug,
+                (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.failed_at IS NOT NULL) AS failures
+         FROM team_webhooks w JOIN teams t ON t.id = w.team_id WHERE {condition} ORDER BY t.slug"
+    ))
+    .bind(param)
+    .fetch_all(store.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.try_get("id")?;
-    let recent_failures: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = $1 AND failed_at IS NOT NULL",
-    )
-    .bind(id)
-    .fetch_one(store.pool())
-    .await?;
-    Ok(Some(WebhookView {
-        url: row.try_get("url")?,
-        secret: webhook_secret(secrets, &row.try_get::<String, _>("secret_salt")?),
-        created_at: row.try_get("created_at")?,
-        recent_failures,
-    }))
+    rows.into_iter()
+        .map(|r| {
+            Ok(WebhookView {
+                team: r.try_get("slug")?,
+                url: r.try_get("url")?,
+                secret: webhook_secret(secrets, &r.try_get::<String, _>("secret_salt")?),
+                created_at: r.try_get("created_at")?,
+                recent_failures: r.try_get("failures")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 /// Sets (or with `None` removes) a team's webhook. A new URL gets a new signing secret.
