@@ -13,4 +13,5 @@ export GATEHOUSE_DEV_LOGIN=true
 export GATEHOUSE_LOG="${GATEHOUSE_LOG:-warn}"
 export GATEHOUSE_SITE_ROOT="${GATEHOUSE_SITE_ROOT:-../target/site}"
 "$bin" seed-demo
-exec "$bin" serve
+# Standard error also goes to a file, which scripts/e2e searches for panics after the run.
+exec "$bin" serve 2> >(tee "$data/server.stderr" >&2)

@@ -69,19 +69,18 @@ fn RequestAccessBody() -> impl IntoView {
             navigate(&format!("/requests/{id}"), Default::default());
         }
     });
-    // `None` until the person changes them: the form's starting values apply.
-    let environment = RwSignal::new(None::<String>);
-    let chosen = RwSignal::new(None::<Vec<String>>);
+    // What the preview is for: (API, environment, scopes). Set from the form's starting values
+    // once the page is live (effects run only in the browser), then by each change. The preview
+    // never reads the form resource itself: on the server the page's owner may already be gone
+    // when a resource's source runs again.
+    let picked = RwSignal::new(None::<(String, String, Vec<String>)>);
+    Effect::new(move |_| {
+        if let Some(Ok(f)) = form.get() {
+            picked.set(Some((f.api.slug, f.prefill.environment, f.prefill.scopes)));
+        }
+    });
     let preview = Resource::new(
-        move || {
-            form.get().and_then(Result::ok).map(|f| {
-                (
-                    slug(),
-                    environment.get().unwrap_or(f.prefill.environment),
-                    chosen.get().unwrap_or(f.prefill.scopes),
-                )
-            })
-        },
+        move || picked.get(),
         |key| async move {
             match key {
                 Some((slug, env, scopes)) => Some(preview_request(slug, env, scopes).await),
@@ -91,8 +90,7 @@ fn RequestAccessBody() -> impl IntoView {
     );
     let state = FormState {
         submit,
-        environment,
-        chosen,
+        picked,
         preview,
     };
     view! {
@@ -112,8 +110,7 @@ fn RequestAccessBody() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct FormState {
     submit: ServerAction<SubmitRequest>,
-    environment: RwSignal<Option<String>>,
-    chosen: RwSignal<Option<Vec<String>>>,
+    picked: RwSignal<Option<(String, String, Vec<String>)>>,
     preview: Resource<Option<Result<ApprovalPreview, crate::model::AppError>>>,
 }
 
@@ -133,8 +130,7 @@ fn RequestFormView(form: RequestForm, state: FormState) -> impl IntoView {
     } = form;
     let FormState {
         submit,
-        environment,
-        chosen,
+        picked,
         preview,
     } = state;
     let error = move || submit.value().get().and_then(Result::err);
@@ -203,7 +199,10 @@ fn RequestFormView(form: RequestForm, state: FormState) -> impl IntoView {
                         <select
                             name="request[environment]"
                             required
-                            on:change=move |ev| environment.set(Some(event_target_value(&ev)))
+                            on:change=move |ev| {
+                                let env = event_target_value(&ev);
+                                picked.update(|p| if let Some(p) = p { p.1 = env });
+                            }
                         >
                             {environments
                                 .iter()
@@ -219,7 +218,7 @@ fn RequestFormView(form: RequestForm, state: FormState) -> impl IntoView {
                         {scopes
                             .iter()
                             .enumerate()
-                            .map(|(i, s)| scope_choice(i, s.clone(), &prefill.scopes, chosen))
+                            .map(|(i, s)| scope_choice(i, s.clone(), prefill.scopes.contains(&s.name), picked))
                             .collect_view()}
                     </fieldset>
                     <label class="field field-wide">
@@ -267,20 +266,19 @@ fn RequestFormView(form: RequestForm, state: FormState) -> impl IntoView {
 fn scope_choice(
     i: usize,
     scope: ScopeView,
-    prefilled: &[String],
-    chosen: RwSignal<Option<Vec<String>>>,
+    checked: bool,
+    picked: RwSignal<Option<(String, String, Vec<String>)>>,
 ) -> impl IntoView + use<> {
     let name = scope.name.clone();
-    let checked = prefilled.contains(&scope.name);
-    let prefilled = prefilled.to_vec();
     let toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         let name = name.clone();
-        chosen.update(|list| {
-            let list = list.get_or_insert_with(|| prefilled.clone());
-            list.retain(|s| *s != name);
-            if on {
-                list.push(name);
+        picked.update(|p| {
+            if let Some((_, _, list)) = p {
+                list.retain(|s| *s != name);
+                if on {
+                    list.push(name);
+                }
             }
         });
     };
