@@ -3,9 +3,11 @@
 
 mod access;
 mod error;
+mod keys;
 
 pub use access::*;
 pub use error::AppError;
+pub use keys::*;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

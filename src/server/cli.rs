@@ -204,6 +204,49 @@ async fn serve(store: Store, config: Config) -> ExitCode {
         state.clock.clone(),
     );
     tokio::spawn(jobs.run());
+    // Key usage is counted in memory and written every few seconds, never once per call.
+    let verifier = state.verifier.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            ticker.tick().await;
+            if let Err(error) = verifier.flush_usage().await {
+                tracing::warn!(%error, "writing key usage failed; it is counted again");
+            }
+        }
+    });
+    if let super::config::DatabaseUrl::Postgres(url) = &state.config.database {
+        state.verifier.follow_replicas(url.clone());
+    }
+    if let Some(metrics_bind) = state.config.metrics_bind {
+        match tokio::net::TcpListener::bind(metrics_bind).await {
+            Ok(listener) => {
+                let verifier = state.verifier.clone();
+                let app = axum::Router::new().route(
+                    "/metrics",
+                    axum::routing::get(move || {
+                        let verifier = verifier.clone();
+                        async move {
+                            (
+                                [("content-type", "text/plain; version=0.0.4")],
+                                verifier.metrics.render(),
+                            )
+                        }
+                    }),
+                );
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+                tracing::info!(%metrics_bind, "metrics are served");
+            }
+            Err(e) => {
+                return die(
+                    1,
+                    format!("GATEHOUSE_METRICS_BIND: cannot listen on {metrics_bind}: {e}"),
+                );
+            }
+        }
+    }
     let app = http::router(state);
     tracing::info!(%bound, "Gatehouse is listening");
     println!("Gatehouse is running at http://{bound}");

@@ -144,6 +144,10 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// How often background work (request expiry, reminders, deliveries) runs, in seconds.
     pub job_interval_secs: u64,
+    /// How long a rotated key's old secret keeps working.
+    pub key_grace: Duration,
+    /// Where `/metrics` is served (Prometheus); not served without it.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The identity provider: found by its issuer's discovery document.
@@ -255,6 +259,8 @@ struct FileConfig {
     smtp_password: Option<String>,
     smtp_from: Option<String>,
     job_interval_secs: Option<u64>,
+    key_grace_hours: Option<u64>,
+    metrics_bind: Option<String>,
 }
 
 /// One setting's value and the name to blame if it is wrong.
@@ -658,6 +664,30 @@ impl Config {
             3600,
         )?;
 
+        let key_grace_hours = minutes(
+            "GATEHOUSE_KEY_GRACE_HOURS",
+            "key_grace_hours",
+            file.key_grace_hours,
+            24,
+            30 * 24,
+        )?;
+        let metrics_bind = match pick(
+            &["GATEHOUSE_METRICS_BIND"],
+            "metrics_bind",
+            file.metrics_bind,
+        ) {
+            Some(s) => Some(s.value.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    &s.name,
+                    format!(
+                        "'{}' is not an address like 127.0.0.1:9100",
+                        short(&s.value)
+                    ),
+                )
+            })?),
+            None => None,
+        };
+
         Ok(Config {
             bind,
             data_dir,
@@ -678,6 +708,8 @@ impl Config {
             max_spec_bytes: max_spec_mb as usize * 1024 * 1024,
             smtp,
             job_interval_secs,
+            key_grace: Duration::from_secs(key_grace_hours * 3600),
+            metrics_bind,
         })
     }
 

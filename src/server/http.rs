@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::auth_routes::routes())
         .merge(super::scim::routes())
         .merge(super::rest::routes())
+        .merge(super::gateway::routes())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -51,6 +51,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The company's identity provider, when configured.
     pub oidc: Option<Arc<Provider>>,
+    /// Key verification for gateways, with its cache and counters.
+    pub verifier: Arc<super::verify::Verifier>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -76,7 +78,9 @@ impl AppState {
             Some(oidc) => Some(Arc::new(Provider::new(oidc.clone(), &config.origin())?)),
             None => None,
         };
+        let verifier = super::verify::Verifier::new(store.clone(), secrets.key_pepper.expose());
         Ok(Self {
+            verifier,
             store,
             config: Arc::new(config),
             secrets: Arc::new(secrets),

@@ -28,6 +28,52 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Key changes made through this process, for the verification cache; PostgreSQL NOTIFY
+    /// carries them to other replicas.
+    key_log: std::sync::Arc<KeyLog>,
+}
+
+/// The recent key changes (a lookup id, or `None` for "every key"), numbered, so each verifier
+/// catches up before its next answer: one atomic read when nothing changed.
+#[derive(Debug, Default)]
+pub struct KeyLog {
+    generation: std::sync::atomic::AtomicU64,
+    entries: std::sync::Mutex<std::collections::VecDeque<(u64, Option<String>)>>,
+}
+
+impl KeyLog {
+    const KEEP: usize = 1024;
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn push(&self, change: Option<String>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            let generation = self.generation.load(std::sync::atomic::Ordering::Acquire) + 1;
+            entries.push_back((generation, change));
+            while entries.len() > Self::KEEP {
+                entries.pop_front();
+            }
+            self.generation
+                .store(generation, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// The changes after generation `seen`; `None` when some are no longer kept (forget all).
+    pub fn since(&self, seen: u64) -> Option<Vec<Option<String>>> {
+        let entries = self.entries.lock().ok()?;
+        match entries.front() {
+            Some((first, _)) if *first > seen + 1 => None,
+            _ => Some(
+                entries
+                    .iter()
+                    .filter(|(g, _)| *g > seen)
+                    .map(|(_, c)| c.clone())
+                    .collect(),
+            ),
+        }
+    }
 }
 
 impl Store {
@@ -63,7 +109,20 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            key_log: Default::default(),
+        })
+    }
+
+    /// Announces, after commit, that a key (or with `None`, any key) changed.
+    pub fn key_changed(&self, lookup_id: Option<&str>) {
+        self.key_log.push(lookup_id.map(str::to_owned));
+    }
+
+    pub fn key_log(&self) -> &KeyLog {
+        &self.key_log
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -2192,6 +2192,14 @@ pub async fn revoke_grant(
             "This grant was already revoked.".into(),
         ));
     }
+    let keys_revoked = crate::server::services::keys::revoke_for_grant(
+        &mut tx,
+        store,
+        can.grant_id(),
+        actor.person_id,
+        now,
+    )
+    .await?;
     if holder != actor.person_id {
         notify::note(
             &mut tx,
@@ -2212,11 +2220,12 @@ pub async fn revoke_grant(
         Who::actor(actor),
         Action::GrantRevoked,
         ("grant", grant_id),
-        serde_json::json!({ "holder": holder, "reason": reason }),
+        serde_json::json!({ "holder": holder, "reason": reason, "keys_revoked": keys_revoked }),
         now,
     )
     .await?;
     tx.commit().await?;
+    store.key_changed(None);
     Ok(())
 }
 

@@ -49,6 +49,11 @@ pub enum Action {
     DelegationCreated,
     DelegationEnded,
     WebhookChanged,
+    KeyCreated,
+    KeyRotated,
+    KeyRevoked,
+    GatewayCredentialCreated,
+    GatewayCredentialRevoked,
 }
 
 impl Action {
@@ -88,6 +93,11 @@ impl Action {
             Action::DelegationCreated => "delegation_created",
             Action::DelegationEnded => "delegation_ended",
             Action::WebhookChanged => "webhook_changed",
+            Action::KeyCreated => "key_created",
+            Action::KeyRotated => "key_rotated",
+            Action::KeyRevoked => "key_revoked",
+            Action::GatewayCredentialCreated => "gateway_credential_created",
+            Action::GatewayCredentialRevoked => "gateway_credential_revoked",
         }
     }
 }

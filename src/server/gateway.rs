@@ -1,0 +1,165 @@
+//! The gateways' endpoints: `POST /api/v1/keys/verify` (JSON) and `/api/v1/authz` (forward-auth
+//! for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz over HTTP). Both need a
+//! gateway credential; neither ever answers 500 to a bad key.
+
+use super::state::AppState;
+use super::verify::{Code, VerifyRequest};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/keys/verify", post(verify))
+        .route("/api/v1/authz", any(authz))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// `{key, api?, environment?, scopes?, method?, path?, ip?}` → `{valid, …}`; the gateway's
+/// credential in `Authorization: Bearer`.
+async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(credential) = bearer(&headers) else {
+        return json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "error": "A gateway credential is needed (Authorization: Bearer ghgw_…).", "status": 401 }),
+        );
+    };
+    match state.verifier.gateway(credential).await {
+        Ok(_) => {}
+        Err(Code::Unavailable) => {
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "valid": false, "code": "unavailable" }),
+            );
+        }
+        Err(_) => {
+            return json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({ "error": "Unknown or revoked gateway credential.", "status": 401 }),
+            );
+        }
+    }
+    if body.len() > 16 * 1024 {
+        return json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            serde_json::json!({ "error": "The request is larger than 16 KB.", "status": 413 }),
+        );
+    }
+    let request: VerifyRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({ "error": format!("Not a verify request: {e}"), "status": 400 }),
+            );
+        }
+    };
+    match state.verifier.verify(&request, state.clock.now()).await {
+        Ok(allowed) => json(
+            StatusCode::OK,
+            serde_json::json!({
+                "valid": true, "key_id": allowed.key_id, "subject": allowed.subject, "api": allowed.api,
+                "environment": allowed.environment, "scopes": allowed.scopes, "expires_at": allowed.expires_at,
+            }),
+        ),
+        Err(denied) => {
+            let mut body = serde_json::json!({ "valid": false, "code": denied.code.as_str() });
+            if let Some(wait) = denied.retry_after {
+                body["retry_after"] = wait.into();
+            }
+            json(StatusCode::OK, body)
+        }
+    }
+}
+
+/// Forward-auth. The key comes from `Authorization: Bearer` or `X-Api-Key`, never from the
+/// query string; the original request from `X-Original-Method`/`X-Original-URI` (nginx) or
+/// `X-Forwarded-Method`/`X-Forwarded-Uri` (Traefik); the API and environment from
+/// `X-Gatehouse-Api`/`X-Gatehouse-Environment`, set in the gateway's configuration; the
+/// gateway's credential from `X-Gatehouse-Gateway`.
+async fn authz(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let deny = |code: Code, retry_after: Option<u64>| {
+        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::FORBIDDEN);
+        let mut response = status.into_response();
+        let h = response.headers_mut();
+        h.insert("x-gatehouse-code", HeaderValue::from_static(code.as_str()));
+        if status == StatusCode::UNAUTHORIZED {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(wait) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&wait.to_string())
+        {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        response
+    };
+    let Some(credential) = text(&headers, "x-gatehouse-gateway") else {
+        return deny(Code::Invalid, None);
+    };
+    match state.verifier.gateway(credential).await {
+        Ok(_) => {}
+        Err(Code::Unavailable) => return deny(Code::Unavailable, None),
+        Err(_) => return deny(Code::Invalid, None),
+    }
+    let uri = text(&headers, "x-original-uri").or_else(|| text(&headers, "x-forwarded-uri"));
+    let method =
+        text(&headers, "x-original-method").or_else(|| text(&headers, "x-forwarded-method"));
+    let key = bearer(&headers).or_else(|| text(&headers, "x-api-key"));
+    let Some(key) = key else {
+        // A key only in the query string is refused: query strings end up in logs.
+        return deny(Code::Invalid, None);
+    };
+    let ip = text(&headers, "x-real-ip").or_else(|| {
+        text(&headers, "x-forwarded-for").and_then(|v| v.split(',').next().map(str::trim))
+    });
+    let request = VerifyRequest {
+        key: key.to_owned(),
+        api: text(&headers, "x-gatehouse-api").map(str::to_owned),
+        environment: text(&headers, "x-gatehouse-environment").map(str::to_owned),
+        scopes: None,
+        method: method.map(str::to_owned),
+        path: uri.map(str::to_owned),
+        ip: ip.map(str::to_owned),
+    };
+    match state.verifier.verify(&request, state.clock.now()).await {
+        Ok(allowed) => {
+            let mut response = StatusCode::OK.into_response();
+            let h = response.headers_mut();
+            for (name, value) in [
+                ("x-gatehouse-subject", allowed.subject.email.clone()),
+                ("x-gatehouse-scopes", allowed.scopes.join(" ")),
+                ("x-gatehouse-key-id", allowed.key_id.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(name, v);
+                }
+            }
+            response
+        }
+        Err(denied) => deny(denied.code, denied.retry_after),
+    }
+}

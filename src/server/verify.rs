@@ -1,0 +1,817 @@
+//! Key verification, the gateways' hot path. Answered from memory: a cache from lookup id to the
+//! key's record (short TTL, negative entries too), checked against an HMAC of the presented key;
+//! usage counted in memory and written in batches; a token bucket per key for rate limits.
+//! Changes to keys reach the cache at once in this process (the store's key events) and, on
+//! PostgreSQL, on every replica through LISTEN/NOTIFY. When the store cannot answer and the cache
+//! holds nothing fresh, verification fails closed.
+
+use crate::server::db::Store;
+use crate::server::keys;
+use crate::server::secrets::{constant_time_eq, sha256_hex};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+const DAY: i64 = 86_400;
+/// How long a cached answer (a record, or "no such key") is used without asking the store.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+const CACHE_MAX: usize = 500_000;
+
+/// Why a key was refused; the only thing a denial says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    Invalid,
+    Expired,
+    Revoked,
+    InsufficientScope,
+    IpNotAllowed,
+    RateLimited,
+    Unavailable,
+}
+
+impl Code {
+    pub const ALL: [Code; 7] = [
+        Code::Invalid,
+        Code::Expired,
+        Code::Revoked,
+        Code::InsufficientScope,
+        Code::IpNotAllowed,
+        Code::RateLimited,
+        Code::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Invalid => "invalid",
+            Code::Expired => "expired",
+            Code::Revoked => "revoked",
+            Code::InsufficientScope => "insufficient_scope",
+            Code::IpNotAllowed => "ip_not_allowed",
+            Code::RateLimited => "rate_limited",
+            Code::Unavailable => "unavailable",
+        }
+    }
+
+    /// The HTTP status forward-auth answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            Code::Invalid | Code::Expired | Code::Revoked => 401,
+            Code::InsufficientScope | Code::IpNotAllowed => 403,
+            Code::RateLimited => 429,
+            Code::Unavailable => 503,
+        }
+    }
+
+    fn index(self) -> usize {
+        Code::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    }
+}
+
+/// What a gateway asks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub key: String,
+    #[serde(default)]
+    pub api: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The caller's address as the gateway saw it.
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Subject {
+    pub id: i64,
+    pub email: String,
+    pub kind: String,
+}
+
+/// An allowed call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Allowed {
+    pub key_id: i64,
+    pub subject: Subject,
+    pub api: String,
+    pub environment: String,
+    pub scopes: Vec<String>,
+    pub expires_at: i64,
+}
+
+/// A refused call: the code, and for rate limits when to try again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Denied {
+    pub code: Code,
+    pub retry_after: Option<u64>,
+}
+
+impl From<Code> for Denied {
+    fn from(code: Code) -> Self {
+        Denied {
+            code,
+            retry_after: None,
+        }
+    }
+}
+
+/// A key as the cache holds it.
+#[derive(Debug)]
+struct Record {
+    key_id: i64,
+    secret_hash: String,
+    previous_hash: Option<String>,
+    previous_valid_until: Option<i64>,
+    /// The earliest of the key's, the grant's and (for a contractor) the contract's end.
+    expires_at: i64,
+    /// The key, its grant or its person is revoked or deactivated.
+    revoked: bool,
+    subject: Subject,
+    api_id: i64,
+    api: String,
+    environment: String,
+    scopes: Vec<String>,
+    ip_allowlist: Vec<ipnet::IpNet>,
+    rate_per_minute: Option<u32>,
+}
+
+struct Cached<T> {
+    value: T,
+    at: Instant,
+}
+
+/// Which scopes an API's operations need, from its current spec's `security` requirements.
+#[derive(Debug, Default)]
+pub struct Routes {
+    /// Path prefix of the environment's base URL (`/v3`), tried off the front of a path.
+    routes: Vec<Route>,
+}
+
+#[derive(Debug)]
+struct Route {
+    method: String,
+    segments: Vec<Option<String>>,
+    /// Alternatives (OR) of scope sets (AND); an empty alternative needs nothing.
+    alternatives: Vec<Vec<String>>,
+    literal: usize,
+}
+
+impl Routes {
+    /// Reads `security` from an OpenAPI or Swagger document.
+    pub fn from_spec(doc: &serde_json::Value) -> Self {
+        let global = doc.get("security").and_then(|s| s.as_array());
+        let mut routes = Vec::new();
+        let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
+            return Routes::default();
+        };
+        for (path, item) in paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            for method in [
+                "get", "put", "post", "delete", "options", "head", "patch", "trace",
+            ] {
+                let Some(op) = item.get(method) else { continue };
+                let Some(security) = op.get("security").and_then(|s| s.as_array()).or(global)
+                else {
+                    continue;
+                };
+                let alternatives: Vec<Vec<String>> = security
+                    .iter()
+                    .filter_map(|alt| alt.as_object())
+                    .map(|alt| {
+                        alt.values()
+                            .filter_map(|v| v.as_array())
+                            .flatten()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .collect();
+                if alternatives.is_empty() {
+                    continue;
+                }
+                let segments: Vec<Option<String>> = path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_owned()))
+                    .collect();
+                let literal = segments.iter().filter(|s| s.is_some()).count();
+                routes.push(Route {
+                    method: method.to_ascii_uppercase(),
+                    segments,
+                    alternatives,
+                    literal,
+                });
+            }
+        }
+        // The most specific template wins: `/pets/mine` before `/pets/{id}`.
+        routes.sort_by_key(|r| std::cmp::Reverse(r.literal));
+        Routes { routes }
+    }
+
+    /// The scope alternatives for a call, or `None` when the spec says nothing about it.
+    fn required(&self, method: &str, path: &str) -> Option<&[Vec<String>]> {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let method = method.to_ascii_uppercase();
+        // The gateway may pass the path with the API's base path in front: try each suffix.
+        for skip in 0..=parts.len().min(3) {
+            let parts = &parts[skip..];
+            if let Some(r) = self.routes.iter().find(|r| {
+                r.method == method
+                    && r.segments.len() == parts.len()
+                    && r.segments
+                        .iter()
+                        .zip(parts)
+                        .all(|(seg, part)| seg.as_deref().is_none_or(|s| s == *part))
+            }) {
+                return Some(&r.alternatives);
+            }
+        }
+        None
+    }
+}
+
+/// Prometheus counters and the latency histogram.
+#[derive(Default)]
+pub struct Metrics {
+    allowed: AtomicU64,
+    denied: [AtomicU64; 7],
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    store_failures: AtomicU64,
+    latency_buckets: [AtomicU64; 10],
+    latency_sum_us: AtomicU64,
+}
+
+const LATENCY_BOUNDS_US: [u64; 9] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000];
+
+impl Metrics {
+    fn observe(&self, elapsed: Duration) {
+        let us = elapsed.as_micros() as u64;
+        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+        let i = LATENCY_BOUNDS_US
+            .iter()
+            .position(|b| us <= *b)
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP gatehouse_verifications_total Key verifications by result.\n");
+        out.push_str("# TYPE gatehouse_verifications_total counter\n");
+        out.push_str(&format!(
+            "gatehouse_verifications_total{{result=\"allowed\"}} {}\n",
+            self.allowed.load(Ordering::Relaxed)
+        ));
+        for code in Code::ALL {
+            out.push_str(&format!(
+                "gatehouse_verifications_total{{result=\"{}\"}} {}\n",
+                code.as_str(),
+                self.denied[code.index()].load(Ordering::Relaxed)
+            ));
+        }
+        out.push_str("# HELP gatehouse_verify_cache_total Key cache lookups by outcome.\n");
+        out.push_str("# TYPE gatehouse_verify_cache_total counter\n");
+        out.push_str(&format!(
+            "gatehouse_verify_cache_total{{outcome=\"hit\"}} {}\ngatehouse_verify_cache_total{{outcome=\"miss\"}} {}\n",
+            self.cache_hits.load(Ordering::Relaxed),
+            self.cache_misses.load(Ordering::Relaxed)
+        ));
+        out.push_str("# HELP gatehouse_verify_store_failures_total Verifications that failed closed because the store did not answer.\n");
+        out.push_str("# TYPE gatehouse_verify_store_failures_total counter\n");
+        out.push_str(&format!(
+            "gatehouse_verify_store_failures_total {}\n",
+            self.store_failures.load(Ordering::Relaxed)
+        ));
+        out.push_str("# HELP gatehouse_verify_duration_seconds Time to answer a verification.\n");
+        out.push_str("# TYPE gatehouse_verify_duration_seconds histogram\n");
+        let mut cumulative = 0;
+        for (i, bucket) in self.latency_buckets.iter().enumerate() {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let le = LATENCY_BOUNDS_US
+                .get(i)
+                .map(|us| format!("{}", *us as f64 / 1e6))
+                .unwrap_or_else(|| "+Inf".into());
+            out.push_str(&format!(
+                "gatehouse_verify_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "gatehouse_verify_duration_seconds_sum {}\ngatehouse_verify_duration_seconds_count {cumulative}\n",
+            self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        ));
+        out
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The verifier every replica holds.
+pub struct Verifier {
+    store: Store,
+    pepper: Vec<u8>,
+    cache: RwLock<HashMap<String, Cached<Option<Arc<Record>>>>>,
+    routes: RwLock<HashMap<i64, Cached<Arc<Routes>>>>,
+    gateways: RwLock<HashMap<String, Cached<Option<i64>>>>,
+    buckets: Mutex<HashMap<i64, Bucket>>,
+    usage: Mutex<HashMap<(i64, i64, &'static str), i64>>,
+    last_used: Mutex<HashMap<i64, i64>>,
+    /// The store's key-change generation this verifier has applied.
+    seen: AtomicU64,
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier")
+    }
+}
+
+impl Verifier {
+    pub fn new(store: Store, pepper: &[u8]) -> Arc<Self> {
+        let store_generation = store.key_log().generation();
+        Arc::new(Self {
+            store,
+            pepper: pepper.to_vec(),
+            cache: RwLock::new(HashMap::new()),
+            routes: RwLock::new(HashMap::new()),
+            gateways: RwLock::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            usage: Mutex::new(HashMap::new()),
+            last_used: Mutex::new(HashMap::new()),
+            seen: AtomicU64::new(store_generation),
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// Forgets one key, or with `None` every key (and the routes).
+    pub fn forget(&self, lookup_id: Option<&str>) {
+        match lookup_id {
+            Some(id) if id != "*" => {
+                if let Ok(mut cache) = self.cache.write() {
+                    cache.remove(id);
+                }
+            }
+            _ => {
+                if let Ok(mut cache) = self.cache.write() {
+                    cache.clear();
+                }
+                if let Ok(mut routes) = self.routes.write() {
+                    routes.clear();
+                }
+                if let Ok(mut gateways) = self.gateways.write() {
+                    gateways.clear();
+                }
+            }
+        }
+    }
+
+    /// Catches up with key changes made through this process: one atomic read when none.
+    fn catch_up(&self) {
+        let generation = self.store.key_log().generation();
+        let seen = self.seen.load(Ordering::Acquire);
+        if generation == seen {
+            return;
+        }
+        match self.store.key_log().since(seen) {
+            Some(changes) => {
+                for change in changes {
+                    self.forget(change.as_deref());
+                }
+            }
+            None => self.forget(None),
+        }
+        self.seen.store(generation, Ordering::Release);
+    }
+
+    /// On PostgreSQL: listens for other replicas' key changes. While the listener is down every
+    /// cached key is forgotten, so a missed notification costs a lookup, never a stale answer.
+    pub fn follow_replicas(self: &Arc<Self>, database_url: String) {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&database_url).await {
+                    Ok(mut listener) => {
+                        if listener.listen("gatehouse_keys").await.is_ok() {
+                            me.forget(None);
+                            while let Ok(n) = listener.recv().await {
+                                me.forget(Some(n.payload()));
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "key change listener cannot connect"),
+                }
+                me.forget(None);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Checks a gateway's credential (`ghgw_…`): cached by its SHA-256 for the TTL.
+    pub async fn gateway(&self, credential: &str) -> Result<i64, Code> {
+        self.catch_up();
+        if !credential.starts_with(GATEWAY_PREFIX) || credential.len() > 100 {
+            return Err(Code::Invalid);
+        }
+        let hash = sha256_hex(credential);
+        if let Ok(cache) = self.gateways.read()
+            && let Some(c) = cache.get(&hash)
+            && c.at.elapsed() < CACHE_TTL
+        {
+            return c.value.ok_or(Code::Invalid);
+        }
+        let lookup = credential[GATEWAY_PREFIX.len()..]
+            .split('_')
+            .next()
+            .unwrap_or_default();
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, secret_hash FROM gateway_credentials WHERE lookup_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(lookup)
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(|_| Code::Unavailable)?;
+        let id = row
+            .filter(|(_, stored)| constant_time_eq(stored.as_bytes(), hash.as_bytes()))
+            .map(|(id, _)| id);
+        if let Ok(mut cache) = self.gateways.write() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(
+                hash,
+                Cached {
+                    value: id,
+                    at: Instant::now(),
+                },
+            );
+        }
+        id.ok_or(Code::Invalid)
+    }
+
+    async fn record(&self, lookup_id: &str) -> Result<Option<Arc<Record>>, Code> {
+        if let Ok(cache) = self.cache.read()
+            && let Some(c) = cache.get(lookup_id)
+            && c.at.elapsed() < CACHE_TTL
+        {
+            self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(c.value.clone());
+        }
+        self.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
+        let loaded = match load(&self.store, lookup_id).await {
+            Ok(r) => r.map(Arc::new),
+            Err(error) => {
+                self.metrics.store_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, "key lookup failed; failing closed");
+                return Err(Code::Unavailable);
+            }
+        };
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(
+                lookup_id.to_owned(),
+                Cached {
+                    value: loaded.clone(),
+                    at: Instant::now(),
+                },
+            );
+        }
+        Ok(loaded)
+    }
+
+    async fn routes(&self, api_id: i64) -> Arc<Routes> {
+        if let Ok(cache) = self.routes.read()
+            && let Some(c) = cache.get(&api_id)
+            && c.at.elapsed() < CACHE_TTL
+        {
+            return Arc::clone(&c.value);
+        }
+        let routes = Arc::new(load_routes(&self.store, api_id).await.unwrap_or_default());
+        if let Ok(mut cache) = self.routes.write() {
+            cache.insert(
+                api_id,
+                Cached {
+                    value: Arc::clone(&routes),
+                    at: Instant::now(),
+                },
+            );
+        }
+        routes
+    }
+
+    /// Verifies one call. `now` is Unix seconds (injected in tests).
+    pub async fn verify(&self, req: &VerifyRequest, now: i64) -> Result<Allowed, Denied> {
+        let started = Instant::now();
+        self.catch_up();
+        let result = self.check(req, now).await;
+        self.metrics.observe(started.elapsed());
+        let day = now - now.rem_euclid(DAY);
+        match &result {
+            Ok(allowed) => {
+                self.metrics.allowed.fetch_add(1, Ordering::Relaxed);
+                self.count(allowed.key_id, day, "ok");
+                if let Ok(mut last) = self.last_used.lock() {
+                    last.insert(allowed.key_id, now);
+                }
+            }
+            Err(denied) => {
+                self.metrics.denied[denied.code.index()].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    fn count(&self, key_id: i64, day: i64, result: &'static str) {
+        if let Ok(mut usage) = self.usage.lock() {
+            *usage.entry((key_id, day, result)).or_default() += 1;
+        }
+    }
+
+    async fn check(&self, req: &VerifyRequest, now: i64) -> Result<Allowed, Denied> {
+        let parsed = keys::parse(req.key.trim()).map_err(|_| Code::Invalid)?;
+        let record = self.record(parsed.lookup_id).await?.ok_or(Code::Invalid)?;
+        let day = now - now.rem_euclid(DAY);
+        let deny = |code: Code| {
+            self.count(record.key_id, day, code.as_str());
+            Denied::from(code)
+        };
+        let hash = keys::keyed_hash(&self.pepper, parsed.key);
+        if !constant_time_eq(hash.as_bytes(), record.secret_hash.as_bytes()) {
+            let previous = record
+                .previous_hash
+                .as_deref()
+                .is_some_and(|p| constant_time_eq(hash.as_bytes(), p.as_bytes()));
+            if !previous {
+                return Err(Code::Invalid.into());
+            }
+            if record.previous_valid_until.is_none_or(|until| until <= now) {
+                return Err(deny(Code::Expired));
+            }
+        }
+        if record.revoked {
+            return Err(deny(Code::Revoked));
+        }
+        if record.expires_at <= now {
+            return Err(deny(Code::Expired));
+        }
+        if req.api.as_deref().is_some_and(|a| a != record.api)
+            || req
+                .environment
+                .as_deref()
+                .is_some_and(|e| !e.eq_ignore_ascii_case(&record.environment))
+        {
+            return Err(deny(Code::InsufficientScope));
+        }
+        if !record.ip_allowlist.is_empty() {
+            let ip = req
+                .ip
+                .as_deref()
+                .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+            if !ip.is_some_and(|ip| record.ip_allowlist.iter().any(|net| net.contains(&ip))) {
+                return Err(deny(Code::IpNotAllowed));
+            }
+        }
+        if let Some(wanted) = &req.scopes
+            && !wanted.iter().all(|s| record.scopes.contains(s))
+        {
+            return Err(deny(Code::InsufficientScope));
+        }
+        if let (Some(method), Some(path)) = (&req.method, &req.path) {
+            let routes = self.routes(record.api_id).await;
+            if let Some(alternatives) = routes.required(method, path)
+                && !alternatives
+                    .iter()
+                    .any(|alt| alt.iter().all(|s| record.scopes.contains(s)))
+            {
+                return Err(deny(Code::InsufficientScope));
+            }
+        }
+        if let Some(rate) = record.rate_per_minute
+            && let Some(wait) = self.take_token(record.key_id, rate)
+        {
+            self.count(record.key_id, day, Code::RateLimited.as_str());
+            return Err(Denied {
+                code: Code::RateLimited,
+                retry_after: Some(wait),
+            });
+        }
+        Ok(Allowed {
+            key_id: record.key_id,
+            subject: record.subject.clone(),
+            api: record.api.clone(),
+            environment: record.environment.clone(),
+            scopes: record.scopes.clone(),
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// Takes a token from the key's bucket (capacity: the per-minute rate, refilled evenly);
+    /// `Some(seconds)` to wait when it is empty. Per replica.
+    fn take_token(&self, key_id: i64, per_minute: u32) -> Option<u64> {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return None;
+        };
+        let capacity = f64::from(per_minute);
+        let rate = capacity / 60.0;
+        let now = Instant::now();
+        let bucket = buckets.entry(key_id).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            None
+        } else {
+            Some(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+
+    /// Writes the counted usage and last-used times in one transaction; run every few seconds.
+    pub async fn flush_usage(&self) -> Result<usize, sqlx::Error> {
+        let usage: Vec<((i64, i64, &'static str), i64)> = match self.usage.lock() {
+            Ok(mut u) => u.drain().collect(),
+            Err(_) => return Ok(0),
+        };
+        let last: Vec<(i64, i64)> = match self.last_used.lock() {
+            Ok(mut l) => l.drain().collect(),
+            Err(_) => Vec::new(),
+        };
+        if usage.is_empty() && last.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store.pool().begin().await?;
+        for ((key_id, day, result), count) in &usage {
+            sqlx::query(
+                "INSERT INTO key_usage (key_id, day, result, count) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (key_id, day, result) DO UPDATE SET count = key_usage.count + $4",
+            )
+            .bind(key_id)
+            .bind(day)
+            .bind(*result)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (key_id, at) in &last {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+            )
+            .bind(key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(usage.len())
+    }
+}
+
+pub const GATEWAY_PREFIX: &str = "ghgw_";
+
+async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Error> {
+    let Some(r) = sqlx::query(
+        "SELECT k.id, k.secret_hash, k.previous_secret_hash, k.previous_valid_until, k.expires_at, k.revoked_at,
+                k.ip_allowlist, k.rate_limit_per_minute, g.api_id, g.revoked_at AS grant_revoked,
+                g.expires_at AS grant_expires, p.id AS person_id, p.email, p.kind, p.deactivated_at,
+                p.contract_ends_at, a.slug, e.name AS env
+         FROM api_keys k JOIN grants g ON g.id = k.grant_id JOIN people p ON p.id = k.person_id
+              JOIN apis a ON a.id = g.api_id JOIN environments e ON e.id = g.environment_id
+         WHERE k.lookup_id = $1",
+    )
+    .bind(lookup_id)
+    .fetch_optional(store.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let key_id: i64 = r.try_get("id")?;
+    let kind: String = r.try_get("kind")?;
+    let mut expires_at = r
+        .try_get::<i64, _>("expires_at")?
+        .min(r.try_get("grant_expires")?);
+    if kind == "contractor"
+        && let Some(end) = r.try_get::<Option<i64>, _>("contract_ends_at")?
+    {
+        expires_at = expires_at.min(end);
+    }
+    let scopes: Vec<String> = sqlx::query_scalar(
+        "SELECT s.name FROM api_key_scopes ks JOIN scopes s ON s.id = ks.scope_id WHERE ks.key_id = $1",
+    )
+    .bind(key_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(Some(Record {
+        key_id,
+        secret_hash: r.try_get("secret_hash")?,
+        previous_hash: r.try_get("previous_secret_hash")?,
+        previous_valid_until: r.try_get("previous_valid_until")?,
+        expires_at,
+        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some()
+            || r.try_get::<Option<i64>, _>("grant_revoked")?.is_some()
+            || r.try_get::<Option<i64>, _>("deactivated_at")?.is_some(),
+        subject: Subject {
+            id: r.try_get("person_id")?,
+            email: r.try_get("email")?,
+            kind,
+        },
+        api_id: r.try_get("api_id")?,
+        api: r.try_get("slug")?,
+        environment: r.try_get("env")?,
+        scopes,
+        ip_allowlist: r
+            .try_get::<Option<String>, _>("ip_allowlist")?
+            .map(|t| t.split(',').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or_default(),
+        rate_per_minute: r
+            .try_get::<Option<i64>, _>("rate_limit_per_minute")?
+            .map(|r| r.clamp(1, u32::MAX as i64) as u32),
+    }))
+}
+
+/// The route table of an API's shown version.
+async fn load_routes(store: &Store, api_id: i64) -> Result<Routes, sqlx::Error> {
+    let spec: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT v.spec_source FROM api_versions v WHERE v.api_id = $1
+         ORDER BY CASE v.status WHEN 'current' THEN 0 ELSE 1 END, v.published_at DESC, v.id DESC LIMIT 1",
+    )
+    .bind(api_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(Some(text)) = spec else {
+        return Ok(Routes::default());
+    };
+    let doc: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(doc) => doc,
+        Err(_) => serde_norway::from_str(&text).unwrap_or_default(),
+    };
+    Ok(Routes::from_spec(&doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_scopes_come_from_the_spec_with_templates_matched() {
+        let doc = serde_json::json!({
+            "security": [{"oauth": ["read:pets"]}],
+            "paths": {
+                "/pets": {"get": {}, "post": {"security": [{"oauth": ["write:pets"]}]}},
+                "/pets/{petId}": {"delete": {"security": [{"oauth": ["write:pets", "admin"]}, {"key": ["root"]}]}},
+                "/pets/mine": {"get": {"security": [{}]}},
+            }
+        });
+        let routes = Routes::from_spec(&doc);
+        let req = |m: &str, p: &str| routes.required(m, p).map(|a| a.to_vec());
+        assert_eq!(
+            req("GET", "/pets"),
+            Some(vec![vec!["read:pets".to_owned()]])
+        );
+        assert_eq!(
+            req("post", "/v3/pets?x=1"),
+            Some(vec![vec!["write:pets".to_owned()]])
+        );
+        assert_eq!(
+            req("DELETE", "/pets/42"),
+            Some(vec![
+                vec!["write:pets".to_owned(), "admin".to_owned()],
+                vec!["root".to_owned()]
+            ])
+        );
+        assert_eq!(req("GET", "/pets/mine"), Some(vec![vec![]]));
+        assert_eq!(req("GET", "/stores"), None);
+    }
+
+    #[test]
+    fn metrics_render_as_prometheus_text() {
+        let m = Metrics::default();
+        m.observe(Duration::from_micros(80));
+        m.allowed.fetch_add(3, Ordering::Relaxed);
+        let text = m.render();
+        assert!(text.contains("gatehouse_verifications_total{result=\"allowed\"} 3"));
+        assert!(text.contains("gatehouse_verify_duration_seconds_bucket{le=\"0.0001\"} 1"));
+        assert!(text.contains("gatehouse_verify_duration_seconds_count 1"));
+    }
+}

@@ -1,0 +1,669 @@
+//! API keys and their verification, on every backend: issuance under a grant with its limits,
+//! storage (no plaintext anywhere), the JSON verify endpoint and forward-auth with every denial
+//! code, rotation's grace period, revocation reaching the cache at once, and object-level
+//! authorization.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::web::{Reply, send};
+use common::{NOW, TestStore, actor, app_state, config, seeded_stores};
+use gatehouse::model::{Decision, KeyCreated, KeyInput, RequestInput};
+use gatehouse::server::error::ServiceError;
+use gatehouse::server::http::router;
+use gatehouse::server::services::{access, gateways, keys};
+use gatehouse::server::state::AppState;
+
+const SAM: &str = "sam.taylor@example.com";
+const JORDAN: &str = "jordan.kim@example.com";
+const MORGAN: &str = "morgan.lee@example.com";
+const ALEX: &str = "alex.rivera@example.com";
+const DAY: i64 = 86_400;
+
+fn ask(scopes: &[&str]) -> RequestInput {
+    RequestInput {
+        environment: "production".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        justification: "The storefront's inventory sync job calls it.".into(),
+        duration_days: "30".into(),
+    }
+}
+
+/// Sam holds read:pets on Pet Store (approved automatically by its policy); Jordan holds
+/// read:pets and write:pets (his manager, then an admin as the second approver).
+async fn grants(db: &TestStore) -> (i64, i64) {
+    let sam = actor(&db.store, SAM).await;
+    let id = access::submit(&db.store, &sam, "pet-store", &ask(&["read:pets"]), NOW)
+        .await
+        .unwrap();
+    let jordan = actor(&db.store, JORDAN).await;
+    let id2 = access::submit(
+        &db.store,
+        &jordan,
+        "pet-store",
+        &ask(&["read:pets", "write:pets"]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    access::decide(
+        &db.store,
+        &actor(&db.store, MORGAN).await,
+        id2,
+        0,
+        Decision::Approve,
+        "",
+        NOW,
+    )
+    .await
+    .unwrap();
+    access::decide(
+        &db.store,
+        &actor(&db.store, ALEX).await,
+        id2,
+        1,
+        Decision::Approve,
+        "",
+        NOW,
+    )
+    .await
+    .unwrap();
+    let grant = |id: i64| async move {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM grants WHERE request_id = $1")
+            .bind(id)
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap()
+    };
+    (grant(id).await, grant(id2).await)
+}
+
+fn input(grant_id: i64, scopes: &[&str]) -> KeyInput {
+    KeyInput {
+        grant_id,
+        name: "inventory-sync".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        ..KeyInput::default()
+    }
+}
+
+async fn create(state: &AppState, who: &str, input: &KeyInput) -> Result<KeyCreated, ServiceError> {
+    keys::create(
+        &state.store,
+        state.secrets.key_pepper.expose(),
+        &actor(&state.store, who).await,
+        input,
+        NOW,
+    )
+    .await
+}
+
+async fn gateway(state: &AppState) -> String {
+    gateways::create(&state.store, &actor(&state.store, ALEX).await, "nginx", NOW)
+        .await
+        .unwrap()
+        .secret
+}
+
+async fn verify(app: &Router, credential: Option<&str>, body: serde_json::Value) -> Reply {
+    let mut b = Request::post("/api/v1/keys/verify").header("content-type", "application/json");
+    if let Some(c) = credential {
+        b = b.header("authorization", format!("Bearer {c}"));
+    }
+    send(app, b.body(Body::from(body.to_string())).unwrap()).await
+}
+
+fn code(reply: &Reply) -> String {
+    let v: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
+    if v["valid"] == true {
+        "valid".into()
+    } else {
+        v["code"].as_str().unwrap_or("?").to_owned()
+    }
+}
+
+async fn authz(app: &Router, headers: &[(&str, &str)]) -> Reply {
+    let mut b = Request::get("/api/v1/authz");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    send(app, b.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn keys_are_issued_within_their_grant_and_refused_outside_it() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let (sam_grant, _) = grants(&db).await;
+        let before: i64 = common::count(&db, "SELECT COUNT(*) FROM api_keys").await;
+        let bad = [
+            (
+                KeyInput {
+                    name: " ".into(),
+                    ..input(sam_grant, &["read:pets"])
+                },
+                "Name the key",
+            ),
+            (
+                input(sam_grant, &["write:pets"]),
+                "not a scope of this grant",
+            ),
+            (input(sam_grant, &[]), "at least one scope"),
+            (
+                KeyInput {
+                    expires_on: "2030-01-01".into(),
+                    ..input(sam_grant, &["read:pets"])
+                },
+                "cannot outlive its grant",
+            ),
+            (
+                KeyInput {
+                    expires_on: "soon".into(),
+                    ..input(sam_grant, &["read:pets"])
+                },
+                "a date like",
+            ),
+            (
+                KeyInput {
+                    ip_allowlist: "10.0.0.0/33".into(),
+                    ..input(sam_grant, &["read:pets"])
+                },
+                "not an IP address or CIDR",
+            ),
+            (
+                KeyInput {
+                    ip_allowlist: "banana".into(),
+                    ..input(sam_grant, &["read:pets"])
+                },
+                "not an IP address or CIDR",
+            ),
+            (
+                KeyInput {
+                    rate_limit_per_minute: "0".into(),
+                    ..input(sam_grant, &["read:pets"])
+                },
+                "rate limit",
+            ),
+        ];
+        for (bad, expected) in bad {
+            let err = create(&state, SAM, &bad).await.expect_err(expected);
+            let message = gatehouse::model::AppError::from(err).to_string();
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?} ({})",
+                db.backend
+            );
+        }
+        // Someone else's grant does not exist for Jordan.
+        assert!(matches!(
+            create(&state, JORDAN, &input(sam_grant, &["read:pets"])).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert_eq!(
+            common::count(&db, "SELECT COUNT(*) FROM api_keys").await,
+            before
+        );
+
+        let created = create(
+            &state,
+            SAM,
+            &KeyInput {
+                ip_allowlist: "10.1.0.0/16, 192.0.2.7".into(),
+                rate_limit_per_minute: "120".into(),
+                ..input(sam_grant, &["read:pets"])
+            },
+        )
+        .await
+        .unwrap();
+        assert!(created.secret.starts_with("ghk_production_"));
+        assert!(gatehouse::server::keys::parse(&created.secret).is_ok());
+        assert!(created.curl.contains(&created.secret));
+        assert_eq!(created.key.ip_allowlist, ["10.1.0.0/16", "192.0.2.7/32"]);
+        assert_eq!(
+            created.key.expires_at,
+            NOW + 30 * DAY,
+            "the grant's end, sooner than 90 days"
+        );
+        assert!(created.secret.starts_with(&created.key.prefix));
+        // The list shows the prefix, never the secret.
+        let mine = keys::mine(&db.store, &actor(&db.store, SAM).await, NOW)
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        assert!(
+            !serde_json::to_string(&mine)
+                .unwrap()
+                .contains(&created.secret)
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_plaintext_key_is_stored_in_any_column() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let (sam_grant, jordan_grant) = grants(&db).await;
+        let mut secrets = Vec::new();
+        secrets.push(
+            create(&state, SAM, &input(sam_grant, &["read:pets"]))
+                .await
+                .unwrap(),
+        );
+        let k = create(&state, JORDAN, &input(jordan_grant, &["write:pets"]))
+            .await
+            .unwrap();
+        let rotated = keys::rotate(
+            &db.store,
+            state.secrets.key_pepper.expose(),
+            &actor(&db.store, JORDAN).await,
+            k.key.id,
+            DAY,
+            NOW,
+        )
+        .await
+        .unwrap();
+        secrets.push(k);
+        secrets.push(rotated);
+        let columns: Vec<(String, String)> = if db.backend == "sqlite" {
+            let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts%'")
+                .fetch_all(db.store.pool())
+                .await
+                .unwrap();
+            let mut out = Vec::new();
+            for t in tables {
+                let cols: Vec<String> =
+                    sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                        .fetch_all(db.store.pool())
+                        .await
+                        .unwrap();
+                out.extend(cols.into_iter().map(|c| (t.clone(), c)));
+            }
+            out
+        } else {
+            sqlx::query_as("SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public'")
+                .fetch_all(db.store.pool())
+                .await
+                .unwrap()
+        };
+        assert!(columns.len() > 100, "{} columns", columns.len());
+        for created in &secrets {
+            // The secret part alone must not appear either.
+            let secret_part = &created.secret[created.secret.len() - 38..created.secret.len() - 6];
+            for (table, column) in &columns {
+                let hits: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE CAST({column} AS TEXT) LIKE $1"
+                ))
+                .bind(format!("%{secret_part}%"))
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{table}.{column}: {e}"));
+                assert_eq!(hits, 0, "{table}.{column} holds a key ({})", db.backend);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn verify_answers_every_case_with_its_code() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, jordan_grant) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let read = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap()
+            .secret;
+        let both = create(
+            &state,
+            JORDAN,
+            &input(jordan_grant, &["read:pets", "write:pets"]),
+        )
+        .await
+        .unwrap()
+        .secret;
+        let limited = create(
+            &state,
+            SAM,
+            &KeyInput {
+                ip_allowlist: "10.1.0.0/16".into(),
+                rate_limit_per_minute: "2".into(),
+                ..input(sam_grant, &["read:pets"])
+            },
+        )
+        .await
+        .unwrap()
+        .secret;
+        let v = |body: serde_json::Value| {
+            let app = app.clone();
+            let gw = gw.clone();
+            async move { verify(&app, Some(&gw), body).await }
+        };
+
+        let ok =
+            v(serde_json::json!({"key": read, "api": "pet-store", "environment": "production"}))
+                .await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+        let body: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
+        assert_eq!(body["valid"], true, "{} on {}", ok.body, db.backend);
+        assert_eq!(body["subject"]["email"], SAM);
+        assert_eq!(body["subject"]["kind"], "employee");
+        assert_eq!(body["scopes"], serde_json::json!(["read:pets"]));
+        assert_eq!(body["api"], "pet-store");
+
+        // Unknown, malformed, for another API; never a 500.
+        let (unknown, _) = gatehouse::server::keys::generate("production");
+        let long = "a".repeat(10_240);
+        let mut typo = read.clone().into_bytes();
+        let last = typo.len() - 8;
+        typo[last] = if typo[last] == b'A' { b'B' } else { b'A' };
+        let typo = String::from_utf8(typo).unwrap();
+        for key in [
+            unknown.as_str(),
+            "",
+            long.as_str(),
+            "ghk_prod_ünï",
+            "sk_live_123",
+            typo.as_str(),
+        ] {
+            let r = v(serde_json::json!({"key": key})).await;
+            assert_eq!(r.status, StatusCode::OK, "{key:.40}");
+            assert_eq!(code(&r), "invalid", "{key:.40}");
+        }
+        assert_eq!(
+            code(&v(serde_json::json!({"key": read, "api": "rides"})).await),
+            "insufficient_scope"
+        );
+        assert_eq!(
+            code(&v(serde_json::json!({"key": read, "environment": "staging"})).await),
+            "insufficient_scope"
+        );
+        // Scopes: a subset passes, a superset does not.
+        assert_eq!(
+            code(&v(serde_json::json!({"key": both, "scopes": ["read:pets"]})).await),
+            "valid"
+        );
+        assert_eq!(
+            code(&v(serde_json::json!({"key": read, "scopes": ["read:pets", "write:pets"]})).await),
+            "insufficient_scope"
+        );
+        // The operation's scopes come from the spec: findByStatus needs read:pets and write:pets;
+        // GET /pet/{petId} also accepts the api_key scheme, which needs no scope.
+        assert_eq!(code(&v(serde_json::json!({"key": read, "method": "GET", "path": "/api/v3/pet/findByStatus?status=sold"})).await), "insufficient_scope");
+        assert_eq!(
+            code(
+                &v(serde_json::json!({"key": both, "method": "GET", "path": "/pet/findByStatus"}))
+                    .await
+            ),
+            "valid"
+        );
+        assert_eq!(
+            code(&v(serde_json::json!({"key": read, "method": "GET", "path": "/pet/42"})).await),
+            "valid"
+        );
+        // IP allowlist, then the rate limit (2 per minute).
+        assert_eq!(
+            code(&v(serde_json::json!({"key": limited, "ip": "192.0.2.1"})).await),
+            "ip_not_allowed"
+        );
+        assert_eq!(
+            code(&v(serde_json::json!({"key": limited})).await),
+            "ip_not_allowed"
+        );
+        assert_eq!(
+            code(&v(serde_json::json!({"key": limited, "ip": "10.1.2.3"})).await),
+            "valid"
+        );
+        assert_eq!(
+            code(&v(serde_json::json!({"key": limited, "ip": "10.1.2.3"})).await),
+            "valid"
+        );
+        let limited_reply = v(serde_json::json!({"key": limited, "ip": "10.1.2.3"})).await;
+        assert_eq!(code(&limited_reply), "rate_limited");
+        assert!(limited_reply.body.contains("retry_after"));
+
+        // The gateway credential: missing, wrong, revoked.
+        assert_eq!(
+            verify(&app, None, serde_json::json!({"key": read}))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            verify(
+                &app,
+                Some("ghgw_000000000000_0000"),
+                serde_json::json!({"key": read})
+            )
+            .await
+            .status,
+            StatusCode::UNAUTHORIZED
+        );
+        // A body that is not a verify request is a 400, not a 500.
+        assert_eq!(
+            verify(&app, Some(&gw), serde_json::json!({"nope": 1}))
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+
+        // Expiry, on the injected clock: the grant ends after 30 days.
+        state.clock.advance(30 * DAY);
+        assert_eq!(
+            code(&v(serde_json::json!({"key": read})).await),
+            "expired",
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_secret_for_the_grace_period_and_revocation_is_immediate() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, _) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let old = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        let sam = actor(&db.store, SAM).await;
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": old.secret})).await),
+            "valid"
+        );
+        // Jordan can neither rotate nor revoke Sam's key: it does not exist for him.
+        let jordan = actor(&db.store, JORDAN).await;
+        let pepper = state.secrets.key_pepper.expose();
+        assert!(matches!(
+            keys::rotate(&db.store, pepper, &jordan, old.key.id, DAY, NOW).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(matches!(
+            keys::revoke(&db.store, &jordan, old.key.id, "", NOW).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(
+            keys::mine(&db.store, &jordan, NOW)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            keys::for_api(&db.store, &jordan, "pet-store", NOW).await,
+            Err(ServiceError::Forbidden)
+        ));
+
+        let new = keys::rotate(&db.store, pepper, &sam, old.key.id, DAY, NOW)
+            .await
+            .unwrap();
+        assert_eq!(new.key.prefix, old.key.prefix, "the key keeps its identity");
+        assert_eq!(new.key.previous_valid_until, Some(NOW + DAY));
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": new.secret})).await),
+            "valid"
+        );
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": old.secret})).await),
+            "valid",
+            "inside the grace period"
+        );
+        state.clock.advance(DAY);
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": old.secret})).await),
+            "expired",
+            "after it"
+        );
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": new.secret})).await),
+            "valid"
+        );
+
+        // The API's owner (Morgan owns Commerce) sees the key and revokes it; the cached record
+        // is forgotten at once.
+        let morgan = actor(&db.store, MORGAN).await;
+        let listed = keys::for_api(&db.store, &morgan, "pet-store", NOW + DAY)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        keys::revoke(
+            &db.store,
+            &morgan,
+            old.key.id,
+            "Leaked in a log.",
+            NOW + DAY,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": new.secret})).await),
+            "revoked",
+            "{}",
+            db.backend
+        );
+        let audited = common::count(&db, "SELECT COUNT(*) FROM audit_events WHERE action IN ('key_created', 'key_rotated', 'key_revoked')").await;
+        assert_eq!(audited, 3);
+    }
+}
+
+#[tokio::test]
+async fn revoking_the_grant_stops_its_keys_at_once() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, _) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let k = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await),
+            "valid"
+        );
+        access::revoke_grant(&db.store, &actor(&db.store, SAM).await, sam_grant, "", NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await),
+            "revoked",
+            "{}",
+            db.backend
+        );
+        let revoked = common::count(
+            &db,
+            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL",
+        )
+        .await;
+        assert_eq!(revoked, 1);
+    }
+}
+
+#[tokio::test]
+async fn forward_auth_answers_gateways_with_status_and_headers() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, _) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let read = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        let bearer = format!("Bearer {}", read.secret);
+        let base = [
+            ("x-gatehouse-gateway", gw.as_str()),
+            ("x-gatehouse-api", "pet-store"),
+            ("x-gatehouse-environment", "production"),
+        ];
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut h: Vec<(&str, String)> =
+                base.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            h.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            h
+        };
+        let call = |h: Vec<(&'static str, String)>| {
+            let app = app.clone();
+            async move {
+                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                authz(&app, &h).await
+            }
+        };
+        // nginx: Authorization, X-Original-Method/URI.
+        let ok = call(with(&[
+            ("authorization", &bearer),
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/pet/7"),
+        ]))
+        .await;
+        assert_eq!(ok.status, StatusCode::OK, "{:?} {}", ok.headers, db.backend);
+        assert_eq!(ok.headers["x-gatehouse-subject"], SAM);
+        assert_eq!(ok.headers["x-gatehouse-scopes"], "read:pets");
+        assert_eq!(
+            ok.headers["x-gatehouse-key-id"],
+            read.key.id.to_string().as_str()
+        );
+        // Traefik: X-Api-Key and X-Forwarded-Method/Uri; the operation needs write:pets too.
+        let denied = call(with(&[
+            ("x-api-key", &read.secret),
+            ("x-forwarded-method", "POST"),
+            ("x-forwarded-uri", "/pet"),
+        ]))
+        .await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        assert_eq!(denied.headers["x-gatehouse-code"], "insufficient_scope");
+        // No key, or a key only in the query string: 401.
+        let none = call(with(&[("x-original-uri", "/pet/7")])).await;
+        assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+        let query = format!("/pet/7?api_key={}", read.secret);
+        let in_query = call(with(&[("x-original-uri", &query)])).await;
+        assert_eq!(in_query.status, StatusCode::UNAUTHORIZED);
+        // A bad key, and no gateway credential.
+        let bad = call(with(&[("authorization", "Bearer ghk_production_nope")])).await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+        let no_gateway = authz(&app, &[("authorization", &bearer)]).await;
+        assert_eq!(no_gateway.status, StatusCode::UNAUTHORIZED);
+        // Usage is counted in memory and written in a batch.
+        assert!(state.verifier.flush_usage().await.unwrap() >= 1);
+        let ok_count: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE result = 'ok'",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(ok_count, 1);
+        let used: Option<i64> =
+            sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
+                .bind(read.key.id)
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(used, Some(NOW));
+        let metrics = state.verifier.metrics.render();
+        assert!(
+            metrics.contains("gatehouse_verifications_total{result=\"insufficient_scope\"} 1"),
+            "{metrics}"
+        );
+    }
+}
