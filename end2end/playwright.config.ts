@@ -3,7 +3,7 @@ import { defineConfig } from "@playwright/test";
 // The server under test: a fresh SQLite file with the demo data, the development sign-in on, on
 // a port of its own so a running `make run` does not interfere; and a real OpenID Connect
 // provider (npm oidc-provider) beside it as the company's identity provider.
-import { baseURL, maildir, oidc, oidcPort, port, smtpPort } from "./settings";
+import { baseURL, maildir, nginxPort, oidc, oidcPort, port, smtpPort, upstreamPort } from "./settings";
 
 export default defineConfig({
   testDir: "./tests",
@@ -73,6 +73,16 @@ export default defineConfig({
       },
       reuseExistingServer: false,
       timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      // Debian's nginx with deploy/nginx-gatehouse.conf, after Gatehouse (it reads the gateway
+      // credential Gatehouse's start-up wrote).
+      command: `bash ./nginx/run.sh ${nginxPort} 127.0.0.1:${port} ${upstreamPort} ${__dirname}/.data/${port}`,
+      port: nginxPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
       stdout: "pipe",
       stderr: "pipe",
     },

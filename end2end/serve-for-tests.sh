@@ -13,5 +13,7 @@ export GATEHOUSE_DEV_LOGIN=true
 export GATEHOUSE_LOG="${GATEHOUSE_LOG:-warn}"
 export GATEHOUSE_SITE_ROOT="${GATEHOUSE_SITE_ROOT:-../target/site}"
 "$bin" seed-demo
+# The credential nginx presents when it asks about keys (end2end/nginx/run.sh reads it).
+"$bin" gateway-credential e2e-nginx > "$data/gateway.credential"
 # Standard error also goes to a file, which scripts/e2e searches for panics after the run.
 exec "$bin" serve 2> >(tee "$data/server.stderr" >&2)

@@ -15,3 +15,8 @@ export const oidc = {
 // where it files what arrives, for the tests to read.
 export const smtpPort = Number(process.env.GATEHOUSE_E2E_SMTP_PORT ?? 3325);
 export const maildir = `${__dirname}/.data/maildir-${smtpPort}`;
+
+// nginx in front of a tiny upstream, checking every call's key with Gatehouse (auth_request).
+export const nginxPort = Number(process.env.GATEHOUSE_E2E_NGINX_PORT ?? 3340);
+export const upstreamPort = Number(process.env.GATEHOUSE_E2E_UPSTREAM_PORT ?? 3341);
+export const nginxURL = `http://127.0.0.1:${nginxPort}`;

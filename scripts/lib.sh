@@ -71,6 +71,8 @@ need_e2e() {
   if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     apt_install chromium fonts-dejavu-core
   fi
+  # The gateway journey runs real nginx (auth_request) in front of a tiny upstream.
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
 }
 
 # The notification tests send mail to a real SMTP server: Debian's aiosmtpd, run by its Python.

@@ -16,6 +16,7 @@ use crate::pages::{
     changelog::ChangelogPageView,
     guide::GuidePageView,
     invitations::{AcceptInvitationPage, InvitationsPage},
+    keys::{GatewaysPage, KeysPage},
     not_found::NotFound,
     profile::ProfilePage,
     reference::ReferencePageView,
@@ -94,6 +95,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/gateways") view=GatewaysPage ssr=SsrMode::Async />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />

@@ -2,8 +2,10 @@
 //! error. Their bodies compile only into the server.
 
 mod access;
+mod keys;
 
 pub use access::*;
+pub use keys::*;
 
 use crate::model::{
     ApiDetail, ApiEdit, ApiSummary, AppError, CatalogFacets, CatalogFilter, ChangelogPage,

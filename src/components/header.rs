@@ -94,6 +94,7 @@ pub fn Header() -> impl IntoView {
                             .map(|me| {
                                 view! {
                                     <a href="/access">"My access"</a>
+                                    <a href="/keys">"Keys"</a>
                                     {(me.kind == PersonKind::Employee)
                                         .then(|| {
                                             view! {
@@ -105,7 +106,7 @@ pub fn Header() -> impl IntoView {
                                                 <a href="/invitations">"Invitations"</a>
                                             }
                                         })}
-                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> <a href="/admin/access">"Limits"</a> })}
+                                    {me.is_admin.then(|| view! { <a href="/admin/people">"People"</a> <a href="/admin/access">"Limits"</a> <a href="/admin/gateways">"Gateways"</a> })}
                                 }
                             })
                     }}

@@ -44,9 +44,14 @@ fn ApiAccessBody() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let revoke = ServerAction::<RevokeGrant>::new();
+    let revoke_key = ServerAction::<crate::api::RevokeKey>::new();
     let grants = Resource::new(
         move || (slug(), revoke.version().get()),
         |(s, _)| api_grants(s),
+    );
+    let keys = Resource::new(
+        move || (slug(), revoke.version().get(), revoke_key.version().get()),
+        |(s, ..)| crate::api::api_keys(s),
     );
     view! {
         <Title text="Access" />
@@ -70,9 +75,20 @@ fn ApiAccessBody() -> impl IntoView {
                     })
             }}
         </Suspense>
+        <h2>"Keys"</h2>
+        {move || revoke_key.value().get().and_then(Result::err).map(|error| view! { <ErrorPanel error /> })}
+        <Suspense fallback=loading>
+            {move || {
+                keys.get()
+                    .map(|result| match result {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No keys for this API yet."</p> }.into_any(),
+                        Ok(list) => view! { <crate::pages::keys::KeysTable keys=list rotate=None revoke=revoke_key /> }.into_any(),
+                    })
+            }}
+        </Suspense>
     }
 }
-
 #[component]
 pub fn PolicyPage() -> impl IntoView {
     view! {

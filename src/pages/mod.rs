@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod changelog;
 pub mod guide;
 pub mod invitations;
+pub mod keys;
 pub mod not_found;
 pub mod profile;
 pub mod reference;

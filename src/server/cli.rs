@@ -10,11 +10,14 @@ use super::{http, seed, telemetry};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | import PATH | audit-verify | help | version]
+    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | import PATH | gateway-credential NAME | audit-verify | help | version]
 
 import PATH reads one folder per API (gatehouse.yaml, its OpenAPI files, docs/*.md and images),
 checks each API whole and brings the catalog in line with it; PATH is an API folder or a folder
 of them. It prints a report per API and exits 1 when any API was not imported.
+
+gateway-credential NAME creates a credential for a gateway (nginx, Traefik, Envoy) to present
+when it verifies keys, and prints it once.
 
 Settings come from GATEHOUSE_* environment variables and DATABASE_URL, over an optional TOML file
 named by GATEHOUSE_CONFIG. See README.md for the list.";
@@ -25,6 +28,7 @@ enum Command {
     Migrate,
     SeedDemo { if_empty: bool },
     Import { path: std::path::PathBuf },
+    GatewayCredential { name: String },
     AuditVerify,
     Help,
     Version,
@@ -38,6 +42,9 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         ["seed-demo"] => Ok(Command::SeedDemo { if_empty: false }),
         ["seed-demo", "--if-empty"] => Ok(Command::SeedDemo { if_empty: true }),
         ["import", path] => Ok(Command::Import { path: path.into() }),
+        ["gateway-credential", name] => Ok(Command::GatewayCredential {
+            name: (*name).to_owned(),
+        }),
         ["audit-verify"] => Ok(Command::AuditVerify),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         ["version" | "--version" | "-V"] => Ok(Command::Version),
@@ -130,6 +137,17 @@ async fn run(command: Command, config: Config) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => die(1, format!("seed-demo: {e}")),
+            }
+        }
+        Command::GatewayCredential { name } => {
+            match super::services::gateways::create_by_operator(&store, &name, Clock::System.now())
+                .await
+            {
+                Ok(created) => {
+                    println!("{}", created.secret);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => die(1, crate::model::AppError::from(e)),
             }
         }
         Command::Import { path } => {

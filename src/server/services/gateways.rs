@@ -44,6 +44,33 @@ pub async fn create(
     now: i64,
 ) -> Result<GatewayCredentialCreated, ServiceError> {
     authz::manage_org(actor).ok_or(ServiceError::Forbidden)?;
+    insert(store, Who::actor(actor), Some(actor.person_id), name, now).await
+}
+
+/// For `gatehouse gateway-credential NAME`: whoever runs the binary on the server is trusted
+/// as an operator.
+pub async fn create_by_operator(
+    store: &Store,
+    name: &str,
+    now: i64,
+) -> Result<GatewayCredentialCreated, ServiceError> {
+    insert(
+        store,
+        Who::Other("operator (command line)".into()),
+        None,
+        name,
+        now,
+    )
+    .await
+}
+
+async fn insert(
+    store: &Store,
+    who: Who,
+    created_by: Option<i64>,
+    name: &str,
+    now: i64,
+) -> Result<GatewayCredentialCreated, ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 80 {
         return Err(ServiceError::Invalid(
@@ -60,14 +87,14 @@ pub async fn create(
     .bind(name)
     .bind(&lookup)
     .bind(sha256_hex(&secret))
-    .bind(actor.person_id)
+    .bind(created_by)
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
     audit::record(
         &mut tx,
         &Event {
-            who: Who::actor(actor),
+            who,
             action: Action::GatewayCredentialCreated,
             target_kind: "gateway_credential",
             target_id: id.to_string(),
