@@ -599,3 +599,92 @@ async fn every_access_function_admits_exactly_the_roles_it_should() {
         assert_eq!(revoked, None);
     }
 }
+
+/// Keys and gateway credentials: a key is its holder's (Sam's, here none of the roles); the
+/// API's team owners and admins may see and revoke keys for their API; gateway credentials are
+/// for admins.
+#[tokio::test]
+async fn every_key_function_admits_exactly_the_roles_it_should() {
+    use gatehouse::model::{KeyInput, RequestInput};
+    use gatehouse::server::services::{access, keys};
+    for db in seeded_stores().await {
+        let cookies = setup(&db).await;
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let sam = actor(&db, "sam.taylor@example.com").await;
+        // Pet Store's policy grants read:pets to employees at once.
+        let request = RequestInput {
+            environment: "production".into(),
+            scopes: vec!["read:pets".into()],
+            justification: "The storefront's inventory sync job.".into(),
+            duration_days: "30".into(),
+        };
+        let id = access::submit(&db.store, &sam, "pet-store", &request, NOW)
+            .await
+            .unwrap();
+        let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
+            .bind(id)
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        let input = KeyInput {
+            grant_id: grant,
+            name: "sync".into(),
+            scopes: vec!["read:pets".into()],
+            ..KeyInput::default()
+        };
+        let key = keys::create(
+            &db.store,
+            state.secrets.key_pepper.expose(),
+            &sam,
+            &input,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let kid = key.key.id;
+        let ok = Status(200);
+        let rows = vec![
+            row("/api/keys/mine", "", [UNAUTH, ok, ok, ok, ok, ok]),
+            row(
+                "/api/keys/create",
+                format!("key[grant_id]={grant}&key[name]=mine&key[scopes][0]=read%3Apets"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN],
+            ),
+            row(
+                "/api/keys/rotate",
+                format!("id={kid}"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN],
+            ),
+            // Priya owns Data, not Commerce (Pet Store's team).
+            row(
+                "/api/keys/api",
+                "slug=pet-store",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, ok],
+            ),
+            row(
+                "/api/admin/gateways",
+                "",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, ok],
+            ),
+            row(
+                "/api/admin/gateways/create",
+                "name=",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, Status(422)],
+            ),
+            row(
+                "/api/admin/gateways/revoke",
+                "id=999999",
+                [UNAUTH, DENIED, DENIED, DENIED, DENIED, HIDDEN],
+            ),
+            // Revoking Sam's key: nobody but an admin among the roles (last, so it stays live
+            // for the rows above).
+            row(
+                "/api/keys/revoke",
+                format!("id={kid}&reason=test"),
+                [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, ok],
+            ),
+        ];
+        check(&app, &cookies, &rows, db.backend).await;
+    }
+}

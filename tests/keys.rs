@@ -667,3 +667,70 @@ async fn forward_auth_answers_gateways_with_status_and_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn holders_hear_7_days_and_1_day_before_a_key_expires() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let (sam_grant, _) = grants(&db).await;
+        let k = create(
+            &state,
+            SAM,
+            &KeyInput {
+                expires_on: gatehouse::domain::time::format_date(NOW + 20 * DAY),
+                ..input(sam_grant, &["read:pets"])
+            },
+        )
+        .await
+        .unwrap();
+        let ends = k.key.expires_at;
+        assert_eq!(
+            keys::run_due(&db.store, ends - 8 * DAY).await.unwrap(),
+            0,
+            "{}",
+            db.backend
+        );
+        assert_eq!(keys::run_due(&db.store, ends - 7 * DAY).await.unwrap(), 1);
+        assert_eq!(
+            keys::run_due(&db.store, ends - 6 * DAY).await.unwrap(),
+            0,
+            "once"
+        );
+        assert_eq!(keys::run_due(&db.store, ends - DAY).await.unwrap(), 1);
+        let notices = common::count(
+            &db,
+            "SELECT COUNT(*) FROM notifications WHERE kind = 'key_expiring'",
+        )
+        .await;
+        assert_eq!(notices, 2);
+    }
+}
+
+#[tokio::test]
+async fn deactivating_the_holder_stops_their_keys_at_once() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, _) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let k = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await),
+            "valid"
+        );
+        let sam = common::person_id(&db.store, SAM).await;
+        let alex = actor(&db.store, ALEX).await;
+        let cap = gatehouse::server::authz::manage_org(&alex).unwrap();
+        gatehouse::server::services::admin::set_active(&db.store, &alex, &cap, sam, false, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await),
+            "revoked",
+            "{}",
+            db.backend
+        );
+    }
+}

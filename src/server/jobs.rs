@@ -56,6 +56,9 @@ impl Jobs {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "expiring and reminding requests failed"),
         }
+        if let Err(error) = super::services::keys::run_due(&self.store, now).await {
+            tracing::warn!(%error, "key expiry notices failed");
+        }
         match &self.mailer {
             Some(mailer) => {
                 if let Err(error) =

@@ -401,7 +401,10 @@ pub async fn set_active(
         Action::PersonDeactivated
     };
     audit::record(&mut tx, &event(actor, action, id, details), now).await?;
+    // Their keys stop (or work again) on every replica now, not when a cache entry ages out.
+    super::keys::people_changed(&mut tx, store).await?;
     tx.commit().await?;
+    super::keys::announce_people_changed(store);
     Ok(())
 }
 

@@ -422,7 +422,7 @@ pub async fn end_engagement_capability(
 }
 
 /// Ends a contractor's engagement now: they can no longer sign in and every session of theirs
-/// ends (and, once keys exist, every grant and key).
+/// ends, and with it every grant and key (verification stops them at once).
 pub async fn end_engagement(
     store: &Store,
     actor: &Actor,
@@ -457,7 +457,9 @@ pub async fn end_engagement(
         now,
     )
     .await?;
+    super::keys::people_changed(&mut tx, store).await?;
     tx.commit().await?;
+    super::keys::announce_people_changed(store);
     Ok(())
 }
 

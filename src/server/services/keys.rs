@@ -570,6 +570,17 @@ pub async fn revoke_for_grant(
     Ok(done.rows_affected())
 }
 
+/// A person's state changed (deactivated, engagement ended): every verifier forgets what it
+/// cached, here at once after commit (`announce`) and on other replicas through NOTIFY.
+pub async fn people_changed(conn: &mut AnyConnection, store: &Store) -> Result<(), sqlx::Error> {
+    notify_change(conn, store, "*").await
+}
+
+/// After the commit of a change made with [`people_changed`].
+pub fn announce_people_changed(store: &Store) {
+    store.key_changed(None);
+}
+
 /// On PostgreSQL, tells every replica (on commit) that a key changed; `*` means "forget all".
 async fn notify_change(
     conn: &mut AnyConnection,
@@ -583,4 +594,53 @@ async fn notify_change(
             .await?;
     }
     Ok(())
+}
+
+/// Tells holders 7 days and 1 day before a live key expires; each notice goes once, also with
+/// several replicas (conditional updates).
+pub async fn run_due(store: &Store, now: i64) -> Result<usize, ServiceError> {
+    let mut sent = 0;
+    for (column, days) in [("notified_7d_at", 7), ("notified_1d_at", 1)] {
+        let due: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+            "SELECT id, person_id, name FROM api_keys
+             WHERE revoked_at IS NULL AND {column} IS NULL AND expires_at > $1 AND expires_at <= $2
+             ORDER BY id LIMIT 500"
+        ))
+        .bind(now)
+        .bind(now + days * DAY)
+        .fetch_all(store.pool())
+        .await?;
+        for (id, holder, name) in due {
+            let mut tx = store.pool().begin().await?;
+            let claimed = sqlx::query(&format!(
+                "UPDATE api_keys SET {column} = $2 WHERE id = $1 AND {column} IS NULL"
+            ))
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                continue;
+            }
+            let when = if days == 1 { "tomorrow" } else { "in 7 days" };
+            crate::server::services::notify::note(
+                &mut tx,
+                &crate::server::services::notify::Note {
+                    people: &[holder],
+                    kind: "key_expiring",
+                    subject: format!("Your API key \u{201c}{name}\u{201d} expires {when}"),
+                    body:
+                        "Create a new key under the grant (or ask for access again) before it ends."
+                            .into(),
+                    link: "/keys".into(),
+                    team_event: None,
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            sent += 1;
+        }
+    }
+    Ok(sent)
 }
