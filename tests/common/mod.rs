@@ -19,6 +19,8 @@ pub struct TestStore {
     pub backend: &'static str,
     pub store: Store,
     pub dir: PathBuf,
+    /// The database's URL on PostgreSQL, for tests that start server processes on it.
+    pub url: Option<String>,
 }
 
 /// Each test's files go when it is done (a run used to leave hundreds of directories behind).
@@ -52,6 +54,7 @@ pub async fn stores() -> Vec<TestStore> {
         backend: "sqlite",
         store: sqlite,
         dir: dir.clone(),
+        url: None,
     });
 
     if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
@@ -68,7 +71,7 @@ pub async fn stores() -> Vec<TestStore> {
         admin.close().await;
         let base = admin_url.split('?').next().unwrap();
         let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        let pg = Store::connect(&DatabaseUrl::Postgres(url), 4)
+        let pg = Store::connect(&DatabaseUrl::Postgres(url.clone()), 4)
             .await
             .expect("open PostgreSQL");
         pg.migrate().await.expect("migrate PostgreSQL");
@@ -76,6 +79,7 @@ pub async fn stores() -> Vec<TestStore> {
             backend: "postgres",
             store: pg,
             dir,
+            url: Some(url),
         });
     }
     out

@@ -1,0 +1,160 @@
+//! Two Gatehouse server processes on one PostgreSQL, as replicas behind a load balancer: a key
+//! revoked through one is refused by the other within a second (LISTEN/NOTIFY), although both
+//! had it cached. Runs only when `TEST_DATABASE_URL` names a PostgreSQL server.
+
+mod common;
+
+use common::{actor, seeded_stores};
+use gatehouse::model::{KeyInput, RequestInput};
+use gatehouse::server::services::{access, gateways, keys};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PEPPER: &str = "replica-test-pepper-0123456789abcdef0123456789";
+
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(url: &str, dir: &std::path::Path, name: &str) -> Replica {
+    let port = free_port();
+    let data = dir.join(name);
+    std::fs::create_dir_all(&data).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_DATA_DIR", &data)
+        .env("GATEHOUSE_KEY_PEPPER", PEPPER)
+        .env("GATEHOUSE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start gatehouse");
+    let replica = Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{}/readyz", replica.base)).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name} did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    replica
+}
+
+async fn code(client: &reqwest::Client, replica: &Replica, gateway: &str, key: &str) -> String {
+    let body: serde_json::Value = client
+        .post(format!("{}/api/v1/keys/verify", replica.base))
+        .bearer_auth(gateway)
+        .json(&serde_json::json!({ "key": key }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    if body["valid"] == true {
+        "valid".into()
+    } else {
+        body["code"].as_str().unwrap_or("?").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_the_other_replica_within_a_second() {
+    for db in seeded_stores().await {
+        let Some(url) = db.url.clone() else {
+            eprintln!(
+                "{}: replicas need PostgreSQL (TEST_DATABASE_URL)",
+                db.backend
+            );
+            continue;
+        };
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        let request = RequestInput {
+            environment: "production".into(),
+            scopes: vec!["read:pets".into()],
+            justification: "The storefront's inventory sync job.".into(),
+            duration_days: "30".into(),
+        };
+        // Real time: the server processes read the system clock.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let id = access::submit(&db.store, &sam, "pet-store", &request, now)
+            .await
+            .unwrap();
+        let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
+            .bind(id)
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        let input = KeyInput {
+            grant_id: grant,
+            name: "sync".into(),
+            scopes: vec!["read:pets".into()],
+            ..KeyInput::default()
+        };
+        let key = keys::create(&db.store, PEPPER.as_bytes(), &sam, &input, now)
+            .await
+            .unwrap();
+        let gateway = gateways::create_by_operator(&db.store, "lb", now)
+            .await
+            .unwrap()
+            .secret;
+
+        let a = start(&url, &db.dir, "a").await;
+        let b = start(&url, &db.dir, "b").await;
+        let client = reqwest::Client::new();
+        // Both replicas answer, and now hold the key in their caches.
+        assert_eq!(code(&client, &a, &gateway, &key.secret).await, "valid");
+        assert_eq!(code(&client, &b, &gateway, &key.secret).await, "valid");
+
+        // Revoked through another process (this test's own store): only NOTIFY tells them.
+        keys::revoke(&db.store, &sam, key.key.id, "leaked", now)
+            .await
+            .unwrap();
+        let revoked = Instant::now();
+        for replica in [&a, &b] {
+            loop {
+                let c = code(&client, replica, &gateway, &key.secret).await;
+                if c == "revoked" {
+                    break;
+                }
+                assert!(
+                    revoked.elapsed() < Duration::from_secs(1),
+                    "{} still answers {c} a second after the revocation",
+                    replica.base
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
