@@ -131,3 +131,22 @@ test("requesting access, the approvals inbox, a request's timeline and the polic
   await preview.getByText("Who approves").waitFor();
   await page.screenshot({ path: "../docs/screenshots/policy.png", fullPage: true });
 });
+
+test("my keys, with a new key shown once", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInAs(page, "Jordan Kim", "/apis/pet-store/request");
+  await hydrated(page);
+  const form = page.getByTestId("request-form");
+  await form.getByLabel("read:pets").check();
+  await form.getByLabel("Justification").fill("The mobile app's catalogue screen lists pets.");
+  await form.getByRole("button", { name: "Send request" }).click();
+  await page.waitForURL(/\/requests\/\d+$/);
+  await page.goto("/keys");
+  await hydrated(page);
+  const create = page.getByTestId("new-key-pet-store");
+  await create.getByLabel("Name (the app using it)").fill("mobile-catalogue");
+  await create.getByLabel("IP allowlist (optional CIDRs)").fill("10.20.0.0/16");
+  await create.getByRole("button", { name: "Create key" }).click();
+  await page.getByTestId("new-key").waitFor();
+  await page.screenshot({ path: "../docs/screenshots/keys.png", fullPage: true });
+});

@@ -66,6 +66,16 @@ pub async fn api_keys(slug: String) -> Result<Vec<KeyView>, AppError> {
         .map_err(edge::fail)
 }
 
+/// An API's calls over 14 days: its team's owners and admins.
+#[server(endpoint = "keys/api-usage")]
+pub async fn api_usage(slug: String) -> Result<crate::model::ApiUsage, AppError> {
+    use crate::server::{edge, services::keys};
+    let (state, actor) = edge::require_actor().await?;
+    keys::api_usage(&state.store, &actor, &slug, state.clock.now())
+        .await
+        .map_err(edge::fail)
+}
+
 #[server(endpoint = "admin/gateways")]
 pub async fn list_gateways() -> Result<Vec<GatewayCredentialView>, AppError> {
     use crate::server::{edge, services::gateways};

@@ -79,3 +79,11 @@ pub struct GatewayCredentialCreated {
     pub credential: GatewayCredentialView,
     pub secret: String,
 }
+
+/// An API's calls over the last 14 days, for its owners: per day, and denials by reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiUsage {
+    pub days: Vec<KeyUsageDay>,
+    /// (code, count), most frequent first.
+    pub denials: Vec<(String, i64)>,
+}

@@ -53,6 +53,7 @@ fn ApiAccessBody() -> impl IntoView {
         move || (slug(), revoke.version().get(), revoke_key.version().get()),
         |(s, ..)| crate::api::api_keys(s),
     );
+    let usage = Resource::new(slug, crate::api::api_usage);
     view! {
         <Title text="Access" />
         {move || crumbs(slug(), slug(), "Access")}
@@ -72,6 +73,27 @@ fn ApiAccessBody() -> impl IntoView {
                                 .into_any()
                         }
                         Ok(list) => view! { <GrantsTable grants=list revoke show_holder=true /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+        <h2>"Calls in the last 14 days"</h2>
+        <Suspense fallback=loading>
+            {move || {
+                usage
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|u| {
+                        let allowed: i64 = u.days.iter().map(|d| d.allowed).sum();
+                        view! {
+                            <div class="api-usage" data-testid="api-usage">
+                                <crate::pages::keys::Sparkline usage=u.days.clone() />
+                                <span>{format!(" {allowed} allowed")}</span>
+                                {u.denials
+                                    .into_iter()
+                                    .map(|(code, n)| view! { <span class="badge">{format!("{code}: {n}")}</span> })
+                                    .collect_view()}
+                            </div>
+                        }
                     })
             }}
         </Suspense>

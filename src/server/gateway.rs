@@ -3,13 +3,14 @@
 //! gateway credential; neither ever answers 500 to a bad key.
 
 use super::state::AppState;
-use super::verify::{Code, VerifyRequest};
+use super::verify::{Code, Verifier, VerifyRequest};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
+use std::sync::Arc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,14 +42,18 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
 
 /// `{key, api?, environment?, scopes?, method?, path?, ip?}` → `{valid, …}`; the gateway's
 /// credential in `Authorization: Bearer`.
-async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn verify(
+    State(verifier): State<Arc<Verifier>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(credential) = bearer(&headers) else {
         return json(
             StatusCode::UNAUTHORIZED,
             serde_json::json!({ "error": "A gateway credential is needed (Authorization: Bearer ghgw_…).", "status": 401 }),
         );
     };
-    match state.verifier.gateway(credential).await {
+    match verifier.gateway(credential).await {
         Ok(_) => {}
         Err(Code::Unavailable) => {
             return json(
@@ -78,14 +83,8 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             );
         }
     };
-    match state.verifier.verify(&request, state.clock.now()).await {
-        Ok(allowed) => json(
-            StatusCode::OK,
-            serde_json::json!({
-                "valid": true, "key_id": allowed.key_id, "subject": allowed.subject, "api": allowed.api,
-                "environment": allowed.environment, "scopes": allowed.scopes, "expires_at": allowed.expires_at,
-            }),
-        ),
+    match verifier.verify(&request, verifier.now()).await {
+        Ok(allowed) => (StatusCode::OK, axum::Json(allowed)).into_response(),
         Err(denied) => {
             let mut body = serde_json::json!({ "valid": false, "code": denied.code.as_str() });
             if let Some(wait) = denied.retry_after {
@@ -101,7 +100,7 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 /// `X-Forwarded-Method`/`X-Forwarded-Uri` (Traefik); the API and environment from
 /// `X-Gatehouse-Api`/`X-Gatehouse-Environment`, set in the gateway's configuration; the
 /// gateway's credential from `X-Gatehouse-Gateway`.
-async fn authz(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn authz(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Response {
     let deny = |code: Code, retry_after: Option<u64>| {
         let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::FORBIDDEN);
         let mut response = status.into_response();
@@ -120,7 +119,7 @@ async fn authz(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(credential) = text(&headers, "x-gatehouse-gateway") else {
         return deny(Code::Invalid, None);
     };
-    match state.verifier.gateway(credential).await {
+    match verifier.gateway(credential).await {
         Ok(_) => {}
         Err(Code::Unavailable) => return deny(Code::Unavailable, None),
         Err(_) => return deny(Code::Invalid, None),
@@ -145,14 +144,14 @@ async fn authz(State(state): State<AppState>, headers: HeaderMap) -> Response {
         path: uri.map(str::to_owned),
         ip: ip.map(str::to_owned),
     };
-    match state.verifier.verify(&request, state.clock.now()).await {
+    match verifier.verify(&request, verifier.now()).await {
         Ok(allowed) => {
             let mut response = StatusCode::OK.into_response();
             let h = response.headers_mut();
             for (name, value) in [
-                ("x-gatehouse-subject", allowed.subject.email.clone()),
-                ("x-gatehouse-scopes", allowed.scopes.join(" ")),
-                ("x-gatehouse-key-id", allowed.key_id.to_string()),
+                ("x-gatehouse-subject", allowed.subject().email.clone()),
+                ("x-gatehouse-scopes", allowed.scopes().join(" ")),
+                ("x-gatehouse-key-id", allowed.key_id().to_string()),
             ] {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     h.insert(name, v);

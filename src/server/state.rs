@@ -61,6 +61,14 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The gateway endpoints take only the verifier: cloning the whole state per call showed in the
+/// profile of the hot path.
+impl FromRef<AppState> for Arc<super::verify::Verifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
 impl AppState {
     pub fn new(
         store: Store,
@@ -78,7 +86,8 @@ impl AppState {
             Some(oidc) => Some(Arc::new(Provider::new(oidc.clone(), &config.origin())?)),
             None => None,
         };
-        let verifier = super::verify::Verifier::new(store.clone(), secrets.key_pepper.expose());
+        let verifier =
+            super::verify::Verifier::new(store.clone(), secrets.key_pepper.expose(), clock.clone());
         Ok(Self {
             verifier,
             store,

@@ -17,6 +17,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 const DAY: i64 = 86_400;
+const SHARDS: usize = 16;
+
+fn shard(key_id: i64) -> usize {
+    key_id.rem_euclid(SHARDS as i64) as usize
+}
 /// How long a cached answer (a record, or "no such key") is used without asking the store.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 const CACHE_MAX: usize = 500_000;
@@ -99,15 +104,37 @@ pub struct Subject {
     pub kind: String,
 }
 
-/// An allowed call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Allowed {
-    pub key_id: i64,
-    pub subject: Subject,
-    pub api: String,
-    pub environment: String,
-    pub scopes: Vec<String>,
-    pub expires_at: i64,
+/// An allowed call: the key's cached record, shared rather than copied on the hot path.
+#[derive(Clone, Debug)]
+pub struct Allowed(Arc<Record>);
+
+impl Allowed {
+    pub fn key_id(&self) -> i64 {
+        self.0.key_id
+    }
+    pub fn subject(&self) -> &Subject {
+        &self.0.subject
+    }
+    pub fn scopes(&self) -> &[String] {
+        &self.0.scopes
+    }
+}
+
+/// The verify endpoint's answer for an allowed call, serialized straight from the record.
+impl Serialize for Allowed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let r = &self.0;
+        let mut out = serializer.serialize_struct("Allowed", 7)?;
+        out.serialize_field("valid", &true)?;
+        out.serialize_field("key_id", &r.key_id)?;
+        out.serialize_field("subject", &r.subject)?;
+        out.serialize_field("api", &r.api)?;
+        out.serialize_field("environment", &r.environment)?;
+        out.serialize_field("scopes", &r.scopes)?;
+        out.serialize_field("expires_at", &r.expires_at)?;
+        out.end()
+    }
 }
 
 /// A refused call: the code, and for rate limits when to try again.
@@ -128,7 +155,7 @@ impl From<Code> for Denied {
 
 /// A key as the cache holds it.
 #[derive(Debug)]
-struct Record {
+pub struct Record {
     key_id: i64,
     secret_hash: String,
     previous_hash: Option<String>,
@@ -326,13 +353,15 @@ struct Bucket {
 /// The verifier every replica holds.
 pub struct Verifier {
     store: Store,
+    clock: crate::server::state::Clock,
     pepper: Vec<u8>,
     cache: RwLock<HashMap<String, Cached<Option<Arc<Record>>>>>,
     routes: RwLock<HashMap<i64, Cached<Arc<Routes>>>>,
     gateways: RwLock<HashMap<String, Cached<Option<i64>>>>,
     buckets: Mutex<HashMap<i64, Bucket>>,
-    usage: Mutex<HashMap<(i64, i64, &'static str), i64>>,
-    last_used: Mutex<HashMap<i64, i64>>,
+    /// Sharded by key, so the worker threads rarely wait for each other.
+    usage: [Mutex<HashMap<(i64, i64, &'static str), i64>>; SHARDS],
+    last_used: [Mutex<HashMap<i64, i64>>; SHARDS],
     /// The store's key-change generation this verifier has applied.
     seen: AtomicU64,
     pub metrics: Metrics,
@@ -345,17 +374,18 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    pub fn new(store: Store, pepper: &[u8]) -> Arc<Self> {
+    pub fn new(store: Store, pepper: &[u8], clock: crate::server::state::Clock) -> Arc<Self> {
         let store_generation = store.key_log().generation();
         Arc::new(Self {
             store,
+            clock,
             pepper: pepper.to_vec(),
             cache: RwLock::new(HashMap::new()),
             routes: RwLock::new(HashMap::new()),
             gateways: RwLock::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
-            usage: Mutex::new(HashMap::new()),
-            last_used: Mutex::new(HashMap::new()),
+            usage: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            last_used: std::array::from_fn(|_| Mutex::new(HashMap::new())),
             seen: AtomicU64::new(store_generation),
             metrics: Metrics::default(),
         })
@@ -430,13 +460,14 @@ impl Verifier {
         if !credential.starts_with(GATEWAY_PREFIX) || credential.len() > 100 {
             return Err(Code::Invalid);
         }
-        let hash = sha256_hex(credential);
+        // Cached by the credential as presented (process memory only), so a hit needs no hash.
         if let Ok(cache) = self.gateways.read()
-            && let Some(c) = cache.get(&hash)
+            && let Some(c) = cache.get(credential)
             && c.at.elapsed() < CACHE_TTL
         {
             return c.value.ok_or(Code::Invalid);
         }
+        let hash = sha256_hex(credential);
         let lookup = credential[GATEWAY_PREFIX.len()..]
             .split('_')
             .next()
@@ -456,7 +487,7 @@ impl Verifier {
                 cache.clear();
             }
             cache.insert(
-                hash,
+                credential.to_owned(),
                 Cached {
                     value: id,
                     at: Instant::now(),
@@ -518,6 +549,11 @@ impl Verifier {
         routes
     }
 
+    /// Now, from the application's clock (fixed in tests).
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// Verifies one call. `now` is Unix seconds (injected in tests).
     pub async fn verify(&self, req: &VerifyRequest, now: i64) -> Result<Allowed, Denied> {
         let started = Instant::now();
@@ -528,9 +564,9 @@ impl Verifier {
         match &result {
             Ok(allowed) => {
                 self.metrics.allowed.fetch_add(1, Ordering::Relaxed);
-                self.count(allowed.key_id, day, "ok");
-                if let Ok(mut last) = self.last_used.lock() {
-                    last.insert(allowed.key_id, now);
+                self.count(allowed.key_id(), day, "ok");
+                if let Ok(mut last) = self.last_used[shard(allowed.key_id())].lock() {
+                    last.insert(allowed.key_id(), now);
                 }
             }
             Err(denied) => {
@@ -541,7 +577,7 @@ impl Verifier {
     }
 
     fn count(&self, key_id: i64, day: i64, result: &'static str) {
-        if let Ok(mut usage) = self.usage.lock() {
+        if let Ok(mut usage) = self.usage[shard(key_id)].lock() {
             *usage.entry((key_id, day, result)).or_default() += 1;
         }
     }
@@ -614,14 +650,7 @@ impl Verifier {
                 retry_after: Some(wait),
             });
         }
-        Ok(Allowed {
-            key_id: record.key_id,
-            subject: record.subject.clone(),
-            api: record.api.clone(),
-            environment: record.environment.clone(),
-            scopes: record.scopes.clone(),
-            expires_at: record.expires_at,
-        })
+        Ok(Allowed(record))
     }
 
     /// Takes a token from the key's bucket (capacity: the per-minute rate, refilled evenly);
@@ -650,14 +679,16 @@ impl Verifier {
 
     /// Writes the counted usage and last-used times in one transaction; run every few seconds.
     pub async fn flush_usage(&self) -> Result<usize, sqlx::Error> {
-        let usage: Vec<((i64, i64, &'static str), i64)> = match self.usage.lock() {
-            Ok(mut u) => u.drain().collect(),
-            Err(_) => return Ok(0),
-        };
-        let last: Vec<(i64, i64)> = match self.last_used.lock() {
-            Ok(mut l) => l.drain().collect(),
-            Err(_) => Vec::new(),
-        };
+        let mut usage: Vec<((i64, i64, &'static str), i64)> = Vec::new();
+        let mut last: Vec<(i64, i64)> = Vec::new();
+        for i in 0..SHARDS {
+            if let Ok(mut u) = self.usage[i].lock() {
+                usage.extend(u.drain());
+            }
+            if let Ok(mut l) = self.last_used[i].lock() {
+                last.extend(l.drain());
+            }
+        }
         if usage.is_empty() && last.is_empty() {
             return Ok(0);
         }

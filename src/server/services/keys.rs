@@ -403,6 +403,63 @@ pub async fn for_api(
     Ok(views(&mut conn, "g.api_id = $1", api_id, now).await?)
 }
 
+/// An API's usage over the last 14 days: for its team's owners and admins.
+pub async fn api_usage(
+    store: &Store,
+    actor: &Actor,
+    slug: &str,
+    now: i64,
+) -> Result<crate::model::ApiUsage, ServiceError> {
+    let not_found = || ServiceError::NotFound("The API".into());
+    let slug = crate::domain::catalog::ApiSlug::parse(slug).map_err(|_| not_found())?;
+    let (api_id, team_id) = crate::server::db::catalog::id_and_owner(store.pool(), slug.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    if crate::server::authz::edit_api(actor, api_id, team_id).is_none() {
+        return Err(ServiceError::Forbidden);
+    }
+    let today = now - now.rem_euclid(DAY);
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT u.day, u.result, CAST(SUM(u.count) AS BIGINT) FROM key_usage u
+         JOIN api_keys k ON k.id = u.key_id JOIN grants g ON g.id = k.grant_id
+         WHERE g.api_id = $1 AND u.day > $2 GROUP BY u.day, u.result",
+    )
+    .bind(api_id)
+    .bind(today - 14 * DAY)
+    .fetch_all(store.pool())
+    .await?;
+    let days = (0..14)
+        .rev()
+        .map(|back| {
+            let day = today - back * DAY;
+            let (allowed, denied) = rows.iter().filter(|(d, _, _)| *d == day).fold(
+                (0, 0),
+                |(a, d), (_, result, count)| {
+                    if result == "ok" {
+                        (a + count, d)
+                    } else {
+                        (a, d + count)
+                    }
+                },
+            );
+            KeyUsageDay {
+                day,
+                allowed,
+                denied,
+            }
+        })
+        .collect();
+    let mut denials: Vec<(String, i64)> = Vec::new();
+    for (_, result, count) in rows.iter().filter(|(_, r, _)| r != "ok") {
+        match denials.iter_mut().find(|(r, _)| r == result) {
+            Some((_, c)) => *c += count,
+            None => denials.push((result.clone(), *count)),
+        }
+    }
+    denials.sort_by(|a, b| b.1.cmp(&a.1));
+    Ok(crate::model::ApiUsage { days, denials })
+}
+
 struct KeyRow {
     lookup_id: String,
     person_id: i64,
