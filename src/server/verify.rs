@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 const DAY: i64 = 86_400;
 const SHARDS: usize = 16;
 
+/// Calls per (key, UTC day, result) since the last flush.
+type UsageCounts = HashMap<(i64, i64, &'static str), i64>;
+
 fn shard(key_id: i64) -> usize {
     key_id.rem_euclid(SHARDS as i64) as usize
 }
@@ -360,7 +363,7 @@ pub struct Verifier {
     gateways: RwLock<HashMap<String, Cached<Option<i64>>>>,
     buckets: Mutex<HashMap<i64, Bucket>>,
     /// Sharded by key, so the worker threads rarely wait for each other.
-    usage: [Mutex<HashMap<(i64, i64, &'static str), i64>>; SHARDS],
+    usage: [Mutex<UsageCounts>; SHARDS],
     last_used: [Mutex<HashMap<i64, i64>>; SHARDS],
     /// The store's key-change generation this verifier has applied.
     seen: AtomicU64,

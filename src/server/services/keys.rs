@@ -456,7 +456,7 @@ pub async fn api_usage(
             None => denials.push((result.clone(), *count)),
         }
     }
-    denials.sort_by(|a, b| b.1.cmp(&a.1));
+    denials.sort_by_key(|d| std::cmp::Reverse(d.1));
     Ok(crate::model::ApiUsage { days, denials })
 }
 
