@@ -734,3 +734,41 @@ async fn deactivating_the_holder_stops_their_keys_at_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_closed() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, _) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let cached = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        let other = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": cached.secret})).await),
+            "valid"
+        );
+        db.store.close().await;
+        // Fresh in the cache: still answered. Not cached: refused, and counted.
+        assert_eq!(
+            code(&verify(&app, Some(&gw), serde_json::json!({"key": cached.secret})).await),
+            "valid",
+            "{}",
+            db.backend
+        );
+        let reply = verify(&app, Some(&gw), serde_json::json!({"key": other.secret})).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(code(&reply), "unavailable");
+        assert!(
+            state
+                .verifier
+                .metrics
+                .render()
+                .contains("gatehouse_verify_store_failures_total 1")
+        );
+    }
+}
