@@ -328,6 +328,21 @@ async fn team_webhooks_get_signed_slack_json_retried_after_a_failure() {
         notify::set_webhook(&db.store, &priya, "data", Some(&url), NOW)
             .await
             .unwrap();
+        // Only the teams one manages are listed: Sam manages none.
+        let sam = actor(&db.store, SAM).await;
+        assert!(
+            notify::list_webhooks(&db.store, &secrets, &sam)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let listed = notify::list_webhooks(&db.store, &secrets, &priya)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.iter().map(|w| w.team.as_str()).collect::<Vec<_>>(),
+            ["data"]
+        );
         let hook_view = notify::get_webhook(&db.store, &secrets, &priya, "data")
             .await
             .unwrap()

@@ -354,15 +354,6 @@ pub async fn set_access_limits(
         .map_err(edge::fail)
 }
 
-#[server(endpoint = "teams/webhook")]
-pub async fn get_team_webhook(team: String) -> Result<Option<WebhookView>, AppError> {
-    use crate::server::{edge, services::notify};
-    let (state, actor) = edge::require_actor().await?;
-    notify::get_webhook(&state.store, &state.secrets, &actor, &team)
-        .await
-        .map_err(edge::fail)
-}
-
 /// The webhooks of the teams the person manages.
 #[server(endpoint = "teams/webhooks")]
 pub async fn list_team_webhooks() -> Result<Vec<WebhookView>, AppError> {

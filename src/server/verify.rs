@@ -742,14 +742,11 @@ async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Er
     };
     let key_id: i64 = r.try_get("id")?;
     let kind: String = r.try_get("kind")?;
-    let mut expires_at = r
-        .try_get::<i64, _>("expires_at")?
-        .min(r.try_get("grant_expires")?);
-    if kind == "contractor"
-        && let Some(end) = r.try_get::<Option<i64>, _>("contract_ends_at")?
-    {
-        expires_at = expires_at.min(end);
-    }
+    let expires_at = crate::server::db::contract_capped(
+        &r,
+        r.try_get::<i64, _>("expires_at")?
+            .min(r.try_get("grant_expires")?),
+    )?;
     let scopes: Vec<String> = sqlx::query_scalar(
         "SELECT s.name FROM api_key_scopes ks JOIN scopes s ON s.id = ks.scope_id WHERE ks.key_id = $1",
     )

@@ -152,6 +152,17 @@ impl Store {
     }
 }
 
+/// When access of a person ends at `end`: no later than their contract, for a contractor. Reads
+/// the row's `kind` and `contract_ends_at` (of the person it joins).
+pub fn contract_capped(row: &sqlx::any::AnyRow, end: i64) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    let contract: Option<i64> = row.try_get("contract_ends_at")?;
+    Ok(match contract {
+        Some(contract) if row.try_get::<String, _>("kind")? == "contractor" => end.min(contract),
+        _ => end,
+    })
+}
+
 /// True when the error is a unique-key conflict, recognised by the database's error kind.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)

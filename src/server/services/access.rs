@@ -612,8 +612,7 @@ pub async fn request_form(
     let held: Vec<GrantView> = grants_where(
         &mut conn,
         "g.person_id = $1 AND g.api_id = $2",
-        actor.person_id,
-        api.id,
+        &[actor.person_id, api.id],
         actor,
         now,
     )
@@ -636,24 +635,17 @@ pub async fn request_form(
         .collect();
     let prefill = match held.iter().max_by_key(|g| g.ends_at) {
         Some(g) => {
-            let justification: Option<String> = match g.request_id {
-                Some(id) => {
-                    sqlx::query_scalar("SELECT justification FROM access_requests WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                }
-                None => None,
-            };
-            let days: Option<i64> = match g.request_id {
-                Some(id) => {
-                    sqlx::query_scalar("SELECT duration_days FROM access_requests WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                }
-                None => None,
-            };
+            let asked: Option<(String, i64)> =
+                match g.request_id {
+                    Some(id) => sqlx::query_as(
+                        "SELECT justification, duration_days FROM access_requests WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?,
+                    None => None,
+                };
+            let (justification, days) = asked.unzip();
             RequestInput {
                 environment: g.environment.clone(),
                 scopes: g.scopes.clone(),
@@ -1990,12 +1982,8 @@ async fn create_grant(
     .bind(request_id)
     .fetch_one(&mut *conn)
     .await?;
-    let mut expires_at = now + r.try_get::<i64, _>("duration_days")? * DAY;
-    if r.try_get::<String, _>("kind")? == "contractor"
-        && let Some(end) = r.try_get::<Option<i64>, _>("contract_ends_at")?
-    {
-        expires_at = expires_at.min(end);
-    }
+    let expires_at =
+        crate::server::db::contract_capped(&r, now + r.try_get::<i64, _>("duration_days")? * DAY)?;
     let grant_id: i64 = sqlx::query_scalar(
         "INSERT INTO grants (person_id, api_id, environment_id, request_id, granted_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -2032,8 +2020,7 @@ async fn create_grant(
 async fn grants_where(
     conn: &mut AnyConnection,
     condition: &str,
-    p1: i64,
-    p2: i64,
+    params: &[i64],
     actor: &Actor,
     now: i64,
 ) -> Result<Vec<GrantView>, sqlx::Error> {
@@ -2045,20 +2032,15 @@ async fn grants_where(
               JOIN people p ON p.id = g.person_id
          WHERE {condition} ORDER BY g.expires_at DESC, g.id DESC LIMIT 1000"
     );
-    let rows = sqlx::query(&sql)
-        .bind(p1)
-        .bind(p2)
-        .fetch_all(&mut *conn)
-        .await?;
+    let mut query = sqlx::query(&sql);
+    for p in params {
+        query = query.bind(*p);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     let mut out = Vec::new();
     for r in rows {
         let id: i64 = r.try_get("id")?;
-        let mut ends_at: i64 = r.try_get("expires_at")?;
-        if r.try_get::<String, _>("kind")? == "contractor"
-            && let Some(end) = r.try_get::<Option<i64>, _>("contract_ends_at")?
-        {
-            ends_at = ends_at.min(end);
-        }
+        let ends_at: i64 = crate::server::db::contract_capped(&r, r.try_get("expires_at")?)?;
         let revoked_at: Option<i64> = r.try_get("revoked_at")?;
         let active = revoked_at.is_none()
             && ends_at > now
@@ -2111,9 +2093,8 @@ pub async fn my_grants(
     let mut conn = store.pool().acquire().await?;
     let mut grants = grants_where(
         &mut conn,
-        "g.person_id = $1 AND $2 = $2",
-        actor.person_id,
-        0,
+        "g.person_id = $1",
+        &[actor.person_id],
         actor,
         now,
     )
@@ -2131,15 +2112,7 @@ pub async fn api_grants(
 ) -> Result<Vec<GrantView>, ServiceError> {
     let (can, _) = editable_api(store, actor, slug, now).await?;
     let mut conn = store.pool().acquire().await?;
-    let mut grants = grants_where(
-        &mut conn,
-        "g.api_id = $1 AND $2 = $2",
-        can.api_id(),
-        0,
-        actor,
-        now,
-    )
-    .await?;
+    let mut grants = grants_where(&mut conn, "g.api_id = $1", &[can.api_id()], actor, now).await?;
     grants.sort_by_key(|g| !g.active);
     Ok(grants)
 }

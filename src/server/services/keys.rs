@@ -73,12 +73,7 @@ async fn grant(
     .fetch_optional(&mut *conn)
     .await?
     .map(|r| {
-        let mut ends_at: i64 = r.try_get("expires_at")?;
-        if r.try_get::<String, _>("kind")? == "contractor"
-            && let Some(end) = r.try_get::<Option<i64>, _>("contract_ends_at")?
-        {
-            ends_at = ends_at.min(end);
-        }
+        let ends_at: i64 = crate::server::db::contract_capped(&r, r.try_get("expires_at")?)?;
         Ok(GrantRow {
             person_id: r.try_get("person_id")?,
             environment: r.try_get("env")?,
@@ -252,7 +247,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    let key = one(store, key_id, actor, now).await?;
+    let key = one(store, key_id, now).await?;
     Ok(KeyCreated {
         curl: curl(&g.base_url, &secret),
         secret,
@@ -289,14 +284,11 @@ async fn views(
     for r in rows {
         let id: i64 = r.try_get("id")?;
         let env: String = r.try_get("env")?;
-        let mut ends = r
-            .try_get::<i64, _>("expires_at")?
-            .min(r.try_get("grant_expires")?);
-        if r.try_get::<String, _>("kind")? == PersonKind::Contractor.as_str()
-            && let Some(end) = r.try_get::<Option<i64>, _>("contract_ends_at")?
-        {
-            ends = ends.min(end);
-        }
+        let ends = crate::server::db::contract_capped(
+            &r,
+            r.try_get::<i64, _>("expires_at")?
+                .min(r.try_get("grant_expires")?),
+        )?;
         let revoked_at: Option<i64> = r.try_get("revoked_at")?;
         let active = revoked_at.is_none()
             && r.try_get::<Option<i64>, _>("grant_revoked")?.is_none()
@@ -370,7 +362,7 @@ async fn views(
     Ok(out)
 }
 
-async fn one(store: &Store, id: i64, _actor: &Actor, now: i64) -> Result<KeyView, ServiceError> {
+async fn one(store: &Store, id: i64, now: i64) -> Result<KeyView, ServiceError> {
     let mut conn = store.pool().acquire().await?;
     views(&mut conn, "k.id = $1", id, now)
         .await?
@@ -546,7 +538,7 @@ pub async fn rotate(
     tx.commit().await?;
     store.key_changed(Some(&k.lookup_id));
     Ok(KeyCreated {
-        key: one(store, id, actor, now).await?,
+        key: one(store, id, now).await?,
         curl: curl(&g.base_url, &secret),
         secret,
     })
