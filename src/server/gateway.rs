@@ -5,8 +5,7 @@
 use super::state::AppState;
 use super::verify::{Code, Verifier, VerifyRequest};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
@@ -42,12 +41,11 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
 
 /// `{key, api?, environment?, scopes?, method?, path?, ip?}` → `{valid, …}`; the gateway's
 /// credential in `Authorization: Bearer`.
-async fn verify(
-    State(verifier): State<Arc<Verifier>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(credential) = bearer(&headers) else {
+async fn verify(State(verifier): State<Arc<Verifier>>, request: Request) -> Response {
+    // The request taken whole rather than as `HeaderMap` + `Bytes` extractors, which would copy
+    // every header on each call.
+    let (parts, body) = request.into_parts();
+    let Some(credential) = bearer(&parts.headers) else {
         return json(
             StatusCode::UNAUTHORIZED,
             serde_json::json!({ "error": "A gateway credential is needed (Authorization: Bearer ghgw_…).", "status": 401 }),
@@ -68,12 +66,12 @@ async fn verify(
             );
         }
     }
-    if body.len() > 16 * 1024 {
+    let Ok(body) = axum::body::to_bytes(body, 16 * 1024).await else {
         return json(
             StatusCode::PAYLOAD_TOO_LARGE,
-            serde_json::json!({ "error": "The request is larger than 16 KB.", "status": 413 }),
+            serde_json::json!({ "error": "The request is larger than 16 KB (or was cut off).", "status": 413 }),
         );
-    }
+    };
     let request: VerifyRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -84,7 +82,15 @@ async fn verify(
         }
     };
     match verifier.verify(&request, verifier.now()).await {
-        Ok(allowed) => (StatusCode::OK, axum::Json(allowed)).into_response(),
+        Ok(allowed) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            allowed.json(),
+        )
+            .into_response(),
         Err(denied) => {
             let mut body = serde_json::json!({ "valid": false, "code": denied.code.as_str() });
             if let Some(wait) = denied.retry_after {
@@ -100,7 +106,8 @@ async fn verify(
 /// `X-Forwarded-Method`/`X-Forwarded-Uri` (Traefik); the API and environment from
 /// `X-Gatehouse-Api`/`X-Gatehouse-Environment`, set in the gateway's configuration; the
 /// gateway's credential from `X-Gatehouse-Gateway`.
-async fn authz(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Response {
+async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Response {
+    let headers = request.headers();
     let deny = |code: Code, retry_after: Option<u64>| {
         let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::FORBIDDEN);
         let mut response = status.into_response();
@@ -116,7 +123,7 @@ async fn authz(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Res
         }
         response
     };
-    let Some(credential) = text(&headers, "x-gatehouse-gateway") else {
+    let Some(credential) = text(headers, "x-gatehouse-gateway") else {
         return deny(Code::Invalid, None);
     };
     match verifier.gateway(credential).await {
@@ -124,36 +131,35 @@ async fn authz(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Res
         Err(Code::Unavailable) => return deny(Code::Unavailable, None),
         Err(_) => return deny(Code::Invalid, None),
     }
-    let uri = text(&headers, "x-original-uri").or_else(|| text(&headers, "x-forwarded-uri"));
-    let method =
-        text(&headers, "x-original-method").or_else(|| text(&headers, "x-forwarded-method"));
-    let key = bearer(&headers).or_else(|| text(&headers, "x-api-key"));
+    let uri = text(headers, "x-original-uri").or_else(|| text(headers, "x-forwarded-uri"));
+    let method = text(headers, "x-original-method").or_else(|| text(headers, "x-forwarded-method"));
+    let key = bearer(headers).or_else(|| text(headers, "x-api-key"));
     let Some(key) = key else {
         // A key only in the query string is refused: query strings end up in logs.
         return deny(Code::Invalid, None);
     };
-    let ip = text(&headers, "x-real-ip").or_else(|| {
-        text(&headers, "x-forwarded-for").and_then(|v| v.split(',').next().map(str::trim))
+    let ip = text(headers, "x-real-ip").or_else(|| {
+        text(headers, "x-forwarded-for").and_then(|v| v.split(',').next().map(str::trim))
     });
     let request = VerifyRequest {
-        key: key.to_owned(),
-        api: text(&headers, "x-gatehouse-api").map(str::to_owned),
-        environment: text(&headers, "x-gatehouse-environment").map(str::to_owned),
+        key: key.into(),
+        api: text(headers, "x-gatehouse-api").map(Into::into),
+        environment: text(headers, "x-gatehouse-environment").map(Into::into),
         scopes: None,
-        method: method.map(str::to_owned),
-        path: uri.map(str::to_owned),
-        ip: ip.map(str::to_owned),
+        method: method.map(Into::into),
+        path: uri.map(Into::into),
+        ip: ip.map(Into::into),
     };
     match verifier.verify(&request, verifier.now()).await {
         Ok(allowed) => {
             let mut response = StatusCode::OK.into_response();
             let h = response.headers_mut();
             for (name, value) in [
-                ("x-gatehouse-subject", allowed.subject().email.clone()),
-                ("x-gatehouse-scopes", allowed.scopes().join(" ")),
-                ("x-gatehouse-key-id", allowed.key_id().to_string()),
+                ("x-gatehouse-subject", allowed.subject().email.as_str()),
+                ("x-gatehouse-scopes", allowed.scope_header()),
+                ("x-gatehouse-key-id", &allowed.key_id().to_string()),
             ] {
-                if let Ok(v) = HeaderValue::from_str(&value) {
+                if let Ok(v) = HeaderValue::from_str(value) {
                     h.insert(name, v);
                 }
             }

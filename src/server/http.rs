@@ -16,11 +16,12 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz).post(healthz))
         .route("/readyz", get(readyz))
         .route("/auth/dev-login", post(dev_login))
         .route("/auth/sign-out", post(sign_out))
@@ -35,12 +36,16 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
-        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+        .layer(middleware::from_fn_with_state(
+            PublicOrigin(state.config.public_origin().map(Arc::from)),
+            csrf_guard,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// The process is up.
+/// The process is up. Also answers POST, so a benchmark can send it the very request it sends
+/// the verify endpoint (the bare baseline of `scripts/bench-verify`).
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -64,12 +69,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Refuses state-changing requests that a browser sent from another site. Browsers always send
 /// `Origin` on such requests; clients without it (curl, gateways) are not a CSRF vector.
-async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The configured public origin, all the CSRF guard needs (cloned per request, so not the whole
+/// application state).
+#[derive(Clone)]
+struct PublicOrigin(Option<Arc<str>>);
+
+async fn csrf_guard(
+    State(PublicOrigin(origin)): State<PublicOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
     let changes_state = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if changes_state && !same_origin(request.headers(), state.config.public_origin()) {
+    if changes_state && !same_origin(request.headers(), origin.as_deref()) {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request refused");
         return (
             StatusCode::FORBIDDEN,

@@ -6,10 +6,12 @@
 //! holds nothing fresh, verification fails closed.
 
 use crate::server::db::Store;
-use crate::server::keys;
-use crate::server::secrets::{constant_time_eq, sha256_hex};
+use crate::server::keys::{self, KeyHasher};
+use crate::server::secrets::{constant_time_eq, decode_hex, sha256_hex};
+use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,12 +21,44 @@ use std::time::{Duration, Instant};
 const DAY: i64 = 86_400;
 const SHARDS: usize = 16;
 
-/// Calls per (key, UTC day, result) since the last flush.
-type UsageCounts = HashMap<(i64, i64, &'static str), i64>;
+/// Maps keyed by our own key ids (never by what a caller sends) use a fast hasher; the caches
+/// keyed by presented lookup ids and credentials keep the default, DoS-resistant one.
+type ById<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// One key's calls on one UTC day since the last flush: by result (`ok`, then each denial code)
+/// and the latest call.
+#[derive(Clone, Copy, Default)]
+struct DayUsage {
+    counts: [i64; 1 + Code::ALL.len()],
+    last_used: Option<i64>,
+}
+
+impl DayUsage {
+    fn merge(&mut self, other: &DayUsage) {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            *mine += theirs;
+        }
+        self.last_used = self.last_used.max(other.last_used);
+    }
+}
+
+/// Calls per (key, UTC day) since the last flush.
+type UsageCounts = ById<(i64, i64), DayUsage>;
 
 fn shard(key_id: i64) -> usize {
     key_id.rem_euclid(SHARDS as i64) as usize
 }
+type KeyCache = HashMap<String, Cached<Option<Arc<Record>>>>;
+/// Gateway credential (as presented) → its id, or `None` for an unknown one.
+type GatewayCache = HashMap<String, Cached<Option<i64>>>;
+
+/// A lookup id's cache shard (lookup ids are random base62).
+fn lookup_shard(lookup_id: &str) -> usize {
+    lookup_id
+        .bytes()
+        .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
+        % SHARDS
+}
+
 /// How long a cached answer (a record, or "no such key") is used without asking the store.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 const CACHE_MAX: usize = 500_000;
@@ -80,24 +114,26 @@ impl Code {
     }
 }
 
-/// What a gateway asks.
+/// What a gateway asks. Borrowed from the request where it can be (JSON strings without escapes,
+/// header values), so the hot path copies nothing.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VerifyRequest {
-    pub key: String,
-    #[serde(default)]
-    pub api: Option<String>,
-    #[serde(default)]
-    pub environment: Option<String>,
-    #[serde(default)]
-    pub scopes: Option<Vec<String>>,
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub path: Option<String>,
+pub struct VerifyRequest<'a> {
+    #[serde(borrow)]
+    pub key: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub api: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub environment: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub scopes: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub path: Option<Cow<'a, str>>,
     /// The caller's address as the gateway saw it.
-    #[serde(default)]
-    pub ip: Option<String>,
+    #[serde(default, borrow)]
+    pub ip: Option<Cow<'a, str>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -121,23 +157,26 @@ impl Allowed {
     pub fn scopes(&self) -> &[String] {
         &self.0.scopes
     }
+    /// The verify endpoint's JSON answer, serialized once when the record was loaded.
+    pub fn json(&self) -> Bytes {
+        self.0.answer.clone()
+    }
+    /// `X-Gatehouse-Scopes` for forward-auth: the scopes, space-separated.
+    pub fn scope_header(&self) -> &str {
+        &self.0.scope_header
+    }
 }
 
-/// The verify endpoint's answer for an allowed call, serialized straight from the record.
-impl Serialize for Allowed {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let r = &self.0;
-        let mut out = serializer.serialize_struct("Allowed", 7)?;
-        out.serialize_field("valid", &true)?;
-        out.serialize_field("key_id", &r.key_id)?;
-        out.serialize_field("subject", &r.subject)?;
-        out.serialize_field("api", &r.api)?;
-        out.serialize_field("environment", &r.environment)?;
-        out.serialize_field("scopes", &r.scopes)?;
-        out.serialize_field("expires_at", &r.expires_at)?;
-        out.end()
-    }
+/// The verify endpoint's answer for an allowed call.
+#[derive(Serialize)]
+struct Answer<'a> {
+    valid: bool,
+    key_id: i64,
+    subject: &'a Subject,
+    api: &'a str,
+    environment: &'a str,
+    scopes: &'a [String],
+    expires_at: i64,
 }
 
 /// A refused call: the code, and for rate limits when to try again.
@@ -160,8 +199,8 @@ impl From<Code> for Denied {
 #[derive(Debug)]
 pub struct Record {
     key_id: i64,
-    secret_hash: String,
-    previous_hash: Option<String>,
+    secret_hash: [u8; 32],
+    previous_hash: Option<[u8; 32]>,
     previous_valid_until: Option<i64>,
     /// The earliest of the key's, the grant's and (for a contractor) the contract's end.
     expires_at: i64,
@@ -174,6 +213,9 @@ pub struct Record {
     scopes: Vec<String>,
     ip_allowlist: Vec<ipnet::IpNet>,
     rate_per_minute: Option<u32>,
+    /// What an allowed call answers, prepared once.
+    answer: Bytes,
+    scope_header: String,
 }
 
 struct Cached<T> {
@@ -273,9 +315,34 @@ impl Routes {
     }
 }
 
-/// Prometheus counters and the latency histogram.
+/// Keeps a value on its own cache line, so shards written by different threads do not slow
+/// each other down.
 #[derive(Default)]
-pub struct Metrics {
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The calling thread's shard among `n`: worker threads take turns, so on a server with as many
+/// shards as workers each writes its own.
+fn thread_shard(n: usize) -> usize {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) as usize;
+    }
+    MINE.with(|m| *m % n)
+}
+
+const METRIC_SHARDS: usize = 8;
+
+/// One thread's share of the counters.
+#[derive(Default)]
+struct Counters {
     allowed: AtomicU64,
     denied: [AtomicU64; 7],
     cache_hits: AtomicU64,
@@ -285,17 +352,39 @@ pub struct Metrics {
     latency_sum_us: AtomicU64,
 }
 
+/// Prometheus counters and the latency histogram, counted per thread and summed when scraped.
+#[derive(Default)]
+pub struct Metrics {
+    shards: [Padded<Counters>; METRIC_SHARDS],
+}
+
 const LATENCY_BOUNDS_US: [u64; 9] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000];
 
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
 impl Metrics {
+    fn mine(&self) -> &Counters {
+        &self.shards[thread_shard(METRIC_SHARDS)]
+    }
+
+    fn sum(&self, counter: impl Fn(&Counters) -> &AtomicU64) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| counter(s).load(Ordering::Relaxed))
+            .sum()
+    }
+
     fn observe(&self, elapsed: Duration) {
         let us = elapsed.as_micros() as u64;
-        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+        let mine = self.mine();
+        add(&mine.latency_sum_us, us);
         let i = LATENCY_BOUNDS_US
             .iter()
             .position(|b| us <= *b)
             .unwrap_or(LATENCY_BOUNDS_US.len());
-        self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+        add(&mine.latency_buckets[i], 1);
     }
 
     /// The Prometheus text format.
@@ -305,33 +394,33 @@ impl Metrics {
         out.push_str("# TYPE gatehouse_verifications_total counter\n");
         out.push_str(&format!(
             "gatehouse_verifications_total{{result=\"allowed\"}} {}\n",
-            self.allowed.load(Ordering::Relaxed)
+            self.sum(|c| &c.allowed)
         ));
         for code in Code::ALL {
             out.push_str(&format!(
                 "gatehouse_verifications_total{{result=\"{}\"}} {}\n",
                 code.as_str(),
-                self.denied[code.index()].load(Ordering::Relaxed)
+                self.sum(|c| &c.denied[code.index()])
             ));
         }
         out.push_str("# HELP gatehouse_verify_cache_total Key cache lookups by outcome.\n");
         out.push_str("# TYPE gatehouse_verify_cache_total counter\n");
         out.push_str(&format!(
             "gatehouse_verify_cache_total{{outcome=\"hit\"}} {}\ngatehouse_verify_cache_total{{outcome=\"miss\"}} {}\n",
-            self.cache_hits.load(Ordering::Relaxed),
-            self.cache_misses.load(Ordering::Relaxed)
+            self.sum(|c| &c.cache_hits),
+            self.sum(|c| &c.cache_misses)
         ));
         out.push_str("# HELP gatehouse_verify_store_failures_total Verifications that failed closed because the store did not answer.\n");
         out.push_str("# TYPE gatehouse_verify_store_failures_total counter\n");
         out.push_str(&format!(
             "gatehouse_verify_store_failures_total {}\n",
-            self.store_failures.load(Ordering::Relaxed)
+            self.sum(|c| &c.store_failures)
         ));
         out.push_str("# HELP gatehouse_verify_duration_seconds Time to answer a verification.\n");
         out.push_str("# TYPE gatehouse_verify_duration_seconds histogram\n");
         let mut cumulative = 0;
-        for (i, bucket) in self.latency_buckets.iter().enumerate() {
-            cumulative += bucket.load(Ordering::Relaxed);
+        for i in 0..=LATENCY_BOUNDS_US.len() {
+            cumulative += self.sum(|c| &c.latency_buckets[i]);
             let le = LATENCY_BOUNDS_US
                 .get(i)
                 .map(|us| format!("{}", *us as f64 / 1e6))
@@ -342,7 +431,7 @@ impl Metrics {
         }
         out.push_str(&format!(
             "gatehouse_verify_duration_seconds_sum {}\ngatehouse_verify_duration_seconds_count {cumulative}\n",
-            self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+            self.sum(|c| &c.latency_sum_us) as f64 / 1e6
         ));
         out
     }
@@ -357,14 +446,15 @@ struct Bucket {
 pub struct Verifier {
     store: Store,
     clock: crate::server::state::Clock,
-    pepper: Vec<u8>,
-    cache: RwLock<HashMap<String, Cached<Option<Arc<Record>>>>>,
+    hasher: KeyHasher,
+    /// Sharded by lookup id, so the worker threads rarely touch the same lock.
+    cache: [Padded<RwLock<KeyCache>>; SHARDS],
     routes: RwLock<HashMap<i64, Cached<Arc<Routes>>>>,
-    gateways: RwLock<HashMap<String, Cached<Option<i64>>>>,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+    /// A few credentials asked by every call: one copy per worker thread.
+    gateways: [Padded<RwLock<GatewayCache>>; METRIC_SHARDS],
+    buckets: [Padded<Mutex<ById<i64, Bucket>>>; SHARDS],
     /// Sharded by key, so the worker threads rarely wait for each other.
-    usage: [Mutex<UsageCounts>; SHARDS],
-    last_used: [Mutex<HashMap<i64, i64>>; SHARDS],
+    usage: [Padded<Mutex<UsageCounts>>; SHARDS],
     /// The store's key-change generation this verifier has applied.
     seen: AtomicU64,
     pub metrics: Metrics,
@@ -382,13 +472,12 @@ impl Verifier {
         Arc::new(Self {
             store,
             clock,
-            pepper: pepper.to_vec(),
-            cache: RwLock::new(HashMap::new()),
+            hasher: KeyHasher::new(pepper),
+            cache: Default::default(),
             routes: RwLock::new(HashMap::new()),
-            gateways: RwLock::new(HashMap::new()),
-            buckets: Mutex::new(HashMap::new()),
-            usage: std::array::from_fn(|_| Mutex::new(HashMap::new())),
-            last_used: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            gateways: Default::default(),
+            buckets: Default::default(),
+            usage: Default::default(),
             seen: AtomicU64::new(store_generation),
             metrics: Metrics::default(),
         })
@@ -398,19 +487,23 @@ impl Verifier {
     pub fn forget(&self, lookup_id: Option<&str>) {
         match lookup_id {
             Some(id) if id != "*" => {
-                if let Ok(mut cache) = self.cache.write() {
+                if let Ok(mut cache) = self.cache[lookup_shard(id)].write() {
                     cache.remove(id);
                 }
             }
             _ => {
-                if let Ok(mut cache) = self.cache.write() {
-                    cache.clear();
+                for shard in &self.cache {
+                    if let Ok(mut cache) = shard.write() {
+                        cache.clear();
+                    }
                 }
                 if let Ok(mut routes) = self.routes.write() {
                     routes.clear();
                 }
-                if let Ok(mut gateways) = self.gateways.write() {
-                    gateways.clear();
+                for shard in &self.gateways {
+                    if let Ok(mut gateways) = shard.write() {
+                        gateways.clear();
+                    }
                 }
             }
         }
@@ -464,7 +557,8 @@ impl Verifier {
             return Err(Code::Invalid);
         }
         // Cached by the credential as presented (process memory only), so a hit needs no hash.
-        if let Ok(cache) = self.gateways.read()
+        let gateways = &self.gateways[thread_shard(METRIC_SHARDS)];
+        if let Ok(cache) = gateways.read()
             && let Some(c) = cache.get(credential)
             && c.at.elapsed() < CACHE_TTL
         {
@@ -485,7 +579,7 @@ impl Verifier {
         let id = row
             .filter(|(_, stored)| constant_time_eq(stored.as_bytes(), hash.as_bytes()))
             .map(|(id, _)| id);
-        if let Ok(mut cache) = self.gateways.write() {
+        if let Ok(mut cache) = gateways.write() {
             if cache.len() > 10_000 {
                 cache.clear();
             }
@@ -500,25 +594,27 @@ impl Verifier {
         id.ok_or(Code::Invalid)
     }
 
-    async fn record(&self, lookup_id: &str) -> Result<Option<Arc<Record>>, Code> {
-        if let Ok(cache) = self.cache.read()
+    /// The key's record, from the cache while fresh at `at` (the call's start).
+    async fn record(&self, lookup_id: &str, at: Instant) -> Result<Option<Arc<Record>>, Code> {
+        let shard = &self.cache[lookup_shard(lookup_id)];
+        if let Ok(cache) = shard.read()
             && let Some(c) = cache.get(lookup_id)
-            && c.at.elapsed() < CACHE_TTL
+            && at.saturating_duration_since(c.at) < CACHE_TTL
         {
-            self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+            add(&self.metrics.mine().cache_hits, 1);
             return Ok(c.value.clone());
         }
-        self.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
+        add(&self.metrics.mine().cache_misses, 1);
         let loaded = match load(&self.store, lookup_id).await {
             Ok(r) => r.map(Arc::new),
             Err(error) => {
-                self.metrics.store_failures.fetch_add(1, Ordering::Relaxed);
+                add(&self.metrics.mine().store_failures, 1);
                 tracing::warn!(%error, "key lookup failed; failing closed");
                 return Err(Code::Unavailable);
             }
         };
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() >= CACHE_MAX {
+        if let Ok(mut cache) = shard.write() {
+            if cache.len() >= CACHE_MAX / SHARDS {
                 cache.clear();
             }
             cache.insert(
@@ -558,47 +654,56 @@ impl Verifier {
     }
 
     /// Verifies one call. `now` is Unix seconds (injected in tests).
-    pub async fn verify(&self, req: &VerifyRequest, now: i64) -> Result<Allowed, Denied> {
+    pub async fn verify(&self, req: &VerifyRequest<'_>, now: i64) -> Result<Allowed, Denied> {
         let started = Instant::now();
         self.catch_up();
-        let result = self.check(req, now).await;
+        let result = self.check(req, now, started).await;
         self.metrics.observe(started.elapsed());
         let day = now - now.rem_euclid(DAY);
         match &result {
             Ok(allowed) => {
-                self.metrics.allowed.fetch_add(1, Ordering::Relaxed);
-                self.count(allowed.key_id(), day, "ok");
-                if let Ok(mut last) = self.last_used[shard(allowed.key_id())].lock() {
-                    last.insert(allowed.key_id(), now);
+                add(&self.metrics.mine().allowed, 1);
+                if let Ok(mut usage) = self.usage[shard(allowed.key_id())].lock() {
+                    let entry = usage.entry((allowed.key_id(), day)).or_default();
+                    entry.counts[0] += 1;
+                    entry.last_used = Some(now);
                 }
             }
             Err(denied) => {
-                self.metrics.denied[denied.code.index()].fetch_add(1, Ordering::Relaxed);
+                add(&self.metrics.mine().denied[denied.code.index()], 1);
             }
         }
         result
     }
 
-    fn count(&self, key_id: i64, day: i64, result: &'static str) {
+    /// Counts a denial of a known key (its usage chart shows denials by reason).
+    fn count(&self, key_id: i64, day: i64, denied: Code) {
         if let Ok(mut usage) = self.usage[shard(key_id)].lock() {
-            *usage.entry((key_id, day, result)).or_default() += 1;
+            usage.entry((key_id, day)).or_default().counts[1 + denied.index()] += 1;
         }
     }
 
-    async fn check(&self, req: &VerifyRequest, now: i64) -> Result<Allowed, Denied> {
+    async fn check(
+        &self,
+        req: &VerifyRequest<'_>,
+        now: i64,
+        started: Instant,
+    ) -> Result<Allowed, Denied> {
         let parsed = keys::parse(req.key.trim()).map_err(|_| Code::Invalid)?;
-        let record = self.record(parsed.lookup_id).await?.ok_or(Code::Invalid)?;
+        let record = self
+            .record(parsed.lookup_id, started)
+            .await?
+            .ok_or(Code::Invalid)?;
         let day = now - now.rem_euclid(DAY);
         let deny = |code: Code| {
-            self.count(record.key_id, day, code.as_str());
+            self.count(record.key_id, day, code);
             Denied::from(code)
         };
-        let hash = keys::keyed_hash(&self.pepper, parsed.key);
-        if !constant_time_eq(hash.as_bytes(), record.secret_hash.as_bytes()) {
+        let hash = self.hasher.hash(parsed.key);
+        if !constant_time_eq(&hash, &record.secret_hash) {
             let previous = record
                 .previous_hash
-                .as_deref()
-                .is_some_and(|p| constant_time_eq(hash.as_bytes(), p.as_bytes()));
+                .is_some_and(|p| constant_time_eq(&hash, &p));
             if !previous {
                 return Err(Code::Invalid.into());
             }
@@ -612,7 +717,7 @@ impl Verifier {
         if record.expires_at <= now {
             return Err(deny(Code::Expired));
         }
-        if req.api.as_deref().is_some_and(|a| a != record.api)
+        if req.api.as_deref().is_some_and(|a| a != record.api.as_str())
             || req
                 .environment
                 .as_deref()
@@ -630,7 +735,9 @@ impl Verifier {
             }
         }
         if let Some(wanted) = &req.scopes
-            && !wanted.iter().all(|s| record.scopes.contains(s))
+            && !wanted
+                .iter()
+                .all(|s| record.scopes.iter().any(|have| have.as_str() == s.as_ref()))
         {
             return Err(deny(Code::InsufficientScope));
         }
@@ -647,7 +754,7 @@ impl Verifier {
         if let Some(rate) = record.rate_per_minute
             && let Some(wait) = self.take_token(record.key_id, rate)
         {
-            self.count(record.key_id, day, Code::RateLimited.as_str());
+            self.count(record.key_id, day, Code::RateLimited);
             return Err(Denied {
                 code: Code::RateLimited,
                 retry_after: Some(wait),
@@ -659,7 +766,7 @@ impl Verifier {
     /// Takes a token from the key's bucket (capacity: the per-minute rate, refilled evenly);
     /// `Some(seconds)` to wait when it is empty. Per replica.
     fn take_token(&self, key_id: i64, per_minute: u32) -> Option<u64> {
-        let Ok(mut buckets) = self.buckets.lock() else {
+        let Ok(mut buckets) = self.buckets[shard(key_id)].lock() else {
             return None;
         };
         let capacity = f64::from(per_minute);
@@ -681,44 +788,61 @@ impl Verifier {
     }
 
     /// Writes the counted usage and last-used times in one transaction; run every few seconds.
+    /// When the store cannot take them, the counts go back and wait for the next flush.
     pub async fn flush_usage(&self) -> Result<usize, sqlx::Error> {
-        let mut usage: Vec<((i64, i64, &'static str), i64)> = Vec::new();
-        let mut last: Vec<(i64, i64)> = Vec::new();
-        for i in 0..SHARDS {
-            if let Ok(mut u) = self.usage[i].lock() {
+        let mut usage: Vec<((i64, i64), DayUsage)> = Vec::new();
+        for shard in &self.usage {
+            if let Ok(mut u) = shard.lock() {
                 usage.extend(u.drain());
             }
-            if let Ok(mut l) = self.last_used[i].lock() {
-                last.extend(l.drain());
-            }
         }
-        if usage.is_empty() && last.is_empty() {
+        if usage.is_empty() {
             return Ok(0);
         }
+        match self.write_usage(&usage).await {
+            Ok(()) => Ok(usage.len()),
+            Err(error) => {
+                for ((key_id, day), counted) in usage {
+                    if let Ok(mut u) = self.usage[shard(key_id)].lock() {
+                        u.entry((key_id, day)).or_default().merge(&counted);
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn write_usage(&self, usage: &[((i64, i64), DayUsage)]) -> Result<(), sqlx::Error> {
+        let results = std::iter::once("ok").chain(Code::ALL.iter().map(|c| c.as_str()));
+        let results: Vec<&str> = results.collect();
         let mut tx = self.store.pool().begin().await?;
-        for ((key_id, day, result), count) in &usage {
-            sqlx::query(
-                "INSERT INTO key_usage (key_id, day, result, count) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (key_id, day, result) DO UPDATE SET count = key_usage.count + $4",
-            )
-            .bind(key_id)
-            .bind(day)
-            .bind(*result)
-            .bind(count)
-            .execute(&mut *tx)
-            .await?;
+        for ((key_id, day), counted) in usage {
+            for (result, count) in results.iter().zip(counted.counts) {
+                if count == 0 {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO key_usage (key_id, day, result, count) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (key_id, day, result) DO UPDATE SET count = key_usage.count + $4",
+                )
+                .bind(key_id)
+                .bind(day)
+                .bind(*result)
+                .bind(count)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(at) = counted.last_used {
+                sqlx::query(
+                    "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+                )
+                .bind(key_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
-        for (key_id, at) in &last {
-            sqlx::query(
-                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
-            )
-            .bind(key_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(usage.len())
+        tx.commit().await
     }
 }
 
@@ -753,10 +877,21 @@ async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Er
     .bind(key_id)
     .fetch_all(store.pool())
     .await?;
-    Ok(Some(Record {
+    let hash = |text: Option<String>| -> Option<[u8; 32]> {
+        decode_hex(&text?).and_then(|bytes| bytes.try_into().ok())
+    };
+    // A stored hash that is not 32 bytes of hex matches nothing.
+    let Some(secret_hash) = hash(r.try_get("secret_hash")?) else {
+        tracing::warn!(
+            key_id,
+            "stored key hash is malformed; the key cannot verify"
+        );
+        return Ok(None);
+    };
+    let mut record = Record {
         key_id,
-        secret_hash: r.try_get("secret_hash")?,
-        previous_hash: r.try_get("previous_secret_hash")?,
+        secret_hash,
+        previous_hash: hash(r.try_get("previous_secret_hash")?),
         previous_valid_until: r.try_get("previous_valid_until")?,
         expires_at,
         revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some()
@@ -770,7 +905,6 @@ async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Er
         api_id: r.try_get("api_id")?,
         api: r.try_get("slug")?,
         environment: r.try_get("env")?,
-        scopes,
         ip_allowlist: r
             .try_get::<Option<String>, _>("ip_allowlist")?
             .map(|t| t.split(',').filter_map(|n| n.parse().ok()).collect())
@@ -778,7 +912,23 @@ async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Er
         rate_per_minute: r
             .try_get::<Option<i64>, _>("rate_limit_per_minute")?
             .map(|r| r.clamp(1, u32::MAX as i64) as u32),
-    }))
+        answer: Bytes::new(),
+        scope_header: scopes.join(" "),
+        scopes,
+    };
+    record.answer = Bytes::from(
+        serde_json::to_vec(&Answer {
+            valid: true,
+            key_id: record.key_id,
+            subject: &record.subject,
+            api: &record.api,
+            environment: &record.environment,
+            scopes: &record.scopes,
+            expires_at: record.expires_at,
+        })
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+    );
+    Ok(Some(record))
 }
 
 /// The route table of an API's shown version.
@@ -839,7 +989,7 @@ mod tests {
     fn metrics_render_as_prometheus_text() {
         let m = Metrics::default();
         m.observe(Duration::from_micros(80));
-        m.allowed.fetch_add(3, Ordering::Relaxed);
+        add(&m.mine().allowed, 3);
         let text = m.render();
         assert!(text.contains("gatehouse_verifications_total{result=\"allowed\"} 3"));
         assert!(text.contains("gatehouse_verify_duration_seconds_bucket{le=\"0.0001\"} 1"));
