@@ -241,6 +241,78 @@ async fn keys_are_issued_within_their_grant_and_refused_outside_it() {
 }
 
 #[tokio::test]
+async fn the_apis_policy_sets_a_keys_default_expiry_and_highest_rate_limit() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let (sam_grant, _) = grants(&db).await;
+        let alex = actor(&db.store, ALEX).await;
+        let stored: String =
+            sqlx::query_scalar("SELECT p.document FROM policies p JOIN apis a ON a.id = p.api_id WHERE a.slug = 'pet-store'")
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap();
+        let mut document: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        document["keys"] = serde_json::json!({"default_days": 7, "max_rate_per_minute": 600});
+        access::save_policy(
+            &db.store,
+            &alex,
+            "pet-store",
+            Some(&document.to_string()),
+            NOW,
+        )
+        .await
+        .unwrap();
+
+        // The grant list tells the new-key form what the policy allows.
+        let mine = access::my_grants(&db.store, &actor(&db.store, SAM).await, NOW)
+            .await
+            .unwrap();
+        let grant = mine.iter().find(|g| g.id == sam_grant).unwrap();
+        assert_eq!((grant.key_default_days, grant.key_max_rate), (7, Some(600)));
+
+        let before: i64 = common::count(&db, "SELECT COUNT(*) FROM api_keys").await;
+        let err = create(
+            &state,
+            SAM,
+            &KeyInput {
+                rate_limit_per_minute: "601".into(),
+                ..input(sam_grant, &["read:pets"])
+            },
+        )
+        .await
+        .unwrap_err();
+        let message = gatehouse::model::AppError::from(err).to_string();
+        assert!(
+            message.contains("from 1 to 600 (the API's policy)"),
+            "{message}"
+        );
+        assert_eq!(
+            common::count(&db, "SELECT COUNT(*) FROM api_keys").await,
+            before
+        );
+
+        // Nothing chosen: the policy's 7 days (sooner than the grant's 30) and its highest rate.
+        let created = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        assert_eq!(created.key.expires_at, NOW + 7 * DAY);
+        assert_eq!(created.key.rate_limit_per_minute, Some(600));
+        // A lower limit of the holder's own stands.
+        let own = create(
+            &state,
+            SAM,
+            &KeyInput {
+                rate_limit_per_minute: "60".into(),
+                ..input(sam_grant, &["read:pets"])
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(own.key.rate_limit_per_minute, Some(60));
+    }
+}
+
+#[tokio::test]
 async fn no_plaintext_key_is_stored_in_any_column() {
     for db in seeded_stores().await {
         let state = app_state(db.store.clone(), config(&db.dir, &[]));
@@ -644,7 +716,18 @@ async fn forward_auth_answers_gateways_with_status_and_headers() {
         assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
         let no_gateway = authz(&app, &[("authorization", &bearer)]).await;
         assert_eq!(no_gateway.status, StatusCode::UNAUTHORIZED);
-        // Usage is counted in memory and written in a batch.
+        // Usage is counted in memory and written in a batch. A batch the store cannot take
+        // waits for the next flush: nothing counted is lost.
+        let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+        sqlx::query(&rename("key_usage", "key_usage_away"))
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        assert!(state.verifier.flush_usage().await.is_err());
+        sqlx::query(&rename("key_usage_away", "key_usage"))
+            .execute(db.store.pool())
+            .await
+            .unwrap();
         assert!(state.verifier.flush_usage().await.unwrap() >= 1);
         let ok_count: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE result = 'ok'",

@@ -255,6 +255,41 @@ fn any_risk() -> RiskMatch {
 #[serde(deny_unknown_fields)]
 struct PolicyDocument {
     rules: Vec<RuleDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keys: Option<KeysDocument>,
+}
+
+/// The policy's `keys` section: how keys under its grants start and what they may allow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysDocument {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_rate_per_minute: Option<u32>,
+}
+
+/// Every key's rate limit stays at or under this, whatever a policy says.
+pub const KEY_RATE_CEILING: u32 = 100_000;
+/// A key's expiry when neither its holder nor the policy names one (capped at the grant's end).
+pub const KEY_DEFAULT_DAYS: u32 = 90;
+
+/// What a policy says about keys under its grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRules {
+    /// A new key's expiry when the holder leaves it empty (never past the grant's end).
+    pub default_days: u32,
+    /// The highest rate limit a key may have; with one set, a key without a limit gets it.
+    pub max_rate_per_minute: Option<u32>,
+}
+
+impl Default for KeyRules {
+    fn default() -> Self {
+        KeyRules {
+            default_days: KEY_DEFAULT_DAYS,
+            max_rate_per_minute: None,
+        }
+    }
 }
 
 /// A checked rule.
@@ -273,6 +308,7 @@ pub struct Rule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     pub rules: Vec<Rule>,
+    pub keys: KeyRules,
 }
 
 /// What a policy makes of one request.
@@ -307,7 +343,10 @@ impl Policy {
         // durations at evaluation.
         Self::parse_unchecked(Self::default_document())
             .map(|(policy, _)| policy)
-            .unwrap_or(Policy { rules: Vec::new() })
+            .unwrap_or(Policy {
+                rules: Vec::new(),
+                keys: KeyRules::default(),
+            })
     }
 
     /// A policy as stored: it was checked when it was saved. `None` if it no longer reads.
@@ -387,7 +426,28 @@ impl Policy {
                 default_days,
             });
         }
-        Ok((Policy { rules }, problems))
+        let keys = match doc.keys {
+            None => KeyRules::default(),
+            Some(k) => {
+                let rules = KeyRules {
+                    default_days: k.default_days.unwrap_or(KEY_DEFAULT_DAYS),
+                    max_rate_per_minute: k.max_rate_per_minute,
+                };
+                if !(1..=3650).contains(&rules.default_days) {
+                    problems.push("keys: default_days must be between 1 and 3650".to_owned());
+                }
+                if rules
+                    .max_rate_per_minute
+                    .is_some_and(|r| !(1..=KEY_RATE_CEILING).contains(&r))
+                {
+                    problems.push(format!(
+                        "keys: max_rate_per_minute must be between 1 and {KEY_RATE_CEILING}"
+                    ));
+                }
+                rules
+            }
+        };
+        Ok((Policy { rules, keys }, problems))
     }
 
     /// Parses and checks a policy document against the global limits and the API's environments.
@@ -503,6 +563,10 @@ impl Policy {
                     default_days: Some(r.default_days),
                 })
                 .collect(),
+            keys: (self.keys != KeyRules::default()).then_some(KeysDocument {
+                default_days: Some(self.keys.default_days),
+                max_rate_per_minute: self.keys.max_rate_per_minute,
+            }),
         };
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
@@ -852,6 +916,40 @@ mod tests {
             assert_eq!(ev.stages, stages, "{kind} {risk} {env}");
             assert_eq!(ev.max_days, max, "{kind} {risk} {env}");
         }
+    }
+
+    #[test]
+    fn the_keys_section_sets_key_defaults_and_is_checked() {
+        let rule = r#"{"requester": "employee", "stages": ["manager"], "max_days": 30}"#;
+        let without = parse(&format!(r#"{{"rules": [{rule}]}}"#)).unwrap();
+        assert_eq!(without.keys, KeyRules::default());
+        let with = parse(&format!(
+            r#"{{"rules": [{rule}], "keys": {{"default_days": 14, "max_rate_per_minute": 600}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            with.keys,
+            KeyRules {
+                default_days: 14,
+                max_rate_per_minute: Some(600)
+            }
+        );
+        let problems = parse(&format!(
+            r#"{{"rules": [{rule}], "keys": {{"default_days": 0, "max_rate_per_minute": 100001}}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "keys: default_days must be between 1 and 3650".to_owned(),
+                "keys: max_rate_per_minute must be between 1 and 100000".to_owned()
+            ]
+        );
+        // An unknown field in the section is refused rather than ignored.
+        assert!(
+            parse(&format!(r#"{{"rules": [{rule}], "keys": {{"rate": 5}}}}"#)).unwrap_err()[0]
+                .contains("unknown field")
+        );
     }
 
     #[test]

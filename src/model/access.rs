@@ -172,6 +172,10 @@ pub struct GrantView {
     pub request_id: Option<i64>,
     pub active: bool,
     pub can_revoke: bool,
+    /// From the API's policy: a new key's expiry in days when its holder names none, and the
+    /// highest rate limit per minute a key may have.
+    pub key_default_days: u32,
+    pub key_max_rate: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -212,6 +212,10 @@ fn PolicyEditor(
                     <li><code>"environments"</code>": "{environments.join(", ")}" (leave out for all)"</li>
                     <li><code>"stages"</code>": manager, api_owner, sponsor, security, team:<slug>; or "<code>"\"approve\": \"automatic\""</code></li>
                     <li><code>"max_days"</code>", "<code>"default_days"</code></li>
+                    <li>
+                        <code>"\"keys\": {\"default_days\": 90, \"max_rate_per_minute\": 6000}"</code>
+                        " (optional, beside rules): a new key's expiry when its holder names none, and the highest rate limit a key may have (a key without one gets it)"
+                    </li>
                 </ul>
                 <h3>"Limits set by admins"</h3>
                 <ul>

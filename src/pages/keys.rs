@@ -7,6 +7,7 @@ use crate::api::{
     my_keys,
 };
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
+use crate::domain::access::KEY_RATE_CEILING;
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{GrantView, KeyCreated, KeyUsageDay, KeyView};
 use leptos::form::ActionForm;
@@ -173,9 +174,22 @@ fn new_key_form(g: GrantView, create: ServerAction<CreateKey>) -> impl IntoView 
                     })
                     .collect_view()}
             </fieldset>
-            <label class="field">"Expires on (optional)" <input type="date" name="key[expires_on]" /></label>
+            <label class="field">
+                "Expires on (optional)"
+                <input type="date" name="key[expires_on]" />
+                <span class="hint">{format!("Empty: {} days, or the grant's end if sooner.", g.key_default_days)}</span>
+            </label>
             <label class="field">"IP allowlist (optional CIDRs)" <input type="text" name="key[ip_allowlist]" placeholder="10.0.0.0/8, 192.0.2.7" /></label>
-            <label class="field">"Rate limit per minute (optional)" <input type="number" name="key[rate_limit_per_minute]" min="1" /></label>
+            <label class="field">
+                "Rate limit per minute (optional)"
+                <input type="number" name="key[rate_limit_per_minute]" min="1" max=g.key_max_rate.unwrap_or(KEY_RATE_CEILING) />
+                <span class="hint">
+                    {match g.key_max_rate {
+                        Some(max) => format!("At most {max} (the API's policy); empty: {max}."),
+                        None => "Empty: no limit.".to_owned(),
+                    }}
+                </span>
+            </label>
             <div class="form-actions field-wide"><button class="button button-primary" type="submit">"Create key"</button></div>
         </ActionForm>
     }

@@ -322,7 +322,10 @@ fn owners_only(kind: ApproverKind) -> bool {
 
 /// An API's policy: its own, or the default. A stored policy was checked when saved; limits
 /// lowered since apply at evaluation.
-async fn policy_of(conn: &mut AnyConnection, api_id: i64) -> Result<(Policy, bool), sqlx::Error> {
+pub(crate) async fn policy_of(
+    conn: &mut AnyConnection,
+    api_id: i64,
+) -> Result<(Policy, bool), sqlx::Error> {
     let doc: Option<String> = sqlx::query_scalar("SELECT document FROM policies WHERE api_id = $1")
         .bind(api_id)
         .fetch_optional(&mut *conn)
@@ -2025,7 +2028,7 @@ async fn grants_where(
     now: i64,
 ) -> Result<Vec<GrantView>, sqlx::Error> {
     let sql = format!(
-        "SELECT g.id, g.person_id, g.granted_at, g.expires_at, g.revoked_at, g.revoke_reason, g.request_id,
+        "SELECT g.id, g.person_id, g.api_id, g.granted_at, g.expires_at, g.revoked_at, g.revoke_reason, g.request_id,
                 a.slug, a.name, a.owner_team_id, e.name AS environment, p.name AS holder_name, p.email,
                 p.kind, p.contract_ends_at, p.deactivated_at, p.manager_id
          FROM grants g JOIN apis a ON a.id = g.api_id JOIN environments e ON e.id = g.environment_id
@@ -2038,8 +2041,18 @@ async fn grants_where(
     }
     let rows = query.fetch_all(&mut *conn).await?;
     let mut out = Vec::new();
+    let mut key_rules = std::collections::HashMap::new();
     for r in rows {
         let id: i64 = r.try_get("id")?;
+        let api_id: i64 = r.try_get("api_id")?;
+        let rules = match key_rules.get(&api_id) {
+            Some(rules) => *rules,
+            None => {
+                let rules = policy_of(&mut *conn, api_id).await?.0.keys;
+                key_rules.insert(api_id, rules);
+                rules
+            }
+        };
         let ends_at: i64 = crate::server::db::contract_capped(&r, r.try_get("expires_at")?)?;
         let revoked_at: Option<i64> = r.try_get("revoked_at")?;
         let active = revoked_at.is_none()
@@ -2079,6 +2092,8 @@ async fn grants_where(
             request_id: r.try_get("request_id")?,
             active,
             can_revoke,
+            key_default_days: rules.default_days,
+            key_max_rate: rules.max_rate_per_minute,
         });
     }
     Ok(out)

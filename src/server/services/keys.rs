@@ -4,6 +4,7 @@
 //! team owners or admins. A revoked grant revokes its keys in the same transaction; a grant that
 //! ends, a deactivated person or an ended contract stop them at verification.
 
+use crate::domain::access::KEY_RATE_CEILING;
 use crate::model::{ApiRef, KeyCreated, KeyInput, KeyUsageDay, KeyView, PersonKind, PersonRef};
 use crate::server::actor::Actor;
 use crate::server::db::Store;
@@ -15,10 +16,6 @@ use sqlx::{AnyConnection, Row};
 const DAY: i64 = 86_400;
 /// Live keys one grant may hold.
 pub const MAX_LIVE_KEYS_PER_GRANT: i64 = 10;
-/// The highest rate limit a key may carry, per minute.
-pub const MAX_RATE_PER_MINUTE: i64 = 100_000;
-/// Without a chosen expiry a key runs this long, or to the grant's end if sooner.
-pub const DEFAULT_DAYS: i64 = 90;
 
 /// Parses an IP allowlist: CIDRs (or single addresses) separated by commas, spaces or lines.
 pub fn parse_allowlist(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
@@ -52,6 +49,7 @@ fn store_err(e: impl std::fmt::Display) -> sqlx::Error {
 
 struct GrantRow {
     person_id: i64,
+    api_id: i64,
     environment: String,
     base_url: String,
     ends_at: i64,
@@ -64,7 +62,7 @@ async fn grant(
     now: i64,
 ) -> Result<Option<GrantRow>, sqlx::Error> {
     sqlx::query(
-        "SELECT g.person_id, g.expires_at, g.revoked_at, e.name AS env, e.base_url,
+        "SELECT g.person_id, g.api_id, g.expires_at, g.revoked_at, e.name AS env, e.base_url,
                 p.kind, p.contract_ends_at, p.deactivated_at
          FROM grants g JOIN environments e ON e.id = g.environment_id
               JOIN people p ON p.id = g.person_id WHERE g.id = $1",
@@ -76,6 +74,7 @@ async fn grant(
         let ends_at: i64 = crate::server::db::contract_capped(&r, r.try_get("expires_at")?)?;
         Ok(GrantRow {
             person_id: r.try_get("person_id")?,
+            api_id: r.try_get("api_id")?,
             environment: r.try_get("env")?,
             base_url: r.try_get("base_url")?,
             active: r.try_get::<Option<i64>, _>("revoked_at")?.is_none()
@@ -143,8 +142,13 @@ pub async fn create(
     if scopes.is_empty() {
         return Err(ServiceError::Invalid("Choose at least one scope.".into()));
     }
+    // The API's policy gives the key's default expiry and its highest rate limit.
+    let rules = crate::server::services::access::policy_of(&mut tx, g.api_id)
+        .await?
+        .0
+        .keys;
     let expires_at = match input.expires_on.trim() {
-        "" => g.ends_at.min(now + DEFAULT_DAYS * DAY),
+        "" => g.ends_at.min(now + i64::from(rules.default_days) * DAY),
         text => {
             let day = crate::domain::time::parse_date(text).ok_or_else(|| {
                 ServiceError::Invalid("The expiry must be a date like 2027-01-31.".into())
@@ -163,16 +167,25 @@ pub async fn create(
         }
     };
     let allowlist = parse_allowlist(&input.ip_allowlist).map_err(ServiceError::Invalid)?;
-    let rate = match input.rate_limit_per_minute.trim() {
-        "" => None,
+    let max_rate = rules.max_rate_per_minute.unwrap_or(KEY_RATE_CEILING);
+    let rate: Option<i64> = match input.rate_limit_per_minute.trim() {
+        // Where the policy sets a maximum, a key without a limit of its own gets that maximum.
+        "" => rules.max_rate_per_minute.map(i64::from),
         text => Some(
-            text.parse::<i64>()
+            text.parse::<u32>()
                 .ok()
-                .filter(|r| (1..=MAX_RATE_PER_MINUTE).contains(r))
+                .filter(|r| (1..=max_rate).contains(r))
+                .map(i64::from)
                 .ok_or_else(|| {
-                    ServiceError::Invalid(format!(
-                        "The rate limit must be a whole number of requests per minute from 1 to {MAX_RATE_PER_MINUTE}."
-                    ))
+                    ServiceError::Invalid(if rules.max_rate_per_minute.is_some() {
+                        format!(
+                            "The rate limit must be a whole number of requests per minute from 1 to {max_rate} (the API's policy)."
+                        )
+                    } else {
+                        format!(
+                            "The rate limit must be a whole number of requests per minute from 1 to {max_rate}."
+                        )
+                    })
                 })?,
         ),
     };
