@@ -10,7 +10,12 @@ use super::{http, seed, telemetry};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | import PATH | gateway-credential NAME | audit-verify | help | version]
+    "usage: gatehouse [serve | migrate | seed-demo [--if-empty] | seed-scale [--divide N] [--keys-out FILE] | import PATH | gateway-credential NAME | audit-verify | help | version]
+
+seed-scale loads the demo company and, on top, a large enterprise for benchmarks: 500 teams,
+20,000 people, 10,000 APIs with 100,000 operations, 200,000 access requests, 1,000,000 keys
+(every count divided by N with --divide N). With --keys-out it writes a gateway credential and
+1,000 of the keys, one per line, for a load generator. It reports how long each part took.
 
 import PATH reads one folder per API (gatehouse.yaml, its OpenAPI files, docs/*.md and images),
 checks each API whole and brings the catalog in line with it; PATH is an API folder or a folder
@@ -26,9 +31,19 @@ named by GATEHOUSE_CONFIG. See README.md for the list.";
 enum Command {
     Serve,
     Migrate,
-    SeedDemo { if_empty: bool },
-    Import { path: std::path::PathBuf },
-    GatewayCredential { name: String },
+    SeedDemo {
+        if_empty: bool,
+    },
+    SeedScale {
+        divide: usize,
+        keys_out: Option<std::path::PathBuf>,
+    },
+    Import {
+        path: std::path::PathBuf,
+    },
+    GatewayCredential {
+        name: String,
+    },
     AuditVerify,
     Help,
     Version,
@@ -41,6 +56,26 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         ["migrate"] => Ok(Command::Migrate),
         ["seed-demo"] => Ok(Command::SeedDemo { if_empty: false }),
         ["seed-demo", "--if-empty"] => Ok(Command::SeedDemo { if_empty: true }),
+        ["seed-scale", rest @ ..] => {
+            let (mut divide, mut keys_out) = (1, None);
+            let mut words = rest.iter();
+            while let Some(word) = words.next() {
+                match (*word, words.next()) {
+                    ("--divide", Some(n)) => {
+                        divide = n.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            format!("--divide needs a whole number from 1, not '{n}'")
+                        })?;
+                    }
+                    ("--keys-out", Some(path)) => keys_out = Some(path.into()),
+                    (other, _) => {
+                        return Err(format!(
+                            "seed-scale: unknown or incomplete option '{other}'"
+                        ));
+                    }
+                }
+            }
+            Ok(Command::SeedScale { divide, keys_out })
+        }
         ["import", path] => Ok(Command::Import { path: path.into() }),
         ["gateway-credential", name] => Ok(Command::GatewayCredential {
             name: (*name).to_owned(),
@@ -137,6 +172,63 @@ async fn run(command: Command, config: Config) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => die(1, format!("seed-demo: {e}")),
+            }
+        }
+        Command::SeedScale { divide, keys_out } => {
+            let secrets = match Secrets::load_or_create(&config) {
+                Ok(s) => s,
+                Err(e) => return die(1, format!("secrets: {e}")),
+            };
+            let scale = super::scale::Scale::ENTERPRISE.divided(divide);
+            println!("seeding {scale:?}");
+            let sample = if keys_out.is_some() { 1_000 } else { 0 };
+            let now = Clock::System.now();
+            match super::scale::seed_scale(&store, scale, secrets.key_pepper.expose(), sample, now)
+                .await
+            {
+                Ok(report) => {
+                    for (part, seconds) in &report.timings {
+                        println!("{part}: {seconds:.1} s");
+                    }
+                    println!(
+                        "scale data loaded in {:.1} s: {} teams, {} people, {} APIs with {} operations, {} access requests ({} stages, {} grants), {} keys",
+                        report.total_seconds(),
+                        report.teams,
+                        report.people,
+                        report.apis,
+                        report.operations,
+                        report.requests,
+                        report.steps,
+                        report.grants,
+                        report.keys
+                    );
+                    if let Some(path) = keys_out {
+                        let credential = match super::services::gateways::create_by_operator(
+                            &store, "bench", now,
+                        )
+                        .await
+                        {
+                            Ok(c) => c.secret,
+                            Err(e) => return die(1, crate::model::AppError::from(e)),
+                        };
+                        let mut text = credential;
+                        for key in &report.sample_keys {
+                            text.push('\n');
+                            text.push_str(key);
+                        }
+                        text.push('\n');
+                        if let Err(e) = std::fs::write(&path, text) {
+                            return die(1, format!("{}: {e}", path.display()));
+                        }
+                        println!(
+                            "gateway credential and {} keys written to {}",
+                            report.sample_keys.len(),
+                            path.display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => die(1, format!("seed-scale: {e}")),
             }
         }
         Command::GatewayCredential { name } => {
@@ -323,5 +415,21 @@ mod tests {
             })
         );
         assert!(parse_args(&args(&["import"])).is_err());
+        assert_eq!(
+            parse_args(&args(&[
+                "seed-scale",
+                "--divide",
+                "100",
+                "--keys-out",
+                "k.txt"
+            ])),
+            Ok(Command::SeedScale {
+                divide: 100,
+                keys_out: Some("k.txt".into())
+            })
+        );
+        assert!(parse_args(&args(&["seed-scale", "--divide", "0"])).is_err());
+        assert!(parse_args(&args(&["seed-scale", "--divide"])).is_err());
+        assert!(parse_args(&args(&["seed-scale", "--fast"])).is_err());
     }
 }

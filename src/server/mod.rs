@@ -16,6 +16,7 @@ pub mod keys;
 pub mod oidc;
 pub mod render;
 pub mod rest;
+pub mod scale;
 pub mod scim;
 pub mod search;
 pub mod secrets;
