@@ -1864,27 +1864,38 @@ pub async fn comment(
 // ---------------------------------------------------------------------------------------------
 // The approvals inbox
 
-/// SQL over `approval_steps s JOIN access_requests r`: the stages person `$1` may decide at time
-/// `$2` by the stage's own target (the service still checks separation of duties per request).
+/// The stages person `$1` may decide at time `$2` by the stage's own target (the service still
+/// checks separation of duties per request), as a `FROM` clause giving `approval_steps s` and
+/// `access_requests r`. It starts from the actor's few candidate stages, found through indexes
+/// (their own, their delegators', their teams'), and only then looks at the requests: starting
+/// from every pending request cost 100 ms per page at 200,000 requests. SQLite keeps a
+/// `CROSS JOIN`'s order; PostgreSQL plans it as any join.
 const MINE_TO_DECIDE: &str = "
-    r.state = 'pending' AND r.awaiting_changes = 0 AND s.revision = r.revision AND s.state = 'pending'
+    (SELECT x.id FROM approval_steps x WHERE x.approver_person_id = $1 AND x.state = 'pending'
+     UNION
+     SELECT x.id FROM approval_delegations d JOIN approval_steps x ON x.approver_person_id = d.person_id
+     WHERE d.delegate_id = $1 AND d.revoked_at IS NULL AND d.starts_at <= $2 AND d.ends_at > $2
+           AND x.state = 'pending'
+     UNION
+     SELECT x.id FROM team_members m JOIN approval_steps x ON x.approver_team_id = m.team_id
+     WHERE m.person_id = $1 AND x.state = 'pending'
+           AND (m.role = 'owner' OR x.approver_kind IN ('security', 'team'))) mine
+    CROSS JOIN approval_steps s CROSS JOIN access_requests r";
+
+/// The conditions that go with [`MINE_TO_DECIDE`].
+const MINE_TO_DECIDE_WHERE: &str = "
+    s.id = mine.id AND r.id = s.request_id
+    AND r.state = 'pending' AND r.awaiting_changes = 0 AND s.revision = r.revision
     AND r.requester_id <> $1
     AND NOT EXISTS (SELECT 1 FROM approval_steps o WHERE o.request_id = r.id AND o.revision = r.revision
-                    AND o.decided_by = $1)
-    AND (s.approver_person_id = $1
-         OR EXISTS (SELECT 1 FROM approval_delegations d WHERE d.person_id = s.approver_person_id
-                    AND d.delegate_id = $1 AND d.revoked_at IS NULL AND d.starts_at <= $2 AND d.ends_at > $2)
-         OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = s.approver_team_id AND m.person_id = $1
-                    AND (m.role = 'owner' OR s.approver_kind IN ('security', 'team'))))";
+                    AND o.decided_by = $1)";
 
 /// How many stages wait for the actor.
 pub async fn inbox_count(store: &Store, actor: &Actor, now: i64) -> Result<i64, ServiceError> {
     if actor.kind == PersonKind::Contractor {
         return Ok(0);
     }
-    let sql = format!(
-        "SELECT COUNT(*) FROM approval_steps s JOIN access_requests r ON r.id = s.request_id WHERE {MINE_TO_DECIDE}"
-    );
+    let sql = format!("SELECT COUNT(*) FROM {MINE_TO_DECIDE} WHERE {MINE_TO_DECIDE_WHERE}");
     Ok(sqlx::query_scalar(&sql)
         .bind(actor.person_id)
         .bind(now)
@@ -1901,8 +1912,8 @@ pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxIt
     let sql = format!(
         "SELECT r.id, s.position, s.approver_kind, s.approver_person_id, s.pending_since, r.requester_id,
                 r.environment_name, r.justification, r.duration_days, r.sponsor_id, a.slug, a.name
-         FROM approval_steps s JOIN access_requests r ON r.id = s.request_id JOIN apis a ON a.id = r.api_id
-         WHERE {MINE_TO_DECIDE} ORDER BY s.pending_since, r.id LIMIT 500"
+         FROM {MINE_TO_DECIDE} JOIN apis a ON a.id = r.api_id
+         WHERE {MINE_TO_DECIDE_WHERE} ORDER BY s.pending_since, r.id LIMIT 500"
     );
     let rows = sqlx::query(&sql)
         .bind(actor.person_id)
