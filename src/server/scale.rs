@@ -217,7 +217,8 @@ pub fn generated_spec(slug: &str, title: &str, noun: &str, ops: usize) -> String
     .to_string()
 }
 
-/// Runs statements in one transaction per `chunk` rows.
+/// Inserts `rows` (each a parenthesized `VALUES` tuple) after `head`, `chunk` rows per
+/// statement, on the caller's connection (and so in its transaction).
 async fn insert_rows(
     conn: &mut AnyConnection,
     head: &str,
@@ -650,33 +651,26 @@ pub async fn seed_scale(
         for chunk_start in (0..scale.keys).step_by(10_000) {
             let mut tx = pool.begin().await?;
             let range = chunk_start..(chunk_start + 10_000).min(scale.keys);
-            let mut sql = String::new();
-            for (k, n) in range.clone().enumerate() {
-                if k % 500 == 0 {
-                    if !sql.is_empty() {
-                        sqlx::query(&sql).execute(&mut *tx).await?;
+            let sample_keys = &mut report.sample_keys;
+            insert_rows(
+                &mut tx,
+                "INSERT INTO api_keys (grant_id, person_id, name, lookup_id, secret_hash, created_at, expires_at, environment_marker) VALUES ",
+                range.map(|n| {
+                    let (grant, person) = grants[n % grants.len()];
+                    let (key, lookup) = keys::generate("production");
+                    let hash = super::secrets::encode_hex(&hasher.hash(&key));
+                    if n % every == 0 && sample_keys.len() < sample {
+                        sample_keys.push(key);
                     }
-                    sql = String::from(
-                        "INSERT INTO api_keys (grant_id, person_id, name, lookup_id, secret_hash, created_at, expires_at, environment_marker) VALUES ",
-                    );
-                } else {
-                    sql.push(',');
-                }
-                let (grant, person) = grants[n % grants.len()];
-                let (key, lookup) = keys::generate("production");
-                if n % every == 0 && report.sample_keys.len() < sample {
-                    report.sample_keys.push(key.clone());
-                }
-                let hash = super::secrets::encode_hex(&hasher.hash(&key));
-                sql.push_str(&format!(
-                    "({grant}, {person}, 'app-{}', '{lookup}', '{hash}', {now}, {}, 'production')",
-                    n / grants.len(),
-                    now + 300 * DAY
-                ));
-            }
-            if !sql.is_empty() {
-                sqlx::query(&sql).execute(&mut *tx).await?;
-            }
+                    format!(
+                        "({grant}, {person}, 'app-{}', '{lookup}', '{hash}', {now}, {}, 'production')",
+                        n / grants.len(),
+                        now + 300 * DAY
+                    )
+                }),
+                500,
+            )
+            .await?;
             tx.commit().await?;
         }
         // Every key carries its grant's scopes.

@@ -154,9 +154,6 @@ impl Allowed {
     pub fn subject(&self) -> &Subject {
         &self.0.subject
     }
-    pub fn scopes(&self) -> &[String] {
-        &self.0.scopes
-    }
     /// The verify endpoint's JSON answer, serialized once when the record was loaded.
     pub fn json(&self) -> Bytes {
         self.0.answer.clone()
@@ -338,7 +335,8 @@ fn thread_shard(n: usize) -> usize {
     MINE.with(|m| *m % n)
 }
 
-const METRIC_SHARDS: usize = 8;
+/// Per-thread copies (metrics, gateway credentials): at least as many as worker threads.
+const THREAD_SHARDS: usize = 8;
 
 /// One thread's share of the counters.
 #[derive(Default)]
@@ -355,7 +353,7 @@ struct Counters {
 /// Prometheus counters and the latency histogram, counted per thread and summed when scraped.
 #[derive(Default)]
 pub struct Metrics {
-    shards: [Padded<Counters>; METRIC_SHARDS],
+    shards: [Padded<Counters>; THREAD_SHARDS],
 }
 
 const LATENCY_BOUNDS_US: [u64; 9] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000];
@@ -366,7 +364,7 @@ fn add(counter: &AtomicU64, n: u64) {
 
 impl Metrics {
     fn mine(&self) -> &Counters {
-        &self.shards[thread_shard(METRIC_SHARDS)]
+        &self.shards[thread_shard(THREAD_SHARDS)]
     }
 
     fn sum(&self, counter: impl Fn(&Counters) -> &AtomicU64) -> u64 {
@@ -451,7 +449,7 @@ pub struct Verifier {
     cache: [Padded<RwLock<KeyCache>>; SHARDS],
     routes: RwLock<HashMap<i64, Cached<Arc<Routes>>>>,
     /// A few credentials asked by every call: one copy per worker thread.
-    gateways: [Padded<RwLock<GatewayCache>>; METRIC_SHARDS],
+    gateways: [Padded<RwLock<GatewayCache>>; THREAD_SHARDS],
     buckets: [Padded<Mutex<ById<i64, Bucket>>>; SHARDS],
     /// Sharded by key, so the worker threads rarely wait for each other.
     usage: [Padded<Mutex<UsageCounts>>; SHARDS],
@@ -557,7 +555,7 @@ impl Verifier {
             return Err(Code::Invalid);
         }
         // Cached by the credential as presented (process memory only), so a hit needs no hash.
-        let gateways = &self.gateways[thread_shard(METRIC_SHARDS)];
+        let gateways = &self.gateways[thread_shard(THREAD_SHARDS)];
         if let Ok(cache) = gateways.read()
             && let Some(c) = cache.get(credential)
             && c.at.elapsed() < CACHE_TTL
