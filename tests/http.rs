@@ -157,6 +157,53 @@ async fn a_cross_site_post_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_catalog_page_shows_a_page_of_cards_and_links_to_the_others() {
+    for db in seeded_stores().await {
+        let b = db.backend;
+        for i in 0..60 {
+            sqlx::query(
+                "INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at)
+                 VALUES ($1, $2, 1, 'production', 'everyone', 0, 0)",
+            )
+            .bind(format!("zeta-{i:03}"))
+            .bind(format!("Zeta {i:03}"))
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        }
+        let app = dev_app(&db);
+        let cookie = sign_in(&app, person_id(&db.store, "sam.taylor@example.com").await).await;
+        let first = send(&app, get("/", Some(&cookie))).await;
+        assert_eq!(first.status, StatusCode::OK, "{b}");
+        for text in [
+            "1–48 of 68 APIs",
+            "Page 1 of 2",
+            "href=\"/?page=2\"",
+            "Pet Store",
+        ] {
+            assert!(first.body.contains(text), "{b}: page 1 lacks {text:?}");
+        }
+        assert_eq!(first.body.matches("data-testid=\"api-card\"").count(), 48);
+
+        let second = send(&app, get("/?tag=&page=2", Some(&cookie))).await;
+        for text in ["49–68 of 68 APIs", "Page 2 of 2", "Zeta 059"] {
+            assert!(second.body.contains(text), "{b}: page 2 lacks {text:?}");
+        }
+        assert!(!second.body.contains("Pet Store"), "{b}");
+        assert_eq!(second.body.matches("data-testid=\"api-card\"").count(), 20);
+
+        let past = send(&app, get("/?page=7", Some(&cookie))).await;
+        assert!(past.body.contains("Page 7 is past the last one (2)"), "{b}");
+        let bad = send(&app, get("/?page=0", Some(&cookie))).await;
+        assert!(
+            bad.body.contains("the page must be a whole number"),
+            "{b}: {}",
+            bad.body.len()
+        );
+    }
+}
+
+#[tokio::test]
 async fn signing_in_shows_the_catalog_and_signing_out_ends_the_session_server_side() {
     for db in seeded_stores().await {
         let app = dev_app(&db);

@@ -118,7 +118,7 @@ async fn seed_scale_writes_a_consistent_company_whose_keys_verify() {
             0
         );
         assert_eq!(report.sample_keys.len(), 10);
-        let sample = &report.sample_keys[0];
+        let sample = &report.sample_keys[0].key;
         assert_eq!(
             count(&db, &format!("SELECT COUNT(*) FROM api_keys WHERE secret_hash = '{sample}' OR lookup_id = '{sample}'")).await,
             0
@@ -145,19 +145,50 @@ async fn seed_scale_writes_a_consistent_company_whose_keys_verify() {
             .await
             .unwrap()
             .secret;
-        for key in &report.sample_keys {
+        // Each for its API and environment, and forward-auth allows the call written beside it:
+        // what the benchmark's load generator sends.
+        for sample in &report.sample_keys {
             let reply = send(
                 &app,
                 Request::post("/api/v1/keys/verify")
                     .header("authorization", format!("Bearer {gateway}"))
                     .header("content-type", "application/json")
-                    .body(Body::from(serde_json::json!({ "key": key }).to_string()))
+                    .body(Body::from(
+                        serde_json::json!({ "key": sample.key, "api": sample.api, "environment": sample.environment })
+                            .to_string(),
+                    ))
                     .unwrap(),
             )
             .await;
             let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
             assert_eq!(answer["valid"], true, "{answer} ({b})");
+            assert!(
+                sample
+                    .key
+                    .starts_with(&format!("ghk_{}_", sample.environment)),
+                "{sample:?}"
+            );
+            let reply = send(
+                &app,
+                Request::get("/api/v1/authz")
+                    .header("x-gatehouse-gateway", &gateway)
+                    .header("x-gatehouse-api", &sample.api)
+                    .header("x-gatehouse-environment", sample.environment)
+                    .header("x-original-method", "GET")
+                    .header("x-original-uri", &sample.path)
+                    .header("authorization", format!("Bearer {}", sample.key))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{sample:?}: {} ({b})", reply.body);
         }
+        assert!(
+            report
+                .sample_keys
+                .iter()
+                .any(|s| s.environment == "staging")
+        );
 
         // A second run is refused, and writes nothing.
         let teams = count(&db, "SELECT COUNT(*) FROM teams").await;

@@ -148,6 +148,76 @@ async fn nobody_finds_anything_of_an_api_hidden_from_them() {
 }
 
 #[tokio::test]
+async fn the_best_matches_come_first_even_when_thousands_match_and_most_are_hidden() {
+    for db in seeded_stores().await {
+        let b = db.backend;
+        let dana = actor(&db.store, "dana.fox@northwind.example").await; // contractor
+        let sam = actor(&db.store, "sam.taylor@example.com").await; // employee
+        // 400 short matches in pet-search (employees only), which rank first, and three longer
+        // ones in pet-store (everyone): more than the first window of candidates is hidden from
+        // a contractor, who must still get pet-store's three.
+        let id = |slug: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM apis WHERE slug = $1")
+                .bind(slug)
+                .fetch_one(db.store.pool())
+        };
+        let (hidden, open) = (
+            id("pet-search").await.unwrap(),
+            id("pet-store").await.unwrap(),
+        );
+        let mut tx = db.store.pool().begin().await.unwrap();
+        let docs = |n: usize, words: &str| -> Vec<gatehouse::server::db::search::NewDocument> {
+            (0..n)
+                .map(|i| gatehouse::server::db::search::NewDocument {
+                    kind: "guide",
+                    title: format!("Zebra {i}"),
+                    link: format!("/apis/x/guides/zebra-{i}"),
+                    body: format!("zebra {words}"),
+                    terms: format!("zebra{} {words}", " z".repeat(i % 3)),
+                })
+                .collect()
+        };
+        gatehouse::server::db::search::insert_many(&mut tx, hidden, None, &docs(400, "stripes"))
+            .await
+            .unwrap();
+        gatehouse::server::db::search::insert_many(
+            &mut tx,
+            open,
+            None,
+            &docs(
+                3,
+                "stripes and a much longer text about grazing on the savannah",
+            ),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let found = search(&db.store, &dana, "zebra stripes", NOW)
+            .await
+            .unwrap();
+        assert_eq!(apis(&found), ["pet-store"], "{b}");
+        assert_eq!(hits(&found, "pet-store").len(), 3, "{b}");
+        assert!(!found.truncated);
+
+        // The employee sees the first 60, shortest first, and is told there are more.
+        let found = search(&db.store, &sam, "zebra stripes", NOW).await.unwrap();
+        assert!(found.truncated, "{b}");
+        let shown = hits(&found, "pet-search");
+        assert_eq!(shown.len(), 60, "{b}");
+        assert!(shown.iter().all(|h| !h.title_parts.is_empty()));
+        let titles: Vec<usize> = shown
+            .iter()
+            .map(|h| h.title.trim_start_matches("Zebra ").parse().unwrap())
+            .collect();
+        assert!(
+            titles.iter().all(|i| i % 3 == 0),
+            "the shortest documents first ({b}): {titles:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn search_syntax_in_a_query_is_only_text_and_bad_queries_are_refused_plainly() {
     for db in seeded_stores().await {
         let sam = actor(&db.store, "sam.taylor@example.com").await;

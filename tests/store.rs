@@ -17,6 +17,7 @@ fn filter(q: &str, team: &str, lifecycle: &str, tag: &str) -> CatalogFilter {
         team: team.into(),
         lifecycle: lifecycle.into(),
         tag: tag.into(),
+        ..CatalogFilter::default()
     }
 }
 
@@ -197,7 +198,7 @@ async fn the_catalog_filters_by_text_team_lifecycle_and_tag() {
         let list = |f: CatalogFilter| {
             let store = db.store.clone();
             let sam = sam.clone();
-            async move { catalog::list(&store, &sam, &f, NOW).await.unwrap() }
+            async move { catalog::list(&store, &sam, &f, NOW).await.unwrap().apis }
         };
         let all = list(CatalogFilter::default()).await;
         assert_eq!(
@@ -246,6 +247,89 @@ async fn the_catalog_filters_by_text_team_lifecycle_and_tag() {
 }
 
 #[tokio::test]
+async fn the_catalog_comes_a_page_at_a_time_with_the_total() {
+    for db in seeded_stores().await {
+        let b = db.backend;
+        // 100 more APIs open to everyone, half of them tagged, named so they sort after the demo's.
+        for i in 0..100 {
+            sqlx::query(
+                "INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at)
+                 VALUES ($1, $2, 1, 'production', 'everyone', 0, 0)",
+            )
+            .bind(format!("zeta-{i:03}"))
+            .bind(format!("Zeta {i:03}"))
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+            if i % 2 == 0 {
+                sqlx::query("INSERT INTO api_tags (api_id, tag) SELECT id, 'even' FROM apis WHERE slug = $1")
+                    .bind(format!("zeta-{i:03}"))
+                    .execute(db.store.pool())
+                    .await
+                    .unwrap();
+            }
+        }
+        let sam = actor(&db.store, "sam.taylor@example.com").await;
+        let page = |f: CatalogFilter| {
+            let store = db.store.clone();
+            let sam = sam.clone();
+            async move { catalog::list(&store, &sam, &f, NOW).await }
+        };
+        let per_page = gatehouse::domain::catalog::CatalogQuery::PER_PAGE as usize;
+        let mut seen = Vec::new();
+        for n in 1..=3 {
+            let results = page(CatalogFilter::default().at_page(n)).await.unwrap();
+            assert_eq!(
+                (results.total, results.page, results.pages()),
+                (108, n, 3),
+                "{b}"
+            );
+            assert_eq!(
+                results.apis.len(),
+                if n < 3 { per_page } else { 108 - 2 * per_page },
+                "{b}"
+            );
+            seen.extend(results.apis.into_iter().map(|a| (a.slug, a.tags)));
+        }
+        // Every API once, in name order, each with its own tags.
+        let slugs: Vec<&str> = seen.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(slugs.len(), 108);
+        assert_eq!(&slugs[8..11], ["zeta-000", "zeta-001", "zeta-002"], "{b}");
+        assert_eq!(slugs.last(), Some(&"zeta-099"));
+        let mut unique = slugs.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 108, "{b}: no API on two pages");
+        assert!(seen.iter().all(|(s, tags)| !s.starts_with("zeta")
+            || (tags == &["even"]) == s.ends_with(['0', '2', '4', '6', '8'])));
+
+        // The filter narrows the total; the page counts within it.
+        let even = page(filter("", "", "", "even").at_page(2)).await.unwrap();
+        assert_eq!(
+            (even.total, even.apis.len(), even.apis[0].slug.as_str()),
+            (50, 2, "zeta-096"),
+            "{b}"
+        );
+        // Past the end: no APIs, but the total, so the page can say so.
+        let past = page(CatalogFilter::default().at_page(9)).await.unwrap();
+        assert_eq!((past.total, past.apis.len()), (108, 0));
+        // A page that is not a page is refused, and says what a page is.
+        for bad in ["0", "x", "-2", "999999"] {
+            let f = CatalogFilter {
+                page: bad.into(),
+                ..CatalogFilter::default()
+            };
+            let shown = AppError::from(page(f).await.unwrap_err());
+            assert_eq!(shown.status(), 422, "{b}: {bad}");
+            assert!(
+                shown.to_string().contains("page must be a whole number"),
+                "{shown}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_bad_filter_is_refused_with_a_message() {
     for db in seeded_stores().await {
         let sam = actor(&db.store, "sam.taylor@example.com").await;
@@ -267,7 +351,8 @@ async fn contractors_see_only_apis_open_to_everyone_and_those_they_were_granted(
         let dana = actor(&db.store, "dana.fox@northwind.example").await;
         let visible = catalog::list(&db.store, &dana, &CatalogFilter::default(), NOW)
             .await
-            .unwrap();
+            .unwrap()
+            .apis;
         assert_eq!(
             slugs(&visible),
             ["patent-data", "pet-store", "rides", "webhooks"],

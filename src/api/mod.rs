@@ -8,7 +8,7 @@ pub use access::*;
 pub use keys::*;
 
 use crate::model::{
-    ApiDetail, ApiEdit, ApiSummary, AppError, CatalogFacets, CatalogFilter, ChangelogPage,
+    ApiDetail, ApiEdit, AppError, CatalogFacets, CatalogFilter, CatalogResults, ChangelogPage,
     GuidePage, InvitationCreated, InvitationLimits, InvitationPreview, InvitationView, Me,
     OrgImportReport, PersonDetail, PersonSummary, Profile, PublishTokenCreated, PublishTokenView,
     ReferencePage, SearchResults, SignInOptions, TeamView,
@@ -38,7 +38,7 @@ pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
 }
 
 #[server(endpoint = "catalog/list")]
-pub async fn list_catalog(filter: CatalogFilter) -> Result<Vec<ApiSummary>, AppError> {
+pub async fn list_catalog(filter: CatalogFilter) -> Result<CatalogResults, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
     catalog::list(&state.store, &actor, &filter, state.clock.now())

@@ -46,6 +46,8 @@ pub struct CatalogQuery {
     pub team: Option<String>,
     pub lifecycle: Option<Lifecycle>,
     pub tag: Option<String>,
+    /// The page asked for, from 1.
+    pub page: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,10 +58,21 @@ pub enum InvalidQuery {
     Lifecycle(#[from] UnknownVariant),
     #[error("'{0}' is not a team or tag name")]
     Facet(String),
+    #[error("the page must be a whole number from 1 to {max}")]
+    Page { max: u32 },
 }
 
 impl CatalogQuery {
     pub const MAX_TEXT: usize = 200;
+    /// APIs per catalog page: a screenful of cards, and a page that stays small at 10,000 APIs.
+    pub const PER_PAGE: u32 = 48;
+    /// No catalog has more pages than this (a million APIs); a larger number is a typo.
+    pub const MAX_PAGE: u32 = 20_000;
+
+    /// Rows to skip for this page.
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(Self::PER_PAGE)
+    }
 
     pub fn parse(filter: &CatalogFilter) -> Result<Self, InvalidQuery> {
         let text = filter.q.trim();
@@ -90,6 +103,16 @@ impl CatalogQuery {
                 value => Some(value.parse()?),
             },
             tag: facet(&filter.tag)?,
+            page: match filter.page.trim() {
+                "" => 1,
+                value => value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| (1..=Self::MAX_PAGE).contains(p))
+                    .ok_or(InvalidQuery::Page {
+                        max: Self::MAX_PAGE,
+                    })?,
+            },
         })
     }
 }
@@ -176,6 +199,7 @@ mod tests {
             team: "Commerce".into(),
             lifecycle: "production".into(),
             tag: "".into(),
+            page: "".into(),
         };
         let query = CatalogQuery::parse(&filter).unwrap();
         assert_eq!(query.text.as_deref(), Some("pet store"));
@@ -203,6 +227,21 @@ mod tests {
             with(|f| f.q = "x".repeat(201)),
             Err(InvalidQuery::TooLong { .. })
         ));
+        for page in ["0", "-1", "two", "1.5", "20001", "99999999999"] {
+            let filter = CatalogFilter {
+                page: page.into(),
+                ..CatalogFilter::default()
+            };
+            assert!(
+                matches!(CatalogQuery::parse(&filter), Err(InvalidQuery::Page { .. })),
+                "{page}"
+            );
+        }
+        let mut filter = CatalogFilter::default();
+        assert_eq!(CatalogQuery::parse(&filter).unwrap().page, 1);
+        filter.page = " 3 ".into();
+        let third = CatalogQuery::parse(&filter).unwrap();
+        assert_eq!((third.page, third.offset()), (3, 96));
     }
 
     #[test]

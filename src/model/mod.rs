@@ -139,10 +139,13 @@ pub struct CatalogFilter {
     pub team: String,
     pub lifecycle: String,
     pub tag: String,
+    /// The page of results, from 1; empty is the first.
+    pub page: String,
 }
 
 impl CatalogFilter {
-    pub const KEYS: [&'static str; 4] = ["q", "team", "lifecycle", "tag"];
+    /// The URL's keys, the page last.
+    pub const KEYS: [&'static str; 5] = ["q", "team", "lifecycle", "tag", "page"];
 
     pub fn get(&self, key: &str) -> &str {
         match key {
@@ -150,22 +153,43 @@ impl CatalogFilter {
             "team" => &self.team,
             "lifecycle" => &self.lifecycle,
             "tag" => &self.tag,
+            "page" => &self.page,
             _ => "",
         }
     }
 
+    /// Sets one key. Changing what is filtered starts again at the first page.
     pub fn set(&mut self, key: &str, value: String) {
         match key {
             "q" => self.q = value,
             "team" => self.team = value,
             "lifecycle" => self.lifecycle = value,
             "tag" => self.tag = value,
-            _ => {}
+            "page" => self.page = value,
+            _ => return,
+        }
+        if key != "page" {
+            self.page.clear();
         }
     }
 
+    /// The same filter at another page.
+    pub fn at_page(&self, page: u32) -> Self {
+        let mut next = self.clone();
+        next.page = if page <= 1 {
+            String::new()
+        } else {
+            page.to_string()
+        };
+        next
+    }
+
+    /// Whether nothing narrows the list (the page does not).
     pub fn is_empty(&self) -> bool {
-        Self::KEYS.iter().all(|k| self.get(k).is_empty())
+        Self::KEYS
+            .iter()
+            .filter(|k| **k != "page")
+            .all(|k| self.get(k).is_empty())
     }
 
     /// The catalog URL that shows this filter: empty fields are left out.
@@ -198,6 +222,25 @@ pub struct ApiSummary {
     pub lifecycle: Lifecycle,
     pub visibility: Visibility,
     pub tags: Vec<String>,
+}
+
+/// One page of the catalog: the APIs on it, and how many match in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogResults {
+    pub apis: Vec<ApiSummary>,
+    /// How many APIs match the filter, on every page.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl CatalogResults {
+    /// How many pages the matches fill (at least one).
+    pub fn pages(&self) -> u32 {
+        let per_page = self.per_page.max(1) as usize;
+        u32::try_from(self.total.div_ceil(per_page).max(1)).unwrap_or(u32::MAX)
+    }
 }
 
 /// What the catalog filter offers: the teams and tags among the APIs a person can see.
@@ -662,6 +705,26 @@ mod tests {
         };
         assert_eq!(filter.to_url(), "/?q=pet%20store%26co&tag=payments");
         assert_eq!(CatalogFilter::default().to_url(), "/");
+        // The page goes last; changing the filter starts again at the first page.
+        let mut paged = filter.at_page(3);
+        assert_eq!(paged.to_url(), "/?q=pet%20store%26co&tag=payments&page=3");
+        assert!(!paged.is_empty() && CatalogFilter::default().at_page(2).is_empty());
+        paged.set("team", "data".into());
+        assert_eq!(
+            paged.to_url(),
+            "/?q=pet%20store%26co&team=data&tag=payments"
+        );
+        assert_eq!(filter.at_page(1).to_url(), filter.to_url());
+        let results = |total| CatalogResults {
+            apis: Vec::new(),
+            total,
+            page: 1,
+            per_page: 48,
+        };
+        assert_eq!(
+            (results(0).pages(), results(48).pages(), results(49).pages()),
+            (1, 1, 2)
+        );
     }
 }
 

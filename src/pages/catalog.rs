@@ -1,9 +1,10 @@
-//! The catalog: every API the person may see, filtered by text, team, lifecycle and tag. The
-//! filter lives in the URL, so a filtered view can be shared and the back button works.
+//! The catalog: every API the person may see, filtered by text, team, lifecycle and tag, a page
+//! of cards at a time. The filter and the page live in the URL, so a view can be shared and the
+//! back button works.
 
 use crate::api::{get_catalog_facets, list_catalog};
 use crate::components::{EmptyState, ErrorPanel, LifecycleBadge, SignedIn};
-use crate::model::{ApiSummary, CatalogFacets, CatalogFilter, Lifecycle};
+use crate::model::{ApiSummary, CatalogFacets, CatalogFilter, CatalogResults, Lifecycle};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
@@ -100,7 +101,7 @@ fn Catalog() -> impl IntoView {
                 {move || {
                     apis.get()
                         .map(|result| match result {
-                            Ok(list) => view! { <Results apis=list filtered=!filter.get_untracked().is_empty() /> }.into_any(),
+                            Ok(results) => view! { <Results results filter=filter.get_untracked() /> }.into_any(),
                             Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         })
                 }}
@@ -169,7 +170,20 @@ where
 }
 
 #[component]
-fn Results(apis: Vec<ApiSummary>, filtered: bool) -> impl IntoView {
+fn Results(results: CatalogResults, filter: CatalogFilter) -> impl IntoView {
+    let filtered = !filter.is_empty();
+    let pages = results.pages();
+    if results.apis.is_empty() && results.total > 0 {
+        // A page past the end (an old link, a hand-typed URL).
+        return view! {
+            <EmptyState title="No such page">
+                <p>{format!("Page {} is past the last one ({pages}).", results.page)}</p>
+                <a class="button" href=filter.at_page(1).to_url()>"First page"</a>
+            </EmptyState>
+        }
+        .into_any();
+    }
+    let apis = results.apis;
     if apis.is_empty() {
         return view! {
             <EmptyState title="No API matches">
@@ -186,16 +200,42 @@ fn Results(apis: Vec<ApiSummary>, filtered: bool) -> impl IntoView {
         }
         .into_any();
     }
-    let count = apis.len();
+    let total = results.total;
+    let noun = if total == 1 { "API" } else { "APIs" };
+    let count = if pages > 1 {
+        let first = (results.page - 1) as usize * results.per_page as usize + 1;
+        format!("{first}–{} of {total} {noun}", first + apis.len() - 1)
+    } else {
+        format!("{total} {noun}")
+    };
     view! {
-        <p class="muted result-count" data-testid="result-count">
-            {format!("{count} {}", if count == 1 { "API" } else { "APIs" })}
-        </p>
+        <p class="muted result-count" data-testid="result-count">{count}</p>
         <ul class="api-grid" data-testid="api-list">
             {apis.into_iter().map(|api| view! { <ApiCard api /> }).collect_view()}
         </ul>
+        {(pages > 1).then(|| view! { <Pager filter page=results.page pages /> })}
     }
     .into_any()
+}
+
+/// Previous and next, and where this page is among them. Plain links: they work before the page
+/// has hydrated, and the router takes them after.
+#[component]
+fn Pager(filter: CatalogFilter, page: u32, pages: u32) -> impl IntoView {
+    let link = move |to: u32, label: &'static str, rel: &'static str| {
+        if (1..=pages).contains(&to) && to != page {
+            view! { <a class="button" href=filter.at_page(to).to_url() rel=rel data-testid=format!("page-{rel}")>{label}</a> }.into_any()
+        } else {
+            view! { <span class="button disabled" aria-disabled="true">{label}</span> }.into_any()
+        }
+    };
+    view! {
+        <nav class="pager" aria-label="Pages" data-testid="pager">
+            {link(page.saturating_sub(1), "Previous", "prev")}
+            <span class="muted">{format!("Page {page} of {pages}")}</span>
+            {link(page + 1, "Next", "next")}
+        </nav>
+    }
 }
 
 #[component]

@@ -15,7 +15,8 @@ const USAGE: &str =
 seed-scale loads the demo company and, on top, a large enterprise for benchmarks: 500 teams,
 20,000 people, 10,000 APIs with 100,000 operations, 200,000 access requests, 1,000,000 keys
 (every count divided by N with --divide N). With --keys-out it writes a gateway credential and
-1,000 of the keys, one per line, for a load generator. It reports how long each part took.
+1,000 of the keys for a load generator, one per line with its API, environment and a path it may
+call. It reports how long each part took.
 
 import PATH reads one folder per API (gatehouse.yaml, its OpenAPI files, docs/*.md and images),
 checks each API whole and brings the catalog in line with it; PATH is an API folder or a folder
@@ -211,10 +212,14 @@ async fn run(command: Command, config: Config) -> ExitCode {
                             Ok(c) => c.secret,
                             Err(e) => return die(1, crate::model::AppError::from(e)),
                         };
+                        // The credential, then a key a line: key, API, environment and a
+                        // path its scopes allow, separated by spaces.
                         let mut text = credential;
-                        for key in &report.sample_keys {
-                            text.push('\n');
-                            text.push_str(key);
+                        for sample in &report.sample_keys {
+                            text.push_str(&format!(
+                                "\n{} {} {} {}",
+                                sample.key, sample.api, sample.environment, sample.path
+                            ));
                         }
                         text.push('\n');
                         if let Err(e) = std::fs::write(&path, text) {

@@ -68,7 +68,17 @@ pub struct ScaleReport {
     /// (part, seconds)
     pub timings: Vec<(&'static str, f64)>,
     /// A spread of generated keys (plaintext, for the load generator only).
-    pub sample_keys: Vec<String>,
+    pub sample_keys: Vec<SampleKey>,
+}
+
+/// A generated key with what a gateway would ask about it: its API, its environment, and a call
+/// its scopes allow (`GET /{noun}s`, which needs the read scope every generated grant holds).
+#[derive(Debug, Clone)]
+pub struct SampleKey {
+    pub key: String,
+    pub api: String,
+    pub environment: &'static str,
+    pub path: String,
 }
 
 impl ScaleReport {
@@ -374,7 +384,7 @@ pub async fn seed_scale(
     lap(&mut report, "teams and people");
 
     // APIs through the real publishing pipeline, committed in batches.
-    let mut api_rows: Vec<(i64, Vec<i64>, Vec<i64>)> = Vec::with_capacity(scale.apis);
+    let mut api_rows: Vec<ApiRow> = Vec::with_capacity(scale.apis);
     for chunk_start in (0..scale.apis).step_by(200) {
         let mut tx = pool.begin().await?;
         for i in chunk_start..(chunk_start + 200).min(scale.apis) {
@@ -470,7 +480,7 @@ pub async fn seed_scale(
                 &format!("SELECT id FROM scopes WHERE api_id = {api_id} ORDER BY name"),
             )
             .await?;
-            api_rows.push((api_id, envs, scopes));
+            api_rows.push((api_id, envs, scopes, slug, noun));
             report.operations += scale.operations_per_api;
         }
         tx.commit().await?;
@@ -479,7 +489,8 @@ pub async fn seed_scale(
     lap(&mut report, "APIs (published specs)");
 
     // Access requests: 70% approved (with a grant), 10% pending, 10% rejected, 10% expired.
-    let mut grants: Vec<(i64, i64)> = Vec::new(); // (grant id, person id)
+    // (grant id, person id, index in api_rows, environment name)
+    let mut grants: Vec<(i64, i64, usize, &'static str)> = Vec::new();
     for chunk_start in (0..scale.requests).step_by(500) {
         let mut tx = pool.begin().await?;
         let range = chunk_start..(chunk_start + 500).min(scale.requests);
@@ -487,7 +498,8 @@ pub async fn seed_scale(
             .clone()
             .map(|r| {
                 let person_index = (r * 7_919) % person_ids.len();
-                let (api_id, envs, scopes) = &api_rows[(r * 31) % api_rows.len()];
+                let api_index = (r * 31) % api_rows.len();
+                let (api_id, envs, scopes, ..) = &api_rows[api_index];
                 let state = match r % 10 {
                     0..=6 => "approved",
                     7 => "pending",
@@ -499,6 +511,7 @@ pub async fn seed_scale(
                     manager: (person_index > 0).then(|| person_ids[(person_index - 1) / 20]),
                     contractor: person_index % 20 == 7,
                     api: *api_id,
+                    api_index,
                     environment: envs[r % envs.len()],
                     environment_name: if r % envs.len() == 0 {
                         "production"
@@ -635,7 +648,8 @@ pub async fn seed_scale(
             grants.extend(
                 grant_ids
                     .into_iter()
-                    .zip(approved.iter().map(|(_, p)| p.person)),
+                    .zip(&approved)
+                    .map(|(g, (_, p))| (g, p.person, p.api_index, p.environment_name)),
             );
         }
         tx.commit().await?;
@@ -656,16 +670,23 @@ pub async fn seed_scale(
                 &mut tx,
                 "INSERT INTO api_keys (grant_id, person_id, name, lookup_id, secret_hash, created_at, expires_at, environment_marker) VALUES ",
                 range.map(|n| {
-                    let (grant, person) = grants[n % grants.len()];
-                    let (key, lookup) = keys::generate("production");
+                    let (grant, person, api_index, environment) = grants[n % grants.len()];
+                    let (key, lookup) = keys::generate(environment);
                     let hash = super::secrets::encode_hex(&hasher.hash(&key));
                     if n % every == 0 && sample_keys.len() < sample {
-                        sample_keys.push(key);
+                        let (.., slug, noun) = &api_rows[api_index];
+                        sample_keys.push(SampleKey {
+                            key,
+                            api: slug.clone(),
+                            environment,
+                            path: format!("/{noun}s"),
+                        });
                     }
                     format!(
-                        "({grant}, {person}, 'app-{}', '{lookup}', '{hash}', {now}, {}, 'production')",
+                        "({grant}, {person}, 'app-{}', '{lookup}', '{hash}', {now}, {}, '{}')",
                         n / grants.len(),
-                        now + 300 * DAY
+                        now + 300 * DAY,
+                        keys::environment_marker(environment)
                     )
                 }),
                 500,
@@ -687,7 +708,12 @@ pub async fn seed_scale(
     Ok(report)
 }
 
+/// A generated API as the later parts need it: id, environment ids (production first), scope ids
+/// (read first), slug and noun.
+type ApiRow = (i64, Vec<i64>, Vec<i64>, String, &'static str);
+
 struct Planned {
+    api_index: usize,
     person: i64,
     manager: Option<i64>,
     contractor: bool,

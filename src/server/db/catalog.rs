@@ -94,61 +94,82 @@ impl ApiRow {
 
 const API_COLUMNS: &str = "a.id, a.slug, a.name, a.summary, a.lifecycle, a.visibility, t.slug AS team_slug, t.name AS team_name";
 
-/// The APIs the viewer may see that match the query, by name.
+/// One page of the APIs the viewer may see that match the query, by name, and how many match in
+/// all. Only the page's rows and tags are read.
 pub async fn list(
     pool: &AnyPool,
     viewer: &Viewer,
     query: &CatalogQuery,
-) -> Result<Vec<ApiSummary>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {API_COLUMNS}
-         FROM apis a JOIN teams t ON t.id = a.owner_team_id
+) -> Result<(Vec<ApiSummary>, usize), sqlx::Error> {
+    let matching = format!(
+        "FROM apis a JOIN teams t ON t.id = a.owner_team_id
          WHERE {visible}
            AND ($5 = '' OR lower(a.name) LIKE $6 ESCAPE '\\' OR lower(a.summary) LIKE $6 ESCAPE '\\'
                 OR a.slug LIKE $6 ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag LIKE $6 ESCAPE '\\'))
            AND ($7 = '' OR t.slug = $7)
            AND ($8 = '' OR a.lifecycle = $8)
-           AND ($9 = '' OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag = $9))
-         ORDER BY lower(a.name), a.id",
+           AND ($9 = '' OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag = $9))",
         visible = visible_to(1)
     );
-    let text = query.text.clone().unwrap_or_default();
-    let pattern = super::like_contains(&text);
-    let rows: Vec<ApiRow> = sqlx::query_as(&sql)
-        .bind(viewer.is_admin)
-        .bind(viewer.kind)
-        .bind(viewer.person_id)
-        .bind(viewer.now)
-        .bind(text)
-        .bind(pattern)
-        .bind(query.team.clone().unwrap_or_default())
-        .bind(query.lifecycle.map(|l| l.as_str()).unwrap_or_default())
-        .bind(query.tag.clone().unwrap_or_default())
+    fn bind_filter<'q>(
+        sql: &'q str,
+        viewer: &Viewer,
+        query: &CatalogQuery,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let text = query.text.clone().unwrap_or_default();
+        let pattern = super::like_contains(&text);
+        bind_viewer(sqlx::query(sql), viewer)
+            .bind(text)
+            .bind(pattern)
+            .bind(query.team.clone().unwrap_or_default())
+            .bind(query.lifecycle.map(|l| l.as_str()).unwrap_or_default())
+            .bind(query.tag.clone().unwrap_or_default())
+    }
+    let count_sql = format!("SELECT COUNT(*) AS n {matching}");
+    let total: i64 = bind_filter(&count_sql, viewer, query)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?;
+    let page_sql = format!(
+        "SELECT {API_COLUMNS} {matching} ORDER BY lower(a.name), a.id LIMIT $10 OFFSET $11"
+    );
+    let rows = bind_filter(&page_sql, viewer, query)
+        .bind(i64::from(CatalogQuery::PER_PAGE))
+        .bind(query.offset())
         .fetch_all(pool)
-        .await?;
-    let mut tags = tags_by_api(pool, viewer).await?;
-    rows.into_iter()
+        .await?
+        .iter()
+        .map(<ApiRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = tags_of(pool, &ids).await?;
+    let apis = rows
+        .into_iter()
         .map(|row| {
             let tags = tags.remove(&row.id).unwrap_or_default();
             row.into_summary(tags).map(|(_, summary)| summary)
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((apis, usize::try_from(total).unwrap_or(0)))
 }
 
-async fn tags_by_api(
-    pool: &AnyPool,
-    viewer: &Viewer,
-) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
-    let sql = format!(
-        "SELECT x.api_id, x.tag FROM api_tags x JOIN apis a ON a.id = x.api_id WHERE {} ORDER BY x.api_id, x.tag",
-        visible_to(1)
-    );
+/// The tags of these APIs (a page's worth), each API's in order.
+async fn tags_of(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    for row in bind_viewer(sqlx::query(&sql), viewer)
-        .fetch_all(pool)
-        .await?
-    {
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT api_id, tag FROM api_tags WHERE api_id IN ({}) ORDER BY api_id, tag",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    for row in q.fetch_all(pool).await? {
         out.entry(row.try_get("api_id")?)
             .or_default()
             .push(row.try_get("tag")?);

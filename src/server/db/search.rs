@@ -112,9 +112,14 @@ pub struct Match {
 }
 
 /// The best `limit` matches the viewer may see: APIs themselves first (so an API whose name
-/// matches leads its group), then operations, schemas and guide sections, each by the engine's
-/// relevance. `fts5` and `tsquery` are the same query in each engine's syntax (see
-/// `server::search`).
+/// matches leads its group), then operations, schemas and guide sections, each kind with the
+/// shortest documents first. Every result contains every word (as a prefix) and the index keeps
+/// no word positions, so this is the order bm25 would give, without scoring every match. `fts5`
+/// and `tsquery` are the same query in each engine's syntax (see `server::search`).
+///
+/// At scale a common word matches thousands of documents. Those are ordered from the index and
+/// its rows alone, and only the best `window` of them are checked for visibility and for being
+/// their API's shown version; when too few of those pass, the search runs again over every match.
 pub async fn find(
     pool: &AnyPool,
     backend: Backend,
@@ -123,28 +128,55 @@ pub async fn find(
     tsquery: &str,
     limit: i64,
 ) -> Result<Vec<Match>, sqlx::Error> {
-    let (from, rank, query) = match backend {
+    let window = limit.saturating_mul(4);
+    let found = find_in(pool, backend, viewer, fts5, tsquery, limit, Some(window)).await?;
+    if (found.len() as i64) < limit {
+        // Either there are few matches (and the full search is as cheap), or many were hidden
+        // from this viewer or belong to versions not shown.
+        return find_in(pool, backend, viewer, fts5, tsquery, limit, None).await;
+    }
+    Ok(found)
+}
+
+async fn find_in(
+    pool: &AnyPool,
+    backend: Backend,
+    viewer: &Viewer,
+    fts5: &str,
+    tsquery: &str,
+    limit: i64,
+    window: Option<i64>,
+) -> Result<Vec<Match>, sqlx::Error> {
+    let (from, query) = match backend {
         Backend::Sqlite => (
             "search_fts f JOIN search_documents d ON d.id = f.rowid",
-            "f.rank",
             "search_fts MATCH $5",
         ),
         Backend::Postgres => (
             "search_documents d",
-            "-ts_rank(d.terms_tsv, to_tsquery('simple', $5))",
             "d.terms_tsv @@ to_tsquery('simple', $5)",
+        ),
+    };
+    const ORDER: &str = "CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, length(d.terms), d.id";
+    let candidates = match window {
+        Some(_) => format!(
+            "(SELECT d.id, d.api_id, d.version_id, d.kind, d.title, d.link, d.body, d.terms
+              FROM {from} WHERE {query} ORDER BY {ORDER} LIMIT $7)"
+        ),
+        None => format!(
+            "(SELECT d.id, d.api_id, d.version_id, d.kind, d.title, d.link, d.body, d.terms
+              FROM {from} WHERE {query})"
         ),
     };
     let sql = format!(
         "SELECT a.slug AS api_slug, a.name AS api_name, d.kind, d.title, d.link, d.body
-         FROM {from} JOIN apis a ON a.id = d.api_id
-         WHERE {query}
-           AND {visible}
+         FROM {candidates} d JOIN apis a ON a.id = d.api_id
+         WHERE {visible}
            AND (d.version_id IS NULL OR d.version_id = (
                 SELECT v.id FROM api_versions v WHERE v.api_id = d.api_id
                 ORDER BY {SHOWN_VERSION_ORDER}
                 LIMIT 1))
-         ORDER BY CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, {rank}, d.id
+         ORDER BY {ORDER}
          LIMIT $6",
         visible = visible_to(1)
     );
@@ -152,10 +184,13 @@ pub async fn find(
         Backend::Sqlite => fts5,
         Backend::Postgres => tsquery,
     };
-    bind_viewer(sqlx::query(&sql), viewer)
+    let mut q = bind_viewer(sqlx::query(&sql), viewer)
         .bind(text)
-        .bind(limit)
-        .fetch_all(pool)
+        .bind(limit);
+    if let Some(window) = window {
+        q = q.bind(window);
+    }
+    q.fetch_all(pool)
         .await?
         .into_iter()
         .map(|r| {

@@ -2,7 +2,7 @@
 
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
 use crate::model::{
-    ApiDetail, ApiSummary, CatalogFacets, CatalogFilter, ChangelogPage, GuideLink, GuidePage,
+    ApiDetail, CatalogFacets, CatalogFilter, CatalogResults, ChangelogPage, GuideLink, GuidePage,
     ReferencePage, VersionDiff,
 };
 use crate::server::actor::Actor;
@@ -17,10 +17,16 @@ pub async fn list(
     actor: &Actor,
     filter: &CatalogFilter,
     now: i64,
-) -> Result<Vec<ApiSummary>, ServiceError> {
+) -> Result<CatalogResults, ServiceError> {
     let query =
         CatalogQuery::parse(filter).map_err(|e| ServiceError::Invalid(format!("Filter: {e}.")))?;
-    Ok(db::catalog::list(store.pool(), &Viewer::new(actor, now), &query).await?)
+    let (apis, total) = db::catalog::list(store.pool(), &Viewer::new(actor, now), &query).await?;
+    Ok(CatalogResults {
+        apis,
+        total,
+        page: query.page,
+        per_page: CatalogQuery::PER_PAGE,
+    })
 }
 
 /// The filter's choices, drawn only from what the person can see.
