@@ -199,3 +199,130 @@ async fn release_notes_are_rendered_at_publish_and_shown_in_the_changelog() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn a_large_reference_is_served_a_part_at_a_time_with_the_whole_navigation() {
+    for db in seeded_stores().await {
+        let b = db.backend;
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let sam = cookie(&db, "sam.taylor@example.com").await;
+        let part = |query: String| {
+            let app = app.clone();
+            let sam = sam.clone();
+            async move {
+                send(
+                    &app,
+                    post_form("/api/catalog/reference", query, SAME_ORIGIN, Some(&sam)),
+                )
+                .await
+            }
+        };
+        let whole: String = sqlx::query_scalar(
+            "SELECT r.html FROM rendered_artifacts r JOIN api_versions v ON v.id = r.version_id
+             JOIN apis a ON a.id = v.api_id WHERE a.slug = 'files' AND r.kind = 'reference'",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+
+        // Without a part: the overview and the first tag, a small share of the whole, and the
+        // navigation of every part.
+        let reply = part("slug=files".into()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{b}: {}", reply.body);
+        let first: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let html = first["html"].as_str().unwrap();
+        assert!(
+            html.contains("ref-info") && html.len() * 10 < whole.len(),
+            "{b}: {} of {}",
+            html.len(),
+            whole.len()
+        );
+        let nav = first["nav"].as_array().unwrap();
+        let operations = nav
+            .iter()
+            .filter(|e| e["id"].as_str().unwrap().starts_with("op-"))
+            .count();
+        assert_eq!(operations, whole.matches("class=\"ref-op\"").count(), "{b}");
+        let shown = first["section"].as_str().unwrap().to_owned();
+        assert!(
+            nav.iter()
+                .filter(|e| e["section"] == shown.as_str())
+                .all(|e| html.contains(&format!("id=\"{}\"", e["id"].as_str().unwrap())))
+        );
+
+        // Another tag's part: its operations and not the first tag's.
+        let other = nav
+            .iter()
+            .find(|e| e["level"] == 2 && e["section"] != shown.as_str() && e["id"] != "schemas")
+            .unwrap()["section"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reply = part(format!("slug=files&section={other}")).await;
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(page["section"], other.as_str());
+        let html = page["html"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("id=\"{other}\"")) && !html.contains(&format!("id=\"{shown}\"")),
+            "{b}"
+        );
+        assert!(!html.contains("ref-info"));
+        // Its links to schemas lead to the schemas part; with a version named, they keep it.
+        assert!(html.contains("href=\"?section=schemas#schema-"), "{b}");
+        let version = page["version"].as_str().unwrap().to_owned();
+        let reply = part(format!("slug=files&version={version}&section={other}")).await;
+        let page: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert!(
+            page["html"].as_str().unwrap().contains(&format!(
+                "href=\"?version={version}&amp;section=schemas#schema-"
+            )),
+            "{b}"
+        );
+
+        // A part that does not exist is not found, and says which.
+        let reply = part("slug=files&section=tag-nothing".into()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{b}");
+        assert!(reply.body.contains("tag-nothing"));
+
+        // The page: the part's tag is marked current, other parts are linked by name.
+        let page = send(
+            &app,
+            get(
+                &format!("/apis/files/reference?section={other}"),
+                Some(&sam),
+            ),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body
+                .contains(&format!("href=\"#{other}\" aria-current=\"location\"")),
+            "{b}"
+        );
+        assert!(
+            page.body
+                .contains(&format!("href=\"?section={shown}#{shown}\"")),
+            "{b}"
+        );
+
+        // A database from before parts: start-up splits the stored references again.
+        let parts = count(&db, "SELECT COUNT(*) FROM reference_sections").await;
+        assert!(parts > 0);
+        sqlx::query("DELETE FROM reference_sections")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        // Meanwhile the page is split from the stored whole.
+        let reply = part(format!("slug=files&section={other}")).await;
+        let again: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(again["section"], other.as_str(), "{b}");
+        gatehouse::server::services::publish::backfill(&db.store)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM reference_sections").await,
+            parts,
+            "{b}"
+        );
+    }
+}

@@ -67,6 +67,105 @@ fn every_fixture_spec_publishes_with_all_its_operations() {
     assert_eq!(seen, 8);
 }
 
+/// Every fixture's reference splits into parts that stand alone: the overview, then one part per
+/// tag (and webhooks, schemas) holding exactly its own operations; every anchor in exactly one
+/// part; every link between parts leads to an element of the part it names; nothing lost.
+#[test]
+fn every_fixture_reference_splits_into_parts_that_stand_alone() {
+    let dir = format!("{}/demo/fixtures/specs", env!("CARGO_MANIFEST_DIR"));
+    let ids = scraper::Selector::parse("[id]").unwrap();
+    let links = scraper::Selector::parse("a[href]").unwrap();
+    let mut cross_links = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.display().to_string();
+        let reference = openapi::render(&std::fs::read(&path).unwrap(), &ctx()).unwrap();
+        let parts = openapi::sections(&reference.html, &reference.toc);
+        assert_eq!(parts[0].anchor, openapi::OVERVIEW, "{name}");
+        assert!(parts[0].html.contains("ref-info"), "{name}");
+        let groups = reference.toc.iter().filter(|e| e.level == 2).count();
+        assert_eq!(
+            parts.len(),
+            groups + 1,
+            "{name}: a part per tag, webhooks, schemas"
+        );
+        // Every navigation entry in exactly one part, in the order of the whole.
+        let entries: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| p.nav.iter().map(|e| e.id.as_str()))
+            .collect();
+        let whole: Vec<&str> = reference.toc.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(entries, whole, "{name}");
+        let elements: Vec<std::collections::HashSet<String>> = parts
+            .iter()
+            .map(|p| {
+                scraper::Html::parse_fragment(&p.html)
+                    .select(&ids)
+                    .filter_map(|e| e.value().attr("id").map(str::to_owned))
+                    .collect()
+            })
+            .collect();
+        for (part, found) in parts.iter().zip(&elements) {
+            for e in &part.nav {
+                assert!(
+                    found.contains(&e.id),
+                    "{name}: #{} is not in its part {}",
+                    e.id,
+                    part.anchor
+                );
+            }
+        }
+        // Links: within the part, or to another part that has the element.
+        for (part, found) in parts.iter().zip(&elements) {
+            let doc = scraper::Html::parse_fragment(&part.html);
+            for link in doc.select(&links) {
+                let href = link.value().attr("href").unwrap();
+                if let Some(id) = href.strip_prefix('#') {
+                    assert!(
+                        found.contains(id) || !reference.toc.iter().any(|e| e.id == id),
+                        "{name}: {href} in {} points to another part without saying so",
+                        part.anchor
+                    );
+                } else if let Some(rest) = href.strip_prefix("?section=") {
+                    let (target, id) = rest.split_once('#').unwrap();
+                    let at = parts
+                        .iter()
+                        .position(|p| p.anchor == target)
+                        .unwrap_or_else(|| panic!("{name}: no part {target}"));
+                    assert!(elements[at].contains(id), "{name}: {href}");
+                    assert_ne!(target, part.anchor, "{name}");
+                    cross_links += 1;
+                }
+            }
+        }
+        // The parts together are the whole, only links rewritten.
+        let total: usize = parts.iter().map(|p| p.html.len()).sum();
+        assert!(total >= reference.html.len(), "{name}");
+        let plain = |h: &str| h.replace("?section=", "").len();
+        assert!(
+            plain(&parts.iter().map(|p| p.html.as_str()).collect::<String>())
+                >= reference.html.len()
+        );
+    }
+    assert!(
+        cross_links > 0,
+        "schemas are linked from operations in other parts"
+    );
+}
+
+#[test]
+fn a_reference_not_in_the_renderers_shape_stays_one_part() {
+    let toc = vec![gatehouse::model::TocEntry {
+        level: 2,
+        id: "tag-pets".into(),
+        title: "pets".into(),
+    }];
+    let parts = openapi::sections("<p>Something else</p>", &toc);
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].html, "<p>Something else</p>");
+    assert_eq!(parts[0].nav, toc);
+}
+
 #[test]
 fn swagger_2_and_openapi_3_details_are_shown() {
     let read = |f: &str| {

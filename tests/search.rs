@@ -43,8 +43,11 @@ async fn operations_are_found_by_a_fragment_of_their_path_and_a_word_of_their_su
             db.backend
         );
         let hit = ops[0];
+        // The link names the part of the reference that has the operation.
         assert!(
-            hit.link.starts_with("/apis/patent-data/reference#op-"),
+            hit.link
+                .starts_with("/apis/patent-data/reference?section=tag-")
+                && hit.link.contains("#op-"),
             "{}",
             hit.link
         );
@@ -54,13 +57,20 @@ async fn operations_are_found_by_a_fragment_of_their_path_and_a_word_of_their_su
                 .any(|p| p.hit && p.text.to_lowercase().starts_with("searchable"))
         );
 
-        // The anchor it links to exists in the stored reference.
-        let anchor = hit.link.split('#').nth(1).unwrap();
+        // The anchor it links to exists in the stored part it names.
+        let (part, anchor) = hit
+            .link
+            .split_once("?section=")
+            .unwrap()
+            .1
+            .split_once('#')
+            .unwrap();
         let html: String = sqlx::query_scalar(
-            "SELECT r.html FROM rendered_artifacts r JOIN api_versions v ON v.id = r.version_id
+            "SELECT s.html FROM reference_sections s JOIN api_versions v ON v.id = s.version_id
              JOIN apis a ON a.id = v.api_id
-             WHERE a.slug = 'patent-data' AND v.label = '1.0.1' AND r.kind = 'reference'",
+             WHERE a.slug = 'patent-data' AND v.label = '1.0.1' AND s.anchor = $1",
         )
+        .bind(part)
         .fetch_one(db.store.pool())
         .await
         .unwrap();
@@ -262,9 +272,9 @@ async fn the_search_page_renders_results_with_links_to_the_operation() {
             .filter_map(|a| a.value().attr("href"))
             .collect();
         assert!(
-            hrefs
-                .iter()
-                .any(|h| h.starts_with("/apis/patent-data/reference#op-")),
+            hrefs.iter().any(
+                |h| h.starts_with("/apis/patent-data/reference?section=tag-") && h.contains("#op-")
+            ),
             "{hrefs:?}"
         );
         let marks = scraper::Selector::parse(".search-snippet mark").unwrap();

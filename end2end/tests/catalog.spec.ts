@@ -107,6 +107,19 @@ test("reference: move through operations with the navigation, and a deep link la
   await page.goto("/apis/pet-store/reference#op-addpet");
   await expect(page.locator("#op-addpet")).toBeInViewport();
   await expect(page.locator("#op-addpet")).toContainText("/pet");
+
+  // Another tag is a page of its own: the navigation goes there and marks it.
+  await hydrated(page);
+  await nav.getByRole("link", { name: "POST /store/order" }).click();
+  await expect(page).toHaveURL(/\/apis\/pet-store\/reference\?section=tag-store#op-placeorder$/);
+  await expect(page.locator("#op-placeorder")).toBeInViewport();
+  await expect(page.locator("#op-addpet")).toHaveCount(0);
+  await expect(nav.locator("a[aria-current=location]")).toHaveText("store");
+
+  // A link from before the parts (an old bookmark) is taken to the part that has it.
+  await page.goto("/apis/pet-store/reference#op-placeorder");
+  await expect(page).toHaveURL(/\/apis\/pet-store\/reference\?section=tag-store#op-placeorder$/);
+  await expect(page.locator("#op-placeorder")).toBeInViewport();
 });
 
 test("changelog: each version with its release notes", async ({ page }) => {

@@ -16,7 +16,7 @@ test("search: press / on another page, search an operation and land on it in the
   await expect(group).toBeVisible();
   await expect(group.locator("mark").first()).toBeVisible();
   await group.getByRole("link", { name: "GET /pet/findByStatus" }).click();
-  await expect(page).toHaveURL(/\/apis\/pet-store\/reference#op-findpetsbystatus$/);
+  await expect(page).toHaveURL(/\/apis\/pet-store\/reference\?section=tag-pet#op-findpetsbystatus$/);
   await expect(page.locator("#op-findpetsbystatus")).toBeInViewport();
 });
 

@@ -377,11 +377,13 @@ pub async fn get_guide(
     .map_err(edge::fail)
 }
 
-/// An API's OpenAPI reference, as stored at publish time.
+/// One part of an API's OpenAPI reference (a tag's operations, the webhooks, the schemas), as
+/// stored at publish time; the overview and the first part without `section`.
 #[server(endpoint = "catalog/reference")]
 pub async fn get_reference(
     slug: String,
     version: Option<String>,
+    section: Option<String>,
 ) -> Result<ReferencePage, AppError> {
     use crate::server::{edge, services::catalog};
     let (state, actor) = edge::require_actor().await?;
@@ -390,6 +392,7 @@ pub async fn get_reference(
         &actor,
         &slug,
         version.as_deref(),
+        section.as_deref(),
         state.clock.now(),
     )
     .await

@@ -139,7 +139,8 @@ pub struct CatalogFilter {
     pub team: String,
     pub lifecycle: String,
     pub tag: String,
-    /// The page of results, from 1; empty is the first.
+    /// The page of results, from 1; empty (or left out) is the first.
+    #[serde(default)]
     pub page: String,
 }
 
@@ -446,10 +447,22 @@ pub struct ReferencePage {
     /// Every version with a reference, for the version selector.
     pub versions: Vec<VersionView>,
     pub first_guide: Option<String>,
-    /// Sanitized when it was published.
+    /// The part shown (sanitized when it was published): a tag's operations, the webhooks or
+    /// the schemas; the first tag's follows the overview when none is asked for.
     pub html: String,
-    /// Tags (level 2) with their operations (level 3), then schemas.
-    pub nav: Vec<TocEntry>,
+    /// The anchor of the part shown.
+    pub section: String,
+    /// Every part's entries: tags (level 2) with their operations (level 3), then schemas.
+    pub nav: Vec<ReferenceNavEntry>,
+}
+
+/// An entry of the reference's navigation, with the part whose page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceNavEntry {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
+    pub section: String,
 }
 
 /// A guide in an API's navigation.

@@ -1,14 +1,17 @@
-//! An API's OpenAPI reference: navigation by tag and operation beside the document rendered and
-//! sanitized at publish time. Every operation and schema has its own address (`#op-…`,
-//! `#schema-…`).
+//! An API's OpenAPI reference: navigation by tag and operation beside one part of the document
+//! rendered and sanitized at publish time (a tag's operations, the webhooks or the schemas; the
+//! overview and the first tag when no part is named), so a spec of hundreds of operations is
+//! not one page of megabytes. Every operation and schema has its own address
+//! (`?section=tag-…#op-…`); an older link without the part (`#op-…`) is taken to it.
 
 use crate::api::get_reference;
 use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
-use crate::model::ReferencePage;
+use crate::model::{ReferenceNavEntry, ReferencePage};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 #[component]
 pub fn ReferencePageView() -> impl IntoView {
@@ -28,9 +31,10 @@ fn ReferenceBody() -> impl IntoView {
             (
                 params.read().get("slug").unwrap_or_default(),
                 query.read().get("version"),
+                query.read().get("section"),
             )
         },
-        |(slug, version)| get_reference(slug, version),
+        |(slug, version, section)| get_reference(slug, version, section),
     );
     scroll_to_hash_when(move || reference.with(|r| matches!(r, Some(Ok(_)))));
     view! {
@@ -56,8 +60,28 @@ fn Reference(page: ReferencePage) -> impl IntoView {
         versions,
         first_guide,
         html,
+        section,
         nav,
     } = page;
+    let query = use_query_map();
+    let version_query = move || {
+        query
+            .read()
+            .get("version")
+            .map(|v| format!("version={}&", crate::domain::url::encode_component(&v)))
+            .unwrap_or_default()
+    };
+    let href = {
+        let section = section.clone();
+        move |entry: &ReferenceNavEntry| {
+            if entry.section == section {
+                format!("#{}", entry.id)
+            } else {
+                format!("?{}section={}#{}", version_query(), entry.section, entry.id)
+            }
+        }
+    };
+    follow_old_anchor(&api_slug, &section, &nav, version_query());
     view! {
         <Title text=format!("Reference · {api_name}") />
         <article class="api-page">
@@ -78,9 +102,11 @@ fn Reference(page: ReferencePage) -> impl IntoView {
                             .into_iter()
                             .map(|entry| {
                                 let class = if entry.level == 2 { "nav-group" } else { "nav-item" };
+                                let current = (entry.level == 2 && entry.section == section).then_some("location");
+                                let link = href(&entry);
                                 view! {
                                     <li class=class>
-                                        <a href=format!("#{}", entry.id)>{entry.title}</a>
+                                        <a href=link aria-current=current>{entry.title}</a>
                                     </li>
                                 }
                             })
@@ -92,4 +118,40 @@ fn Reference(page: ReferencePage) -> impl IntoView {
             </div>
         </article>
     }
+}
+
+/// A link from before the reference came in parts (`/reference#op-…`, in bookmarks and older
+/// search results) names an anchor that may be in another part: once the page is in the
+/// browser, go to the part that has it.
+fn follow_old_anchor(
+    api_slug: &str,
+    shown: &str,
+    nav: &[ReferenceNavEntry],
+    version_query: String,
+) {
+    let elsewhere: Vec<(String, String)> = nav
+        .iter()
+        .filter(|e| e.section != shown)
+        .map(|e| (e.id.clone(), e.section.clone()))
+        .collect();
+    let base = format!("/apis/{api_slug}/reference");
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let hash = window().location().hash().unwrap_or_default();
+        let Some(id) = hash.strip_prefix('#').filter(|id| !id.is_empty()) else {
+            return;
+        };
+        if document().get_element_by_id(id).is_some() {
+            return;
+        }
+        if let Some((_, section)) = elsewhere.iter().find(|(anchor, _)| anchor == id) {
+            navigate(
+                &format!("{base}?{version_query}section={section}#{id}"),
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
 }

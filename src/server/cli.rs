@@ -148,10 +148,14 @@ async fn run(command: Command, config: Config) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    // A database from before search needs its index and rendered descriptions filled in once.
+    // A database from before search needs its index, rendered descriptions and reference parts
+    // filled in once.
     match super::services::publish::backfill(&store).await {
         Ok(0) => {}
-        Ok(n) => tracing::info!(apis = n, "search index and descriptions filled in"),
+        Ok(n) => tracing::info!(
+            filled = n,
+            "search index, descriptions and reference parts filled in"
+        ),
         Err(e) => return die(1, format!("filling in the search index failed: {e}")),
     }
     let code = match command {

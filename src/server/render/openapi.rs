@@ -332,6 +332,101 @@ pub fn render(bytes: &[u8], ctx: &Context<'_>) -> Result<Reference, Vec<SpecProb
     })
 }
 
+/// The anchor of a reference's first part: the API's title, version, description and base URL.
+pub const OVERVIEW: &str = "overview";
+
+/// One part of a rendered reference, shown as a page of its own: the overview, one tag's
+/// operations, the webhooks or the schemas, with its entries of the navigation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub anchor: String,
+    pub title: String,
+    /// Its level-2 entry and that entry's operations or schemas (none for the overview).
+    pub nav: Vec<TocEntry>,
+    pub html: String,
+}
+
+/// Splits a reference as [`render`] wrote it into parts: the overview, then one for each level-2
+/// entry of `toc` (each is a `<div class="ref-tag">` of its own). A link to an anchor in another
+/// part becomes a link to that part (`?section=…#anchor`), so every part stands alone. HTML of
+/// another shape (not written by this renderer) stays one part.
+pub fn sections(html: &str, toc: &[TocEntry]) -> Vec<Section> {
+    let whole = || {
+        vec![Section {
+            anchor: OVERVIEW.to_owned(),
+            title: "Overview".to_owned(),
+            nav: toc.to_vec(),
+            html: html.to_owned(),
+        }]
+    };
+    if !toc.is_empty() && toc[0].level != 2 {
+        // Entries before the first part would belong to none.
+        return whole();
+    }
+    // Where each level-2 entry's part starts: (its index in `toc`, byte offset), in order.
+    let mut starts: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    for (i, entry) in toc.iter().enumerate().filter(|(_, e)| e.level == 2) {
+        let marker = format!("<div class=\"ref-tag\"><h2 id=\"{}\">", entry.id);
+        let Some(at) = html[from..].find(&marker) else {
+            return whole();
+        };
+        starts.push((i, from + at));
+        from += at + marker.len();
+    }
+    let mut parts = vec![Section {
+        anchor: OVERVIEW.to_owned(),
+        title: "Overview".to_owned(),
+        nav: Vec::new(),
+        html: html[..starts.first().map_or(html.len(), |s| s.1)].to_owned(),
+    }];
+    for (k, &(i, start)) in starts.iter().enumerate() {
+        let (next_entry, end) = starts
+            .get(k + 1)
+            .copied()
+            .unwrap_or((toc.len(), html.len()));
+        parts.push(Section {
+            anchor: toc[i].id.clone(),
+            title: toc[i].title.clone(),
+            nav: toc[i..next_entry].to_vec(),
+            html: html[start..end].to_owned(),
+        });
+    }
+    let home: HashMap<String, String> = parts
+        .iter()
+        .flat_map(|p| p.nav.iter().map(|e| (e.id.clone(), p.anchor.clone())))
+        .collect();
+    for part in &mut parts {
+        part.html = relink(&part.html, &part.anchor, &home);
+    }
+    parts
+}
+
+/// `href="#id"` for an anchor of another part becomes `href="?section=part#id"`.
+fn relink(html: &str, here: &str, home: &HashMap<String, String>) -> String {
+    const LINK: &str = "href=\"#";
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html;
+    while let Some(at) = rest.find(LINK) {
+        let after = &rest[at + LINK.len()..];
+        let id_end = after.find('"').unwrap_or(after.len());
+        let id = &after[..id_end];
+        out.push_str(&rest[..at]);
+        match home.get(id) {
+            Some(part) if part != here => {
+                let _ = write!(out, "href=\"?section={part}#{id}");
+            }
+            _ => {
+                out.push_str(LINK);
+                out.push_str(id);
+            }
+        }
+        rest = &after[id_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn server_url(root: &Value, flavor: Flavor) -> Option<String> {
     match flavor {
         Flavor::Swagger2 => {

@@ -3,7 +3,7 @@
 use crate::domain::catalog::{ApiSlug, CatalogQuery};
 use crate::model::{
     ApiDetail, CatalogFacets, CatalogFilter, CatalogResults, ChangelogPage, GuideLink, GuidePage,
-    ReferencePage, VersionDiff,
+    ReferenceNavEntry, ReferencePage, TocEntry, VersionDiff,
 };
 use crate::server::actor::Actor;
 use crate::server::db::catalog::StoredDiff;
@@ -86,9 +86,7 @@ async fn shown_version(
 ) -> Result<Shown, ServiceError> {
     Ok(Shown {
         guides: db::catalog::guides(store.pool(), version_id).await?,
-        has_reference: db::catalog::artifact(store.pool(), version_id, "reference", "")
-            .await?
-            .is_some(),
+        has_reference: db::catalog::has_artifact(store.pool(), version_id, "reference").await?,
         version: Some((version_id, label)),
     })
 }
@@ -150,24 +148,99 @@ pub async fn reference(
     actor: &Actor,
     slug: &str,
     version: Option<&str>,
+    section: Option<&str>,
     now: i64,
 ) -> Result<ReferencePage, ServiceError> {
     const WHAT: &str = "The API reference";
     let (api_id, api_slug, api_name) = visible(store, actor, slug, WHAT, now).await?;
     let shown = shown_or(store, api_id, version, WHAT).await?;
     let not_found = || ServiceError::NotFound(WHAT.into());
-    let (version_id, version) = shown.version.ok_or_else(not_found)?;
-    let (html, nav_json) = db::catalog::artifact(store.pool(), version_id, "reference", "")
-        .await?
-        .ok_or_else(not_found)?;
+    let (version_id, label) = shown.version.ok_or_else(not_found)?;
+    if !shown.has_reference {
+        return Err(not_found());
+    }
+    let mut parts: Vec<(String, String, Vec<TocEntry>)> =
+        db::catalog::reference_parts(store.pool(), version_id)
+            .await?
+            .into_iter()
+            .map(|(anchor, title, nav)| {
+                (
+                    anchor,
+                    title,
+                    serde_json::from_str(&nav).unwrap_or_default(),
+                )
+            })
+            .collect();
+    // Parts are written at publish and filled in at start-up; a version published by a replica
+    // still running older code has none yet, and is split here for this answer.
+    let mut unsplit: Option<Vec<openapi::Section>> = None;
+    if parts.is_empty() {
+        let (html, toc_json) = db::catalog::artifact(store.pool(), version_id, "reference", "")
+            .await?
+            .ok_or_else(not_found)?;
+        let toc: Vec<TocEntry> = serde_json::from_str(&toc_json).unwrap_or_default();
+        let split = openapi::sections(&html, &toc);
+        parts = split
+            .iter()
+            .map(|p| (p.anchor.clone(), p.title.clone(), p.nav.clone()))
+            .collect();
+        unsplit = Some(split);
+    }
+    // Without a part asked for: the overview and the first part after it.
+    let asked = section.filter(|s| !s.is_empty());
+    let wanted: Vec<&str> = match asked {
+        Some(anchor) => {
+            if !parts.iter().any(|(a, ..)| a == anchor) {
+                return Err(ServiceError::NotFound(format!(
+                    "The reference section '{}'",
+                    anchor.chars().take(64).collect::<String>()
+                )));
+            }
+            vec![anchor]
+        }
+        None => parts.iter().take(2).map(|(a, ..)| a.as_str()).collect(),
+    };
+    let mut html = match &unsplit {
+        Some(split) => split
+            .iter()
+            .filter(|p| wanted.contains(&p.anchor.as_str()))
+            .map(|p| p.html.as_str())
+            .collect::<String>(),
+        None => db::catalog::reference_html(store.pool(), version_id, &wanted)
+            .await?
+            .concat(),
+    };
+    // Links to other parts name the version when the page does.
+    if let Some(label) = version.filter(|v| !v.is_empty()) {
+        html = html.replace(
+            "href=\"?section=",
+            &format!(
+                "href=\"?version={}&amp;section=",
+                crate::domain::url::encode_component(label)
+            ),
+        );
+    }
+    let section = wanted.last().map(|s| (*s).to_owned()).unwrap_or_default();
+    let nav = parts
+        .into_iter()
+        .flat_map(|(anchor, _, entries)| {
+            entries.into_iter().map(move |e| ReferenceNavEntry {
+                level: e.level,
+                id: e.id,
+                title: e.title,
+                section: anchor.clone(),
+            })
+        })
+        .collect();
     Ok(ReferencePage {
         versions: db::catalog::versions_with(store.pool(), api_id, Some("reference")).await?,
         api_slug,
         api_name,
-        version,
+        version: label,
         first_guide: shown.guides.into_iter().next().map(|g| g.slug),
         html,
-        nav: serde_json::from_str(&nav_json).unwrap_or_default(),
+        section,
+        nav,
     })
 }
 

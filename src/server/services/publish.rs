@@ -78,6 +78,8 @@ pub struct PreparedGuide {
 pub struct PreparedSpec {
     pub source: String,
     pub reference: Reference,
+    /// The reference in parts, one page each.
+    pub sections: Vec<openapi::Section>,
 }
 
 /// A version checked and rendered, ready to store.
@@ -303,7 +305,12 @@ pub fn prepare_version(
                 Ok(reference) => {
                     // Rendering succeeded, so the bytes are UTF-8.
                     let source = String::from_utf8(bytes).unwrap_or_default();
-                    Some(PreparedSpec { source, reference })
+                    let sections = openapi::sections(&reference.html, &reference.toc);
+                    Some(PreparedSpec {
+                        source,
+                        reference,
+                        sections,
+                    })
                 }
                 Err(found) => {
                     problems.extend(found.into_iter().map(|p| Problem {
@@ -483,6 +490,7 @@ pub async fn write_version(
             },
         )
         .await?;
+        crate::server::db::catalog::store_reference_sections(conn, id, &spec.sections).await?;
     }
     search_db::insert_many(
         conn,
@@ -612,7 +620,7 @@ fn version_documents(
             docs.push(NewDocument {
                 kind: "operation",
                 title: format!("{} {}", op.method, op.path),
-                link: format!("/apis/{api_slug}/reference#{}", op.anchor),
+                link: reference_link(api_slug, &spec.sections, &op.anchor),
                 terms: search::terms(&format!(
                     "{} {} {} {} {}",
                     op.method, op.path, op.summary, operation_id, op.tag
@@ -624,7 +632,7 @@ fn version_documents(
             docs.push(NewDocument {
                 kind: "schema",
                 title: schema.name.clone(),
-                link: format!("/apis/{api_slug}/reference#{}", schema.anchor),
+                link: reference_link(api_slug, &spec.sections, &schema.anchor),
                 body: format!("Schema {}", schema.name),
                 terms: search::terms(&schema.name),
             });
@@ -666,9 +674,20 @@ pub async fn index_api(
     search_db::insert(conn, api_id, None, &doc).await
 }
 
+/// Where an anchor of the reference is: its part's page.
+fn reference_link(api_slug: &str, parts: &[openapi::Section], anchor: &str) -> String {
+    match parts.iter().find(|p| p.nav.iter().any(|e| e.id == anchor)) {
+        Some(part) => format!(
+            "/apis/{api_slug}/reference?section={}#{anchor}",
+            part.anchor
+        ),
+        None => format!("/apis/{api_slug}/reference#{anchor}"),
+    }
+}
+
 /// Fills in what a database from before search and rendered descriptions lacks: each API's
-/// rendered description and search document, and the search documents of each API's shown
-/// version. Runs at start-up; does nothing once everything is indexed.
+/// rendered description and search document, the search documents of each API's shown
+/// version, and each reference's parts. Runs at start-up; does nothing once everything is there.
 pub async fn backfill(store: &crate::server::db::Store) -> Result<usize, sqlx::Error> {
     use sqlx::Row;
     let mut done = 0;
@@ -765,6 +784,7 @@ pub async fn backfill(store: &crate::server::db::Store) -> Result<usize, sqlx::E
                     notes_html: String::new(),
                     spec: reference.map(|reference| PreparedSpec {
                         source: String::new(),
+                        sections: openapi::sections(&reference.html, &reference.toc),
                         reference,
                     }),
                 };
@@ -772,6 +792,32 @@ pub async fn backfill(store: &crate::server::db::Store) -> Result<usize, sqlx::E
                 search_db::insert_many(&mut tx, api_id, Some(version_id), &docs).await?;
             }
         }
+        tx.commit().await?;
+        done += 1;
+    }
+    // References stored before they were kept in parts: split from the stored rendering, the
+    // same split a publish makes.
+    let unsplit: Vec<i64> = sqlx::query_scalar(
+        "SELECT r.version_id FROM rendered_artifacts r
+         WHERE r.kind = 'reference'
+           AND NOT EXISTS (SELECT 1 FROM reference_sections s WHERE s.version_id = r.version_id)",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    for version_id in unsplit {
+        let Some((html, toc_json)) =
+            crate::server::db::catalog::artifact(store.pool(), version_id, "reference", "").await?
+        else {
+            continue;
+        };
+        let toc: Vec<crate::model::TocEntry> = serde_json::from_str(&toc_json).unwrap_or_default();
+        let mut tx = store.pool().begin().await?;
+        crate::server::db::catalog::store_reference_sections(
+            &mut tx,
+            version_id,
+            &openapi::sections(&html, &toc),
+        )
+        .await?;
         tx.commit().await?;
         done += 1;
     }
