@@ -329,8 +329,12 @@ async fn server_functions_require_a_session_and_answer_errors_with_their_status(
             db.backend,
             found.body
         );
-        let apis: serde_json::Value = serde_json::from_str(&found.body).unwrap();
-        let slugs: Vec<&str> = apis
+        let results: serde_json::Value = serde_json::from_str(&found.body).unwrap();
+        assert_eq!(
+            (results["total"].as_u64(), results["page"].as_u64()),
+            (Some(3), Some(1))
+        );
+        let slugs: Vec<&str> = results["apis"]
             .as_array()
             .unwrap()
             .iter()

@@ -113,13 +113,25 @@ pub fn state() -> Result<AppState, AppError> {
     })
 }
 
+/// The signed-in person of one request, resolved once however many server functions run for it
+/// (a page renders several: the header's, the page's own), instead of reading the session and
+/// the person again for each. Provided fresh for every request (see `http::router`).
+#[derive(Clone, Default)]
+pub struct RequestActor(std::sync::Arc<tokio::sync::OnceCell<Option<Actor>>>);
+
 /// For server functions: the state and the signed-in person, if any.
 pub async fn current_actor() -> Result<(AppState, Option<Actor>), AppError> {
     let state = state()?;
-    let headers = leptos::prelude::use_context::<axum::http::request::Parts>()
-        .map(|parts| parts.headers)
-        .unwrap_or_default();
-    let actor = actor_from_headers(&state, &headers).await.map_err(fail)?;
+    let resolve = || async {
+        let headers = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .map(|parts| parts.headers)
+            .unwrap_or_default();
+        actor_from_headers(&state, &headers).await
+    };
+    let actor = match leptos::prelude::use_context::<RequestActor>() {
+        Some(memo) => memo.0.get_or_try_init(resolve).await.map_err(fail)?.clone(),
+        None => resolve().await.map_err(fail)?,
+    };
     Ok((state, actor))
 }
 

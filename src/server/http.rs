@@ -30,10 +30,15 @@ pub fn router(state: AppState) -> Router {
         .merge(super::scim::routes())
         .merge(super::rest::routes())
         .merge(super::gateway::routes())
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            || leptos::prelude::provide_context(super::edge::RequestActor::default()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(
@@ -45,7 +50,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The process is up. Also answers POST, so a benchmark can send it the very request it sends
-/// the verify endpoint (the bare baseline of `scripts/bench-verify`).
+/// the verify endpoint (the bare baseline of `bench/run`).
 async fn healthz() -> &'static str {
     "ok"
 }

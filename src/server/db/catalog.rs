@@ -101,42 +101,64 @@ pub async fn list(
     viewer: &Viewer,
     query: &CatalogQuery,
 ) -> Result<(Vec<ApiSummary>, usize), sqlx::Error> {
-    let matching = format!(
-        "FROM apis a JOIN teams t ON t.id = a.owner_team_id
-         WHERE {visible}
-           AND ($5 = '' OR lower(a.name) LIKE $6 ESCAPE '\\' OR lower(a.summary) LIKE $6 ESCAPE '\\'
-                OR a.slug LIKE $6 ESCAPE '\\'
-                OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag LIKE $6 ESCAPE '\\'))
-           AND ($7 = '' OR t.slug = $7)
-           AND ($8 = '' OR a.lifecycle = $8)
-           AND ($9 = '' OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag = $9))",
-        visible = visible_to(1)
-    );
-    fn bind_filter<'q>(
+    // Only the filters in use go into the SQL: a condition that is always true still makes the
+    // database read the columns it names, and counting then reads every API's whole row.
+    let text = query.text.clone().unwrap_or_default();
+    let mut conditions = String::new();
+    let mut values: Vec<String> = Vec::new();
+    let next = |values: &mut Vec<String>, value: String| {
+        values.push(value);
+        format!("${}", 4 + values.len())
+    };
+    if !text.is_empty() {
+        let p = next(&mut values, super::like_contains(&text));
+        conditions.push_str(&format!(
+            " AND (lower(a.name) LIKE {p} ESCAPE '\\' OR lower(a.summary) LIKE {p} ESCAPE '\\'
+                   OR a.slug LIKE {p} ESCAPE '\\'
+                   OR EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag LIKE {p} ESCAPE '\\'))"
+        ));
+    }
+    if let Some(team) = &query.team {
+        let p = next(&mut values, team.clone());
+        conditions.push_str(&format!(
+            " AND a.owner_team_id IN (SELECT id FROM teams WHERE slug = {p})"
+        ));
+    }
+    if let Some(lifecycle) = query.lifecycle {
+        let p = next(&mut values, lifecycle.as_str().to_owned());
+        conditions.push_str(&format!(" AND a.lifecycle = {p}"));
+    }
+    if let Some(tag) = &query.tag {
+        let p = next(&mut values, tag.clone());
+        conditions.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM api_tags x WHERE x.api_id = a.id AND x.tag = {p})"
+        ));
+    }
+    let visible = visible_to(1);
+    fn bind_all<'q>(
         sql: &'q str,
         viewer: &Viewer,
-        query: &CatalogQuery,
+        values: &[String],
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let text = query.text.clone().unwrap_or_default();
-        let pattern = super::like_contains(&text);
-        bind_viewer(sqlx::query(sql), viewer)
-            .bind(text)
-            .bind(pattern)
-            .bind(query.team.clone().unwrap_or_default())
-            .bind(query.lifecycle.map(|l| l.as_str()).unwrap_or_default())
-            .bind(query.tag.clone().unwrap_or_default())
+        let mut q = bind_viewer(sqlx::query(sql), viewer);
+        for value in values {
+            q = q.bind(value.clone());
+        }
+        q
     }
-    let count_sql = format!("SELECT COUNT(*) AS n {matching}");
-    let total: i64 = bind_filter(&count_sql, viewer, query)
+    let count_sql = format!("SELECT COUNT(*) AS n FROM apis a WHERE {visible}{conditions}");
+    let total: i64 = bind_all(&count_sql, viewer, &values)
         .fetch_one(pool)
         .await?
         .try_get("n")?;
     let page_sql = format!(
-        "SELECT {API_COLUMNS} {matching} ORDER BY lower(a.name), a.id LIMIT $10 OFFSET $11"
+        "SELECT {API_COLUMNS} FROM apis a JOIN teams t ON t.id = a.owner_team_id
+         WHERE {visible}{conditions}
+         ORDER BY lower(a.name), a.id LIMIT {} OFFSET {}",
+        CatalogQuery::PER_PAGE,
+        query.offset()
     );
-    let rows = bind_filter(&page_sql, viewer, query)
-        .bind(i64::from(CatalogQuery::PER_PAGE))
-        .bind(query.offset())
+    let rows = bind_all(&page_sql, viewer, &values)
         .fetch_all(pool)
         .await?
         .iter()
