@@ -67,7 +67,8 @@ try {
     fcps.push(fcp);
     await context.close();
   }
-  console.log(JSON.stringify({ path, fcp_ms: median(fcps), hydrated_ms: paintOnly ? null : median(hydrations), runs }));
+  const ms = (v) => Math.round(v * 10) / 10;
+  console.log(JSON.stringify({ path, fcp_ms: ms(median(fcps)), hydrated_ms: paintOnly ? null : ms(median(hydrations)), runs }));
 } finally {
   await browser.close();
 }
