@@ -10,8 +10,7 @@ use crate::model::{ReferenceNavEntry, ReferencePage};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ReferencePageView() -> impl IntoView {
@@ -43,7 +42,16 @@ fn ReferenceBody() -> impl IntoView {
                 reference
                     .get()
                     .map(|result| match result {
-                        Ok(page) => view! { <Reference page /> }.into_any(),
+                        Ok(page) => {
+                            // The router's hooks are read here, in the route's own component:
+                            // the part below is built when the resource resolves.
+                            let version_query = query
+                                .read_untracked()
+                                .get("version")
+                                .map(|v| format!("version={}&", crate::domain::url::encode_component(&v)))
+                                .unwrap_or_default();
+                            view! { <Reference page version_query /> }.into_any()
+                        }
                         Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -52,7 +60,11 @@ fn ReferenceBody() -> impl IntoView {
 }
 
 #[component]
-fn Reference(page: ReferencePage) -> impl IntoView {
+fn Reference(
+    page: ReferencePage,
+    /// `version=…&` when the page names a version, for links to other parts.
+    version_query: String,
+) -> impl IntoView {
     let ReferencePage {
         api_slug,
         api_name,
@@ -63,25 +75,17 @@ fn Reference(page: ReferencePage) -> impl IntoView {
         section,
         nav,
     } = page;
-    let query = use_query_map();
-    let version_query = move || {
-        query
-            .read()
-            .get("version")
-            .map(|v| format!("version={}&", crate::domain::url::encode_component(&v)))
-            .unwrap_or_default()
-    };
+    follow_old_anchor(&api_slug, &section, &nav, version_query.clone());
     let href = {
         let section = section.clone();
         move |entry: &ReferenceNavEntry| {
             if entry.section == section {
                 format!("#{}", entry.id)
             } else {
-                format!("?{}section={}#{}", version_query(), entry.section, entry.id)
+                format!("?{version_query}section={}#{}", entry.section, entry.id)
             }
         }
     };
-    follow_old_anchor(&api_slug, &section, &nav, version_query());
     view! {
         <Title text=format!("Reference · {api_name}") />
         <article class="api-page">
@@ -135,7 +139,6 @@ fn follow_old_anchor(
         .map(|e| (e.id.clone(), e.section.clone()))
         .collect();
     let base = format!("/apis/{api_slug}/reference");
-    let navigate = use_navigate();
     Effect::new(move |_| {
         let hash = window().location().hash().unwrap_or_default();
         let Some(id) = hash.strip_prefix('#').filter(|id| !id.is_empty()) else {
@@ -145,13 +148,11 @@ fn follow_old_anchor(
             return;
         }
         if let Some((_, section)) = elsewhere.iter().find(|(anchor, _)| anchor == id) {
-            navigate(
-                &format!("{base}?{version_query}section={section}#{id}"),
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            // A full load, as the old link was: the router's hooks are not at hand in an
+            // effect of a part built after its route.
+            let _ = window()
+                .location()
+                .replace(&format!("{base}?{version_query}section={section}#{id}"));
         }
     });
 }
