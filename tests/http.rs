@@ -160,17 +160,7 @@ async fn a_cross_site_post_is_refused_and_changes_nothing() {
 async fn the_catalog_page_shows_a_page_of_cards_and_links_to_the_others() {
     for db in seeded_stores().await {
         let b = db.backend;
-        for i in 0..60 {
-            sqlx::query(
-                "INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at)
-                 VALUES ($1, $2, 1, 'production', 'everyone', 0, 0)",
-            )
-            .bind(format!("zeta-{i:03}"))
-            .bind(format!("Zeta {i:03}"))
-            .execute(db.store.pool())
-            .await
-            .unwrap();
-        }
+        common::add_zeta_apis(&db.store, 60, false).await;
         let app = dev_app(&db);
         let cookie = sign_in(&app, person_id(&db.store, "sam.taylor@example.com").await).await;
         let first = send(&app, get("/", Some(&cookie))).await;

@@ -251,24 +251,7 @@ async fn the_catalog_comes_a_page_at_a_time_with_the_total() {
     for db in seeded_stores().await {
         let b = db.backend;
         // 100 more APIs open to everyone, half of them tagged, named so they sort after the demo's.
-        for i in 0..100 {
-            sqlx::query(
-                "INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at)
-                 VALUES ($1, $2, 1, 'production', 'everyone', 0, 0)",
-            )
-            .bind(format!("zeta-{i:03}"))
-            .bind(format!("Zeta {i:03}"))
-            .execute(db.store.pool())
-            .await
-            .unwrap();
-            if i % 2 == 0 {
-                sqlx::query("INSERT INTO api_tags (api_id, tag) SELECT id, 'even' FROM apis WHERE slug = $1")
-                    .bind(format!("zeta-{i:03}"))
-                    .execute(db.store.pool())
-                    .await
-                    .unwrap();
-            }
-        }
+        common::add_zeta_apis(&db.store, 100, true).await;
         let sam = actor(&db.store, "sam.taylor@example.com").await;
         let page = |f: CatalogFilter| {
             let store = db.store.clone();

@@ -157,3 +157,28 @@ pub async fn count(db: &TestStore, sql: &str) -> i64 {
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
+
+/// Adds `n` APIs open to everyone, owned by the first team, named `Zeta 000`… (slugs `zeta-000`…)
+/// so they sort after the demo's; every other one (from the first) tagged `even` when asked.
+pub async fn add_zeta_apis(store: &gatehouse::server::db::Store, n: usize, tag_even: bool) {
+    for i in 0..n {
+        sqlx::query(
+            "INSERT INTO apis (slug, name, owner_team_id, lifecycle, visibility, created_at, updated_at)
+             VALUES ($1, $2, 1, 'production', 'everyone', 0, 0)",
+        )
+        .bind(format!("zeta-{i:03}"))
+        .bind(format!("Zeta {i:03}"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+        if tag_even && i % 2 == 0 {
+            sqlx::query(
+                "INSERT INTO api_tags (api_id, tag) SELECT id, 'even' FROM apis WHERE slug = $1",
+            )
+            .bind(format!("zeta-{i:03}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+    }
+}

@@ -464,18 +464,19 @@ pub async fn reference_html(
     version_id: i64,
     anchors: &[&str],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut out = Vec::with_capacity(anchors.len());
-    for anchor in anchors {
-        let html: Option<String> = sqlx::query_scalar(
-            "SELECT html FROM reference_sections WHERE version_id = $1 AND anchor = $2",
-        )
-        .bind(version_id)
-        .bind(*anchor)
-        .fetch_optional(pool)
-        .await?;
-        out.extend(html);
+    if anchors.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let placeholders: Vec<String> = (0..anchors.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT html FROM reference_sections WHERE version_id = $1 AND anchor IN ({}) ORDER BY position",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query_scalar(&sql).bind(version_id);
+    for anchor in anchors {
+        q = q.bind(*anchor);
+    }
+    q.fetch_all(pool).await
 }
 
 /// Stores a version's reference parts in place of any it had.

@@ -158,16 +158,15 @@ async fn find_in(
         ),
     };
     const ORDER: &str = "CASE d.kind WHEN 'api' THEN 0 WHEN 'operation' THEN 1 WHEN 'schema' THEN 2 ELSE 3 END, length(d.terms), d.id";
-    let candidates = match window {
-        Some(_) => format!(
-            "(SELECT d.id, d.api_id, d.version_id, d.kind, d.title, d.link, d.body, d.terms
-              FROM {from} WHERE {query} ORDER BY {ORDER} LIMIT $7)"
-        ),
-        None => format!(
-            "(SELECT d.id, d.api_id, d.version_id, d.kind, d.title, d.link, d.body, d.terms
-              FROM {from} WHERE {query})"
-        ),
+    let window_limit = if window.is_some() {
+        format!("ORDER BY {ORDER} LIMIT $7")
+    } else {
+        String::new()
     };
+    let candidates = format!(
+        "(SELECT d.id, d.api_id, d.version_id, d.kind, d.title, d.link, d.body, d.terms
+          FROM {from} WHERE {query} {window_limit})"
+    );
     let sql = format!(
         "SELECT a.slug AS api_slug, a.name AS api_name, d.kind, d.title, d.link, d.body
          FROM {candidates} d JOIN apis a ON a.id = d.api_id
