@@ -7,6 +7,7 @@ use super::secrets::Secrets;
 use super::services::{audit, docs_import};
 use super::state::{AppState, Clock};
 use super::{http, seed, telemetry};
+use axum::serve::ListenerExt as _;
 use std::process::ExitCode;
 
 const USAGE: &str =
@@ -369,17 +370,47 @@ async fn serve(store: Store, config: Config) -> ExitCode {
     let app = http::router(state);
     tracing::info!(%bound, "Gatehouse is listening");
     println!("Gatehouse is running at http://{bound}");
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
-        Ok(()) => {
-            tracing::info!("stopped");
+    // Pages are streamed in several writes: with Nagle's algorithm on, a write that follows a
+    // small one waits for the client's delayed acknowledgement (up to 40 ms on Linux).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY could not be set on a connection");
+        }
+    });
+    // In-flight requests get a bounded time to finish: a client that went away must not keep
+    // the process alive after SIGTERM.
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => match result {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => die(1, format!("server error: {e}")),
+        },
+        () = deadline => {
+            tracing::warn!(
+                grace = ?SHUTDOWN_GRACE,
+                "requests still open after the grace period were dropped; stopped"
+            );
             ExitCode::SUCCESS
         }
-        Err(e) => die(1, format!("server error: {e}")),
     }
 }
+
+/// How long in-flight requests may take to finish once a shutdown signal arrives.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Resolves on SIGINT or SIGTERM; in-flight requests then finish before the process exits.
 async fn shutdown_signal() {
