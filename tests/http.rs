@@ -597,3 +597,107 @@ async fn the_org_import_answers_403_to_non_admins_and_changes_nothing() {
         assert!(reply.body.contains("\"created\":1"), "{}", reply.body);
     }
 }
+
+/// The data each resource sent for hydration, in the page's order.
+fn hydration_payloads(page: &str) -> Vec<&str> {
+    const MARK: &str = "__RESOLVED_RESOURCES[";
+    let mut out = Vec::new();
+    let mut rest = page;
+    while let Some(at) = rest.find(MARK) {
+        rest = &rest[at + MARK.len()..];
+        let Some(start) = rest.find("] = \"") else {
+            break;
+        };
+        let body = &rest[start + 5..];
+        // The payload is a JavaScript string: it ends at the first quote not escaped.
+        let mut escaped = false;
+        let end = body
+            .char_indices()
+            .find(|&(_, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })
+            .map(|(i, _)| i)
+            .expect("an unterminated resource payload");
+        out.push(&body[..end]);
+        rest = &body[end..];
+    }
+    out
+}
+
+/// Creating a page's resources inside the signed-in gate ran each server function again for
+/// every pass of server rendering, and sent every result twice. Each page now loads its data
+/// once: no two resources of a page carry the same data, and HTML rendered into the page is not
+/// repeated in the data for hydration.
+#[tokio::test]
+async fn every_page_loads_its_data_once() {
+    for db in seeded_stores().await {
+        let b = db.backend;
+        for (email, paths) in [
+            (
+                "alex.rivera@example.com",
+                &[
+                    "/",
+                    "/?q=pet",
+                    "/search?q=pet",
+                    "/apis/pet-store",
+                    "/apis/pet-store/reference",
+                    "/apis/pet-store/guides/stripe-cli-readme",
+                    "/apis/pet-store/changelog",
+                    "/apis/pet-store/edit",
+                    "/apis/pet-store/request",
+                    "/apis/pet-store/access",
+                    "/apis/pet-store/policy",
+                    "/requests",
+                    "/approvals",
+                    "/access",
+                    "/notifications",
+                    "/admin/access",
+                    "/keys",
+                    "/admin/gateways",
+                    "/me",
+                    "/invitations",
+                    "/admin/people",
+                    "/teams",
+                ][..],
+            ),
+            (
+                "sam.taylor@example.com",
+                &["/", "/apis/files/reference", "/access", "/requests"][..],
+            ),
+        ] {
+            let (app, cookie) = signed_in(&db, email).await;
+            for path in paths {
+                let page = send(&app, get(path, Some(&cookie))).await;
+                assert!(
+                    page.status.is_success(),
+                    "{b}: {path} for {email} answered {}",
+                    page.status
+                );
+                let payloads = hydration_payloads(&page.body);
+                assert!(!payloads.is_empty(), "{b}: {path} sent no data at all");
+                // A reference part or a guide is HTML rendered at publish time: it is in the
+                // page, and not a second time in the hydration data.
+                if path.contains("/reference") || path.contains("/guides/") {
+                    assert!(
+                        page.body.contains("class=\"doc"),
+                        "{b}: {path} lacks its document"
+                    );
+                    assert!(
+                        payloads.iter().all(|p| !p.contains("class=")),
+                        "{b}: {path} repeats its HTML in the hydration data"
+                    );
+                }
+                let mut seen = std::collections::HashSet::new();
+                for payload in payloads.iter().filter(|p| p.len() > 48) {
+                    assert!(
+                        seen.insert(*payload),
+                        "{b}: {path} for {email} sent this data twice: {}…",
+                        payload.chars().take(160).collect::<String>()
+                    );
+                }
+            }
+        }
+    }
+}

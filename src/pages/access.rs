@@ -12,8 +12,8 @@ use crate::components::header::CountsChanged;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, RiskBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{
-    ApprovalPreview, GrantView, InboxItem, PersonKind, RequestForm, RequestInput, RequestState,
-    RequestView, Risk, ScopeView,
+    AppError, ApprovalPreview, DelegationView, GrantView, InboxItem, NotificationView, PersonKind,
+    RequestForm, RequestInput, RequestState, RequestSummary, RequestView, Risk, ScopeView,
 };
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -48,37 +48,15 @@ fn waited(seconds: i64) -> String {
 
 #[component]
 pub fn RequestAccessPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <RequestAccessBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn RequestAccessBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let form = Resource::new(slug, get_request_form);
-    // Signals, actions and the preview live here, above the Suspense: its children may be
-    // rebuilt while the page hydrates, and state owned by a discarded child would go dead.
-    let submit = ServerAction::<SubmitRequest>::new();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = submit.value().get() {
-            navigate(&format!("/requests/{id}"), Default::default());
-        }
-    });
     // What the preview is for: (API, environment, scopes). Set from the form's starting values
     // once the page is live (effects run only in the browser), then by each change. The preview
     // never reads the form resource itself: on the server the page's owner may already be gone
     // when a resource's source runs again.
     let picked = RwSignal::new(None::<(String, String, Vec<String>)>);
-    Effect::new(move |_| {
-        if let Some(Ok(f)) = form.get() {
-            picked.set(Some((f.api.slug, f.prefill.environment, f.prefill.scopes)));
-        }
-    });
     let preview = Resource::new(
         move || picked.get(),
         |key| async move {
@@ -88,6 +66,33 @@ fn RequestAccessBody() -> impl IntoView {
             }
         },
     );
+    view! {
+        <SignedIn>
+            <RequestAccessBody form picked preview />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn RequestAccessBody(
+    form: Resource<Result<RequestForm, AppError>>,
+    picked: RwSignal<Option<(String, String, Vec<String>)>>,
+    preview: Resource<Option<Result<ApprovalPreview, AppError>>>,
+) -> impl IntoView {
+    // Signals, actions and the preview live above the Suspense: its children may be rebuilt
+    // while the page hydrates, and state owned by a discarded child would go dead.
+    let submit = ServerAction::<SubmitRequest>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = submit.value().get() {
+            navigate(&format!("/requests/{id}"), Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(f)) = form.get() {
+            picked.set(Some((f.api.slug, f.prefill.environment, f.prefill.scopes)));
+        }
+    });
     let state = FormState {
         submit,
         picked,
@@ -334,16 +339,17 @@ pub fn PreviewView(preview: Result<ApprovalPreview, crate::model::AppError>) -> 
 
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let requests = Resource::new(|| (), |_| my_requests());
     view! {
         <SignedIn>
-            <MyRequestsBody />
+            <MyRequestsBody requests />
         </SignedIn>
     }
 }
 
 #[component]
-fn MyRequestsBody() -> impl IntoView {
-    let requests = Resource::new(|| (), |_| my_requests());
+fn MyRequestsBody(requests: Resource<Result<Vec<RequestSummary>, AppError>>) -> impl IntoView {
     view! {
         <Title text="My requests" />
         <h1>"My requests"</h1>
@@ -410,15 +416,7 @@ fn MyRequestsBody() -> impl IntoView {
 
 #[component]
 pub fn RequestPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <RequestBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn RequestBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
     let params = use_params_map();
     let id = move || {
         params
@@ -431,7 +429,6 @@ fn RequestBody() -> impl IntoView {
     let cancel = ServerAction::<CancelRequest>::new();
     let resubmit = ServerAction::<ResubmitRequest>::new();
     let comment = ServerAction::<CommentRequest>::new();
-    CountsChanged::follow(move || decide.version().get() + cancel.version().get());
     let request = Resource::new(
         move || {
             (
@@ -444,6 +441,22 @@ fn RequestBody() -> impl IntoView {
         },
         |(id, ..)| get_request(id),
     );
+    view! {
+        <SignedIn>
+            <RequestBody decide cancel resubmit comment request />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn RequestBody(
+    decide: ServerAction<DecideRequest>,
+    cancel: ServerAction<CancelRequest>,
+    resubmit: ServerAction<ResubmitRequest>,
+    comment: ServerAction<CommentRequest>,
+    request: Resource<Result<RequestView, AppError>>,
+) -> impl IntoView {
+    CountsChanged::follow(move || decide.version().get() + cancel.version().get());
     let error = move || {
         decide
             .value()
@@ -682,21 +695,40 @@ fn ResubmitScopes(scopes: Vec<String>) -> impl IntoView {
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <ApprovalsBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn ApprovalsBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
     let bulk = ServerAction::<BulkApprove>::new();
     let decide = ServerAction::<DecideRequest>::new();
     let inbox = Resource::new(
         move || (bulk.version().get(), decide.version().get()),
         |_| get_inbox(),
     );
+    let add_delegation = ServerAction::<AddDelegation>::new();
+    let end_delegation = ServerAction::<EndDelegation>::new();
+    let delegations = Resource::new(
+        move || {
+            (
+                add_delegation.version().get(),
+                end_delegation.version().get(),
+            )
+        },
+        |_| my_delegations(),
+    );
+    view! {
+        <SignedIn>
+            <ApprovalsBody bulk decide inbox add_delegation end_delegation delegations />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn ApprovalsBody(
+    bulk: ServerAction<BulkApprove>,
+    decide: ServerAction<DecideRequest>,
+    inbox: Resource<Result<Vec<InboxItem>, AppError>>,
+    add_delegation: ServerAction<AddDelegation>,
+    end_delegation: ServerAction<EndDelegation>,
+    delegations: Resource<Result<Vec<DelegationView>, AppError>>,
+) -> impl IntoView {
     CountsChanged::follow(move || bulk.version().get() + decide.version().get());
     view! {
         <Title text="Approvals" />
@@ -757,7 +789,7 @@ fn ApprovalsBody() -> impl IntoView {
                     })
             }}
         </Suspense>
-        <DelegationsSection />
+        <DelegationsSection add=add_delegation end=end_delegation list=delegations />
     }
 }
 
@@ -812,13 +844,11 @@ fn inbox_item(n: usize, i: InboxItem, decide: ServerAction<DecideRequest>) -> im
 }
 
 #[component]
-fn DelegationsSection() -> impl IntoView {
-    let add = ServerAction::<AddDelegation>::new();
-    let end = ServerAction::<EndDelegation>::new();
-    let list = Resource::new(
-        move || (add.version().get(), end.version().get()),
-        |_| my_delegations(),
-    );
+fn DelegationsSection(
+    add: ServerAction<AddDelegation>,
+    end: ServerAction<EndDelegation>,
+    list: Resource<Result<Vec<DelegationView>, AppError>>,
+) -> impl IntoView {
     let error = move || {
         add.value()
             .get()
@@ -865,17 +895,21 @@ fn DelegationsSection() -> impl IntoView {
 
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let revoke = ServerAction::<RevokeGrant>::new();
+    let grants = Resource::new(move || revoke.version().get(), |_| my_grants());
     view! {
         <SignedIn>
-            <MyAccessBody />
+            <MyAccessBody revoke grants />
         </SignedIn>
     }
 }
 
 #[component]
-fn MyAccessBody() -> impl IntoView {
-    let revoke = ServerAction::<RevokeGrant>::new();
-    let grants = Resource::new(move || revoke.version().get(), |_| my_grants());
+fn MyAccessBody(
+    revoke: ServerAction<RevokeGrant>,
+    grants: Resource<Result<Vec<GrantView>, AppError>>,
+) -> impl IntoView {
     view! {
         <Title text="My access" />
         <h1>"My access"</h1>
@@ -966,18 +1000,22 @@ pub fn GrantsTable(
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let read = ServerAction::<MarkNotificationsRead>::new();
+    let list = Resource::new(move || read.version().get(), |_| get_notifications());
     view! {
         <SignedIn>
-            <NotificationsBody />
+            <NotificationsBody read list />
         </SignedIn>
     }
 }
 
 #[component]
-fn NotificationsBody() -> impl IntoView {
-    let read = ServerAction::<MarkNotificationsRead>::new();
+fn NotificationsBody(
+    read: ServerAction<MarkNotificationsRead>,
+    list: Resource<Result<Vec<NotificationView>, AppError>>,
+) -> impl IntoView {
     CountsChanged::follow(move || read.version().get());
-    let list = Resource::new(move || read.version().get(), |_| get_notifications());
     view! {
         <Title text="Notifications" />
         <div class="page-head">

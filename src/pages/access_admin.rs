@@ -7,12 +7,13 @@ use crate::api::{
 };
 use crate::components::{EmptyState, ErrorPanel, RiskBadge, SignedIn};
 use crate::domain::access::AccessLimits;
-use crate::model::PolicyEdit;
+use crate::model::{ApiUsage, AppError, GrantView, KeyView, PolicyEdit};
 use crate::pages::access::{GrantsTable, PreviewView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use leptos_router::params::ParamsMap;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -32,15 +33,7 @@ fn crumbs(slug: String, name: String, here: &'static str) -> impl IntoView {
 
 #[component]
 pub fn ApiAccessPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <ApiAccessBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn ApiAccessBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let revoke = ServerAction::<RevokeGrant>::new();
@@ -54,6 +47,23 @@ fn ApiAccessBody() -> impl IntoView {
         |(s, ..)| crate::api::api_keys(s),
     );
     let usage = Resource::new(slug, crate::api::api_usage);
+    view! {
+        <SignedIn>
+            <ApiAccessBody params revoke revoke_key grants keys usage />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn ApiAccessBody(
+    params: Memo<ParamsMap>,
+    revoke: ServerAction<RevokeGrant>,
+    revoke_key: ServerAction<crate::api::RevokeKey>,
+    grants: Resource<Result<Vec<GrantView>, AppError>>,
+    keys: Resource<Result<Vec<KeyView>, AppError>>,
+    usage: Resource<Result<ApiUsage, AppError>>,
+) -> impl IntoView {
+    let slug = move || params.read().get("slug").unwrap_or_default();
     view! {
         <Title text="Access" />
         {move || crumbs(slug(), slug(), "Access")}
@@ -113,25 +123,29 @@ fn ApiAccessBody() -> impl IntoView {
 }
 #[component]
 pub fn PolicyPage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let save = ServerAction::<SavePolicy>::new();
+    let policy = Resource::new(
+        move || (slug(), save.version().get()),
+        |(s, _)| get_policy(s),
+    );
     view! {
         <SignedIn>
-            <PolicyBody />
+            <PolicyBody save policy />
         </SignedIn>
     }
 }
 
 #[component]
-fn PolicyBody() -> impl IntoView {
-    let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
-    let save = ServerAction::<SavePolicy>::new();
+fn PolicyBody(
+    save: ServerAction<SavePolicy>,
+    policy: Resource<Result<PolicyEdit, AppError>>,
+) -> impl IntoView {
     // Owned here, above the Suspense, so it stays alive when the Suspense's children are
     // rebuilt during hydration.
     let preview = ServerAction::<PreviewPolicy>::new();
-    let policy = Resource::new(
-        move || (slug(), save.version().get()),
-        |(s, _)| get_policy(s),
-    );
     view! {
         <Suspense fallback=loading>
             {move || {
@@ -250,17 +264,21 @@ fn PolicyEditor(
 
 #[component]
 pub fn AdminAccessPage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let save = ServerAction::<SetAccessLimits>::new();
+    let limits = Resource::new(move || save.version().get(), |_| get_access_limits());
     view! {
         <SignedIn>
-            <AdminAccessBody />
+            <AdminAccessBody save limits />
         </SignedIn>
     }
 }
 
 #[component]
-fn AdminAccessBody() -> impl IntoView {
-    let save = ServerAction::<SetAccessLimits>::new();
-    let limits = Resource::new(move || save.version().get(), |_| get_access_limits());
+fn AdminAccessBody(
+    save: ServerAction<SetAccessLimits>,
+    limits: Resource<Result<AccessLimits, AppError>>,
+) -> impl IntoView {
     view! {
         <Title text="Access limits" />
         <h1>"Access limits"</h1>

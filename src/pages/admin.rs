@@ -12,6 +12,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
 
 /// The first error among the actions' latest results, shown once above the page.
 fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
@@ -24,19 +25,24 @@ fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
 
 #[component]
 pub fn AdminPeoplePage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let people = Resource::new(q, admin_people);
     view! {
         <Title text="People" />
         <SignedIn>
-            <PeopleBody />
+            <PeopleBody query people />
         </SignedIn>
     }
 }
 
 #[component]
-fn PeopleBody() -> impl IntoView {
-    let query = use_query_map();
+fn PeopleBody(
+    query: Memo<ParamsMap>,
+    people: Resource<Result<Vec<PersonSummary>, AppError>>,
+) -> impl IntoView {
     let q = move || query.read().get("q").unwrap_or_default();
-    let people = Resource::new(q, admin_people);
     view! {
         <section>
             <h1>"People"</h1>
@@ -124,16 +130,7 @@ fn PeopleTable(list: Vec<PersonSummary>) -> impl IntoView {
 
 #[component]
 pub fn AdminPersonPage() -> impl IntoView {
-    view! {
-        <Title text="Person" />
-        <SignedIn>
-            <PersonBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn PersonBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
     let params = use_params_map();
     let id = move || {
         params
@@ -161,6 +158,24 @@ fn PersonBody() -> impl IntoView {
         },
         |(id, ..)| admin_person(id),
     );
+    view! {
+        <Title text="Person" />
+        <SignedIn>
+            <PersonBody set_kind set_manager set_admin set_active end_sessions set_team person />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn PersonBody(
+    set_kind: ServerAction<AdminSetKind>,
+    set_manager: ServerAction<AdminSetManager>,
+    set_admin: ServerAction<AdminSetAdmin>,
+    set_active: ServerAction<AdminSetActive>,
+    end_sessions: ServerAction<AdminEndSessions>,
+    set_team: ServerAction<SetTeamRole>,
+    person: Resource<Result<PersonDetail, AppError>>,
+) -> impl IntoView {
     let errors = move || {
         first_error(vec![
             set_kind.value().get().and_then(Result::err),
@@ -358,16 +373,7 @@ fn PersonEditor(
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
-    view! {
-        <Title text="Teams" />
-        <SignedIn>
-            <TeamsBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn TeamsBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
     let set_team = ServerAction::<SetTeamRole>::new();
     let create_token = ServerAction::<CreatePublishToken>::new();
     let revoke_token = ServerAction::<RevokePublishToken>::new();
@@ -381,15 +387,32 @@ fn TeamsBody() -> impl IntoView {
         },
         |_| list_teams(),
     );
-    let tokens = TokenActions {
-        create: create_token,
-        revoke: revoke_token,
-    };
     let save_webhook = ServerAction::<crate::api::SetTeamWebhook>::new();
     let webhooks = Resource::new(
         move || save_webhook.version().get(),
         |_| crate::api::list_team_webhooks(),
     );
+    view! {
+        <Title text="Teams" />
+        <SignedIn>
+            <TeamsBody set_team create_token revoke_token teams save_webhook webhooks />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn TeamsBody(
+    set_team: ServerAction<SetTeamRole>,
+    create_token: ServerAction<CreatePublishToken>,
+    revoke_token: ServerAction<RevokePublishToken>,
+    teams: Resource<Result<Vec<TeamView>, AppError>>,
+    save_webhook: ServerAction<crate::api::SetTeamWebhook>,
+    webhooks: Resource<Result<Vec<crate::model::WebhookView>, AppError>>,
+) -> impl IntoView {
+    let tokens = TokenActions {
+        create: create_token,
+        revoke: revoke_token,
+    };
     let hooks = WebhookState {
         save: save_webhook,
         list: webhooks,

@@ -4,26 +4,19 @@
 
 use crate::api::{UpdateApi, get_api_edit};
 use crate::components::{ErrorPanel, SignedIn};
-use crate::model::{ApiEdit, EnvironmentInput, Lifecycle, Risk, ScopeInput, Visibility};
+use crate::model::{ApiEdit, AppError, EnvironmentInput, Lifecycle, Risk, ScopeInput, Visibility};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use leptos_router::params::ParamsMap;
 
 /// Empty rows offered for adding environments and scopes.
 const SPARE_ROWS: usize = 2;
 
 #[component]
 pub fn ApiEditPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <EditBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn EditBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let save = ServerAction::<UpdateApi>::new();
@@ -31,6 +24,20 @@ fn EditBody() -> impl IntoView {
         move || (slug(), save.version().get()),
         |(s, _)| get_api_edit(s),
     );
+    view! {
+        <SignedIn>
+            <EditBody params save current />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn EditBody(
+    params: Memo<ParamsMap>,
+    save: ServerAction<UpdateApi>,
+    current: Resource<Result<ApiEdit, AppError>>,
+) -> impl IntoView {
+    let slug = move || params.read().get("slug").unwrap_or_default();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -2,28 +2,29 @@
 
 use crate::api::get_api;
 use crate::components::{ErrorPanel, LifecycleBadge, RiskBadge, SignedIn, VisibilityBadge};
-use crate::model::{ApiDetail, EnvironmentView, ScopeView, VersionView};
+use crate::model::{ApiDetail, AppError, EnvironmentView, ScopeView, VersionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ApiPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <ApiPageBody />
-        </SignedIn>
-    }
-}
-
-/// Created only once someone is signed in, so no request for the API is made for anyone else.
-#[component]
-fn ApiPageBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render; for
+    // anyone signed out it answers "not signed in" and is never shown.
     let params = use_params_map();
     let api = Resource::new(
         move || params.read().get("slug").unwrap_or_default(),
         get_api,
     );
+    view! {
+        <SignedIn>
+            <ApiPageBody api />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn ApiPageBody(api: Resource<Result<ApiDetail, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

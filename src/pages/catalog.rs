@@ -4,7 +4,7 @@
 
 use crate::api::{get_catalog_facets, list_catalog};
 use crate::components::{EmptyState, ErrorPanel, LifecycleBadge, SignedIn};
-use crate::model::{ApiSummary, CatalogFacets, CatalogFilter, CatalogResults, Lifecycle};
+use crate::model::{ApiSummary, AppError, CatalogFacets, CatalogFilter, CatalogResults, Lifecycle};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
@@ -12,16 +12,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    view! {
-        <Title text="Catalog" />
-        <SignedIn>
-            <Catalog />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn Catalog() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
     let query = use_query_map();
     let filter = Memo::new(move |_| {
         query.with(|q| {
@@ -36,7 +27,20 @@ fn Catalog() -> impl IntoView {
     });
     let apis = Resource::new(move || filter.get(), list_catalog);
     let facets = Resource::new(|| (), |_| get_catalog_facets());
+    view! {
+        <Title text="Catalog" />
+        <SignedIn>
+            <Catalog filter apis facets />
+        </SignedIn>
+    }
+}
 
+#[component]
+fn Catalog(
+    filter: Memo<CatalogFilter>,
+    apis: Resource<Result<CatalogResults, AppError>>,
+    facets: Resource<Result<CatalogFacets, AppError>>,
+) -> impl IntoView {
     let navigate = use_navigate();
     let set = move |key: &'static str, value: String| {
         let mut next = filter.get_untracked();

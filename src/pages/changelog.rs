@@ -4,7 +4,7 @@
 use crate::api::get_changelog;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
-use crate::model::{ChangelogPage, DiffOperation, VersionDiff};
+use crate::model::{AppError, ChangelogPage, DiffOperation, VersionDiff};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,20 +12,21 @@ use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ChangelogPageView() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <ChangelogBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn ChangelogBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
     let params = use_params_map();
     let changelog = Resource::new(
         move || params.read().get("slug").unwrap_or_default(),
         get_changelog,
     );
+    view! {
+        <SignedIn>
+            <ChangelogBody changelog />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn ChangelogBody(changelog: Resource<Result<ChangelogPage, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -3,7 +3,7 @@
 
 use crate::api::get_guide;
 use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
-use crate::model::GuidePage;
+use crate::model::{AppError, GuidePage, ServerHtml};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,15 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn GuidePageView() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <GuideBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn GuideBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
     let params = use_params_map();
     let query = use_query_map();
     let guide = Resource::new(
@@ -31,8 +23,22 @@ fn GuideBody() -> impl IntoView {
                 query.read().get("version"),
             )
         },
-        |(slug, guide, version)| get_guide(slug, guide, version),
+        |(slug, guide, version)| async move {
+            get_guide(slug, guide, version).await.map(|mut page| {
+                let html = ServerHtml::take(&mut page.html);
+                (page, html)
+            })
+        },
     );
+    view! {
+        <SignedIn>
+            <GuideBody guide />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn GuideBody(guide: Resource<Result<(GuidePage, ServerHtml), AppError>>) -> impl IntoView {
     scroll_to_hash_when(move || guide.with(|g| matches!(g, Some(Ok(_)))));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -40,7 +46,7 @@ fn GuideBody() -> impl IntoView {
                 guide
                     .get()
                     .map(|result| match result {
-                        Ok(page) => view! { <Guide page /> }.into_any(),
+                        Ok((page, html)) => view! { <Guide page html /> }.into_any(),
                         Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -49,7 +55,8 @@ fn GuideBody() -> impl IntoView {
 }
 
 #[component]
-fn Guide(page: GuidePage) -> impl IntoView {
+/// `html` is `page.html`, taken out of it.
+fn Guide(page: GuidePage, html: ServerHtml) -> impl IntoView {
     let GuidePage {
         api_slug,
         api_name,
@@ -57,7 +64,7 @@ fn Guide(page: GuidePage) -> impl IntoView {
         versions,
         guides,
         guide,
-        html,
+        html: _,
         toc,
         has_reference,
     } = page;
@@ -98,7 +105,7 @@ fn Guide(page: GuidePage) -> impl IntoView {
                     </ul>
                 </nav>
                 // Rendered from Markdown and sanitized when the version was published.
-                <div class="doc" data-testid="guide" inner_html=html></div>
+                <div class="doc" data-testid="guide" inner_html=html.0></div>
                 <nav class="doc-toc" aria-label="On this page" data-testid="toc">
                     <p class="doc-toc-title">"On this page"</p>
                     <ul>

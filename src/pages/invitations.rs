@@ -8,7 +8,7 @@ use crate::api::{
 };
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
-use crate::model::{InvitationStatus, InvitationView, SignInError};
+use crate::model::{AppError, InvitationLimits, InvitationStatus, InvitationView, SignInError};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,16 +16,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn InvitationsPage() -> impl IntoView {
-    view! {
-        <Title text="Contractor invitations" />
-        <SignedIn>
-            <InvitationsBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn InvitationsBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
     let create = ServerAction::<CreateInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let extend = ServerAction::<ExtendInvitation>::new();
@@ -42,6 +33,23 @@ fn InvitationsBody() -> impl IntoView {
         },
         |_| list_invitations(),
     );
+    view! {
+        <Title text="Contractor invitations" />
+        <SignedIn>
+            <InvitationsBody create revoke extend end limits list />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn InvitationsBody(
+    create: ServerAction<CreateInvitation>,
+    revoke: ServerAction<RevokeInvitation>,
+    extend: ServerAction<ExtendInvitation>,
+    end: ServerAction<EndEngagement>,
+    limits: Resource<Result<InvitationLimits, AppError>>,
+    list: Resource<Result<Vec<InvitationView>, AppError>>,
+) -> impl IntoView {
     let outcome = move || {
         let failed = [
             create.value().get().and_then(Result::err),

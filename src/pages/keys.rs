@@ -1,6 +1,7 @@
 //! API keys: "My keys" (create under a grant, see the secret once, rotate, revoke, usage), and
-//! the admins' gateway credentials. Actions and resources are owned by each page's body, above
-//! its Suspense, so they stay alive however the Suspense's children are rebuilt.
+//! the admins' gateway credentials. Actions and resources are owned by each page, above
+//! `SignedIn`'s Suspense, so they stay alive however the Suspense's children are rebuilt and the
+//! server creates (and fetches) each resource once per render.
 
 use crate::api::{
     CreateGateway, CreateKey, RevokeGateway, RevokeKey, RotateKey, list_gateways, my_grants,
@@ -9,7 +10,7 @@ use crate::api::{
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::domain::access::KEY_RATE_CEILING;
 use crate::domain::time::{format_date, format_date_time};
-use crate::model::{GrantView, KeyCreated, KeyUsageDay, KeyView};
+use crate::model::{AppError, GatewayCredentialView, GrantView, KeyCreated, KeyUsageDay, KeyView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -66,15 +67,6 @@ fn ShowOnce(created: KeyCreated) -> impl IntoView {
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <KeysBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn KeysBody() -> impl IntoView {
     let create = ServerAction::<CreateKey>::new();
     let rotate = ServerAction::<RotateKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
@@ -89,6 +81,21 @@ fn KeysBody() -> impl IntoView {
         |_| my_keys(),
     );
     let grants = Resource::new(|| (), |_| my_grants());
+    view! {
+        <SignedIn>
+            <KeysBody create rotate revoke keys grants />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn KeysBody(
+    create: ServerAction<CreateKey>,
+    rotate: ServerAction<RotateKey>,
+    revoke: ServerAction<RevokeKey>,
+    keys: Resource<Result<Vec<KeyView>, AppError>>,
+    grants: Resource<Result<Vec<GrantView>, AppError>>,
+) -> impl IntoView {
     let error = move || {
         create
             .value()
@@ -272,21 +279,25 @@ pub fn KeysTable(
 
 #[component]
 pub fn GatewaysPage() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <GatewaysBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn GatewaysBody() -> impl IntoView {
     let create = ServerAction::<CreateGateway>::new();
     let revoke = ServerAction::<RevokeGateway>::new();
     let list = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         |_| list_gateways(),
     );
+    view! {
+        <SignedIn>
+            <GatewaysBody create revoke list />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn GatewaysBody(
+    create: ServerAction<CreateGateway>,
+    revoke: ServerAction<RevokeGateway>,
+    list: Resource<Result<Vec<GatewayCredentialView>, AppError>>,
+) -> impl IntoView {
     view! {
         <Title text="Gateways" />
         <h1>"Gateway credentials"</h1>

@@ -3,23 +3,24 @@
 use crate::api::get_profile;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
-use crate::model::{MembershipView, PersonRef, Profile, SessionView};
+use crate::model::{AppError, MembershipView, PersonRef, Profile, SessionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let profile = Resource::new(|| (), |_| get_profile());
     view! {
         <Title text="My profile" />
         <SignedIn>
-            <ProfileBody />
+            <ProfileBody profile />
         </SignedIn>
     }
 }
 
 #[component]
-fn ProfileBody() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| get_profile());
+fn ProfileBody(profile: Resource<Result<Profile, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

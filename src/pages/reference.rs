@@ -6,23 +6,16 @@
 
 use crate::api::get_reference;
 use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
-use crate::model::{ReferenceNavEntry, ReferencePage};
+use crate::model::{AppError, ReferenceNavEntry, ReferencePage, ServerHtml};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
 
 #[component]
 pub fn ReferencePageView() -> impl IntoView {
-    view! {
-        <SignedIn>
-            <ReferenceBody />
-        </SignedIn>
-    }
-}
-
-#[component]
-fn ReferenceBody() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
     let params = use_params_map();
     let query = use_query_map();
     let reference = Resource::new(
@@ -33,8 +26,25 @@ fn ReferenceBody() -> impl IntoView {
                 query.read().get("section"),
             )
         },
-        |(slug, version, section)| get_reference(slug, version, section),
+        |(slug, version, section)| async move {
+            get_reference(slug, version, section).await.map(|mut page| {
+                let html = ServerHtml::take(&mut page.html);
+                (page, html)
+            })
+        },
     );
+    view! {
+        <SignedIn>
+            <ReferenceBody query reference />
+        </SignedIn>
+    }
+}
+
+#[component]
+fn ReferenceBody(
+    query: Memo<ParamsMap>,
+    reference: Resource<Result<(ReferencePage, ServerHtml), AppError>>,
+) -> impl IntoView {
     scroll_to_hash_when(move || reference.with(|r| matches!(r, Some(Ok(_)))));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -42,15 +52,15 @@ fn ReferenceBody() -> impl IntoView {
                 reference
                     .get()
                     .map(|result| match result {
-                        Ok(page) => {
-                            // The router's hooks are read here, in the route's own component:
-                            // the part below is built when the resource resolves.
+                        Ok((page, html)) => {
+                            // The router's hooks are taken in the route's own component (the
+                            // page above): the part below is built when the resource resolves.
                             let version_query = query
                                 .read_untracked()
                                 .get("version")
                                 .map(|v| format!("version={}&", crate::domain::url::encode_component(&v)))
                                 .unwrap_or_default();
-                            view! { <Reference page version_query /> }.into_any()
+                            view! { <Reference page html version_query /> }.into_any()
                         }
                         Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
                     })
@@ -62,6 +72,8 @@ fn ReferenceBody() -> impl IntoView {
 #[component]
 fn Reference(
     page: ReferencePage,
+    /// The part shown (`page.html`, taken out of it).
+    html: ServerHtml,
     /// `version=…&` when the page names a version, for links to other parts.
     version_query: String,
 ) -> impl IntoView {
@@ -71,7 +83,7 @@ fn Reference(
         version,
         versions,
         first_guide,
-        html,
+        html: _,
         section,
         nav,
     } = page;
@@ -118,7 +130,7 @@ fn Reference(
                     </ul>
                 </nav>
                 // Rendered from the spec and sanitized when the version was published.
-                <div class="doc reference" data-testid="reference" inner_html=html></div>
+                <div class="doc reference" data-testid="reference" inner_html=html.0></div>
             </div>
         </article>
     }

@@ -3,24 +3,25 @@
 
 use crate::api::search;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
-use crate::model::{SearchGroup, SearchHit, SearchResults, SnippetPart};
+use crate::model::{AppError, SearchGroup, SearchHit, SearchResults, SnippetPart};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
+    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    let query = use_query_map();
+    let results = Resource::new(move || query.read().get("q").unwrap_or_default(), search);
     view! {
         <SignedIn>
-            <SearchBody />
+            <SearchBody results />
         </SignedIn>
     }
 }
 
 #[component]
-fn SearchBody() -> impl IntoView {
-    let query = use_query_map();
-    let results = Resource::new(move || query.read().get("q").unwrap_or_default(), search);
+fn SearchBody(results: Resource<Result<SearchResults, AppError>>) -> impl IntoView {
     view! {
         <section class="search-page">
             <Suspense fallback=|| view! { <p class="muted">"Searching…"</p> }>
