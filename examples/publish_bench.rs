@@ -78,6 +78,7 @@ async fn main() {
                 DEFAULT_MAX_SPEC_BYTES,
             )
             .unwrap_or_else(|p| panic!("{}", p[0]));
+            let prepared = started.elapsed();
             let mut tx = store.pool().begin().await.unwrap();
             write_version(
                 &mut tx,
@@ -100,12 +101,13 @@ async fn main() {
                 sqlx::query(sql).execute(store.pool()).await.unwrap();
             }
             let reference = &version.spec.as_ref().unwrap().reference;
-            (took, reference.operations.len(), reference.html.len())
+            (took, prepared, reference.operations.len(), reference.html.len())
         }
     };
 
     let mut parse = Vec::new();
     let mut publish = Vec::new();
+    let mut prepare = Vec::new();
     let mut publish_with_diff = Vec::new();
     let mut operations = 0;
     let mut html_bytes = 0;
@@ -115,11 +117,12 @@ async fn main() {
         std::hint::black_box(&value);
         parse.push(started.elapsed());
 
-        let (took, ops, html) = publish_once(1, "a").await;
+        let (took, prepared, ops, html) = publish_once(1, "a").await;
         publish.push(took);
+        prepare.push(prepared);
         operations = ops;
         html_bytes = html;
-        let (took, _, _) = publish_once(2, "b").await;
+        let (took, _, _, _) = publish_once(2, "b").await;
         publish_with_diff.push(took);
     }
     // Where the time goes: parsing and checking, rendering, storing.
@@ -144,9 +147,10 @@ async fn main() {
         rendered.push(started.elapsed());
     }
     println!(
-        "  of which parse and check refs: {:?}; parse, check and render: {:?}",
+        "  of which parse and check refs: {:?}; parse, check and render: {:?}; prepare (the same, split into parts, notes): {:?}; the rest is storing",
         median(checked),
-        median(rendered)
+        median(rendered),
+        median(prepare)
     );
     let (parse, publish, with_diff) = (median(parse), median(publish), median(publish_with_diff));
     println!(

@@ -42,8 +42,13 @@ impl Clock {
     }
 }
 
+/// Cheap to clone: axum clones the state for every request it routes.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What every handler and server function shares.
+#[derive(Debug)]
+pub struct Shared {
     pub store: Store,
     pub config: Arc<Config>,
     pub secrets: Arc<Secrets>,
@@ -53,6 +58,14 @@ pub struct AppState {
     pub oidc: Option<Arc<Provider>>,
     /// Key verification for gateways, with its cache and counters.
     pub verifier: Arc<super::verify::Verifier>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -88,7 +101,7 @@ impl AppState {
         };
         let verifier =
             super::verify::Verifier::new(store.clone(), secrets.key_pepper.expose(), clock.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             verifier,
             store,
             config: Arc::new(config),
@@ -96,6 +109,6 @@ impl AppState {
             clock,
             leptos_options,
             oidc,
-        })
+        })))
     }
 }
