@@ -101,7 +101,12 @@ async fn main() {
                 sqlx::query(sql).execute(store.pool()).await.unwrap();
             }
             let reference = &version.spec.as_ref().unwrap().reference;
-            (took, prepared, reference.operations.len(), reference.html.len())
+            (
+                took,
+                prepared,
+                reference.operations.len(),
+                reference.html.len(),
+            )
         }
     };
 

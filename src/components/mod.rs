@@ -61,6 +61,11 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
 }
 
 /// Shows its children to a signed-in person; sends anyone else to the sign-in page and back.
+///
+/// The children are built inside a Suspense, which server rendering runs more than once (to
+/// find the resources read, then to render): a resource created in them would be created, and
+/// its server function called and its data sent, once per run. A page therefore creates its
+/// resources (and the actions they refetch on) above `SignedIn` and passes them down.
 #[component]
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let me = use_me();

@@ -48,7 +48,7 @@ fn waited(seconds: i64) -> String {
 
 #[component]
 pub fn RequestAccessPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let form = Resource::new(slug, get_request_form);
@@ -339,7 +339,7 @@ pub fn PreviewView(preview: Result<ApprovalPreview, crate::model::AppError>) -> 
 
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let requests = Resource::new(|| (), |_| my_requests());
     view! {
         <SignedIn>
@@ -416,7 +416,7 @@ fn MyRequestsBody(requests: Resource<Result<Vec<RequestSummary>, AppError>>) -> 
 
 #[component]
 pub fn RequestPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let id = move || {
         params
@@ -695,7 +695,7 @@ fn ResubmitScopes(scopes: Vec<String>) -> impl IntoView {
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
+    // Above `SignedIn`: see there.
     let bulk = ServerAction::<BulkApprove>::new();
     let decide = ServerAction::<DecideRequest>::new();
     let inbox = Resource::new(
@@ -895,7 +895,7 @@ fn DelegationsSection(
 
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let revoke = ServerAction::<RevokeGrant>::new();
     let grants = Resource::new(move || revoke.version().get(), |_| my_grants());
     view! {
@@ -1000,7 +1000,7 @@ pub fn GrantsTable(
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let read = ServerAction::<MarkNotificationsRead>::new();
     let list = Resource::new(move || read.version().get(), |_| get_notifications());
     view! {

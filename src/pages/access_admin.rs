@@ -33,7 +33,7 @@ fn crumbs(slug: String, name: String, here: &'static str) -> impl IntoView {
 
 #[component]
 pub fn ApiAccessPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let revoke = ServerAction::<RevokeGrant>::new();
@@ -123,7 +123,7 @@ fn ApiAccessBody(
 }
 #[component]
 pub fn PolicyPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let save = ServerAction::<SavePolicy>::new();
@@ -264,7 +264,7 @@ fn PolicyEditor(
 
 #[component]
 pub fn AdminAccessPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let save = ServerAction::<SetAccessLimits>::new();
     let limits = Resource::new(move || save.version().get(), |_| get_access_limits());
     view! {

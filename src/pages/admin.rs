@@ -25,7 +25,7 @@ fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
 
 #[component]
 pub fn AdminPeoplePage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let people = Resource::new(q, admin_people);
@@ -130,7 +130,7 @@ fn PeopleTable(list: Vec<PersonSummary>) -> impl IntoView {
 
 #[component]
 pub fn AdminPersonPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let id = move || {
         params
@@ -373,7 +373,7 @@ fn PersonEditor(
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
+    // Above `SignedIn`: see there.
     let set_team = ServerAction::<SetTeamRole>::new();
     let create_token = ServerAction::<CreatePublishToken>::new();
     let revoke_token = ServerAction::<RevokePublishToken>::new();

@@ -16,7 +16,7 @@ const SPARE_ROWS: usize = 2;
 
 #[component]
 pub fn ApiEditPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let save = ServerAction::<UpdateApi>::new();

@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
+    // Above `SignedIn`: see there.
     let query = use_query_map();
     let filter = Memo::new(move |_| {
         query.with(|q| {
@@ -81,7 +81,7 @@ fn Catalog(
                         name="q"
                         placeholder="Name, summary or tag"
                         data-testid="filter-text"
-                        value=move || filter.get().q
+                        value=move || filter.try_with(|f| f.q.clone()).unwrap_or_default()
                         on:input=on_text
                     />
                 </label>
@@ -105,7 +105,7 @@ fn Catalog(
                 {move || {
                     apis.get()
                         .map(|result| match result {
-                            Ok(results) => view! { <Results results filter=filter.get_untracked() /> }.into_any(),
+                            Ok(results) => view! { <Results results filter=filter.try_get_untracked().unwrap_or_default() /> }.into_any(),
                             Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         })
                 }}
@@ -124,7 +124,11 @@ where
     F: Fn(&'static str) -> H + Clone + 'static,
     H: FnMut(leptos::ev::Event) + 'static,
 {
-    let selected = move |key: &'static str, value: String| move || filter.read().get(key) == value;
+    // `try_`: when a client goes away mid-render, Leptos may still run a closure of the page
+    // after its owner (and this memo) is gone; that must not panic.
+    let selected = move |key: &'static str, value: String| {
+        move || filter.try_with(|f| f.get(key) == value).unwrap_or(false)
+    };
     view! {
         <label class="field">
             <span>"Team"</span>

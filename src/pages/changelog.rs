@@ -12,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ChangelogPageView() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let changelog = Resource::new(
         move || params.read().get("slug").unwrap_or_default(),

@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn GuidePageView() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let query = use_query_map();
     let guide = Resource::new(

@@ -16,7 +16,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn InvitationsPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) them once per render.
+    // Above `SignedIn`: see there.
     let create = ServerAction::<CreateInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     let extend = ServerAction::<ExtendInvitation>::new();

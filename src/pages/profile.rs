@@ -9,7 +9,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let profile = Resource::new(|| (), |_| get_profile());
     view! {
         <Title text="My profile" />

@@ -15,7 +15,7 @@ use leptos_router::params::ParamsMap;
 
 #[component]
 pub fn ReferencePageView() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let params = use_params_map();
     let query = use_query_map();
     let reference = Resource::new(

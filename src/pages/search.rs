@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
-    // Above `SignedIn`'s Suspense, so the server creates (and fetches) it once per render.
+    // Above `SignedIn`: see there.
     let query = use_query_map();
     let results = Resource::new(move || query.read().get("q").unwrap_or_default(), search);
     view! {
