@@ -139,12 +139,22 @@ pub fn AdminPersonPage() -> impl IntoView {
             .and_then(|s| s.parse::<i64>().ok())
             .unwrap_or_default()
     };
-    let set_kind = ServerAction::<AdminSetKind>::new();
-    let set_manager = ServerAction::<AdminSetManager>::new();
-    let set_admin = ServerAction::<AdminSetAdmin>::new();
-    let set_active = ServerAction::<AdminSetActive>::new();
-    let end_sessions = ServerAction::<AdminEndSessions>::new();
-    let set_team = ServerAction::<SetTeamRole>::new();
+    let actions = PersonActions {
+        set_kind: ServerAction::new(),
+        set_manager: ServerAction::new(),
+        set_admin: ServerAction::new(),
+        set_active: ServerAction::new(),
+        end_sessions: ServerAction::new(),
+        set_team: ServerAction::new(),
+    };
+    let PersonActions {
+        set_kind,
+        set_manager,
+        set_admin,
+        set_active,
+        set_team,
+        ..
+    } = actions;
     let person = Resource::new(
         move || {
             (
@@ -161,21 +171,35 @@ pub fn AdminPersonPage() -> impl IntoView {
     view! {
         <Title text="Person" />
         <SignedIn>
-            <PersonBody set_kind set_manager set_admin set_active end_sessions set_team person />
+            <PersonBody actions person />
         </SignedIn>
     }
 }
 
-#[component]
-fn PersonBody(
+/// What an admin can do on a person's page; the page refetches after each.
+#[derive(Clone, Copy)]
+struct PersonActions {
     set_kind: ServerAction<AdminSetKind>,
     set_manager: ServerAction<AdminSetManager>,
     set_admin: ServerAction<AdminSetAdmin>,
     set_active: ServerAction<AdminSetActive>,
     end_sessions: ServerAction<AdminEndSessions>,
     set_team: ServerAction<SetTeamRole>,
+}
+
+#[component]
+fn PersonBody(
+    actions: PersonActions,
     person: Resource<Result<PersonDetail, AppError>>,
 ) -> impl IntoView {
+    let PersonActions {
+        set_kind,
+        set_manager,
+        set_admin,
+        set_active,
+        end_sessions,
+        set_team,
+    } = actions;
     let errors = move || {
         first_error(vec![
             set_kind.value().get().and_then(Result::err),
@@ -204,7 +228,7 @@ fn PersonBody(
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         Ok(detail) => {
                             view! {
-                                <PersonEditor detail set_kind set_manager set_admin set_active end_sessions set_team />
+                                <PersonEditor detail actions />
                             }
                                 .into_any()
                         }
@@ -215,15 +239,15 @@ fn PersonBody(
 }
 
 #[component]
-fn PersonEditor(
-    detail: PersonDetail,
-    set_kind: ServerAction<AdminSetKind>,
-    set_manager: ServerAction<AdminSetManager>,
-    set_admin: ServerAction<AdminSetAdmin>,
-    set_active: ServerAction<AdminSetActive>,
-    end_sessions: ServerAction<AdminEndSessions>,
-    set_team: ServerAction<SetTeamRole>,
-) -> impl IntoView {
+fn PersonEditor(detail: PersonDetail, actions: PersonActions) -> impl IntoView {
+    let PersonActions {
+        set_kind,
+        set_manager,
+        set_admin,
+        set_active,
+        end_sessions,
+        set_team,
+    } = actions;
     let p = detail.person;
     let id = p.id.to_string();
     let (id_manager, id_kind, id_admin, id_sessions, id_active) =
