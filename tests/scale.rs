@@ -199,3 +199,73 @@ async fn seed_scale_writes_a_consistent_company_whose_keys_verify() {
         assert_eq!(count(&db, "SELECT COUNT(*) FROM teams").await, teams);
     }
 }
+
+/// Gateways spread calls over many keys: one flush then holds hundreds of usage rows, written a
+/// few hundred rows per statement. Every count arrives, and each key's last use is its latest
+/// allowed call, also when the flush spans two days.
+#[tokio::test]
+async fn a_flush_over_many_keys_and_two_days_writes_every_count() {
+    use gatehouse::server::verify::VerifyRequest;
+    use std::borrow::Cow;
+    use std::collections::HashMap;
+
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let pepper = state.secrets.key_pepper.expose().to_vec();
+        let report = seed_scale(&db.store, SMALL, &pepper, SMALL.keys, NOW)
+            .await
+            .unwrap();
+        let b = db.backend;
+        let mut allowed = 0_i64;
+        let mut latest: HashMap<i64, i64> = HashMap::new();
+        // Each key twice today and once tomorrow: two usage rows per key, 600 in all.
+        for at in [NOW, NOW + 60, NOW + 86_400] {
+            for sample in &report.sample_keys {
+                let request = VerifyRequest {
+                    key: Cow::Borrowed(&sample.key),
+                    api: Some(Cow::Borrowed(&sample.api)),
+                    environment: Some(Cow::Borrowed(sample.environment)),
+                    ..VerifyRequest::default()
+                };
+                if let Ok(ok) = state.verifier.verify(&request, at).await {
+                    allowed += 1;
+                    latest.insert(ok.key_id(), at);
+                }
+            }
+        }
+        assert!(allowed > 500, "{allowed} allowed calls ({b})");
+        let rows = state.verifier.flush_usage().await.unwrap();
+        assert!(rows > 500, "{rows} usage rows in the flush ({b})");
+        let written = count(
+            &db,
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE result = 'ok'",
+        )
+        .await;
+        assert_eq!(written, allowed, "{b}");
+        for (key_id, at) in &latest {
+            let used: Option<i64> =
+                sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
+                    .bind(key_id)
+                    .fetch_one(db.store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(used, Some(*at), "key {key_id} ({b})");
+        }
+        // A second flush adds to the rows already there.
+        let sample = &report.sample_keys[0];
+        let request = VerifyRequest {
+            key: Cow::Borrowed(&sample.key),
+            api: Some(Cow::Borrowed(&sample.api)),
+            environment: Some(Cow::Borrowed(sample.environment)),
+            ..VerifyRequest::default()
+        };
+        let again = state.verifier.verify(&request, NOW + 120).await.is_ok();
+        state.verifier.flush_usage().await.unwrap();
+        let written = count(
+            &db,
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE result = 'ok'",
+        )
+        .await;
+        assert_eq!(written, allowed + i64::from(again), "{b}");
+    }
+}

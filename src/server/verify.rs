@@ -5,7 +5,7 @@
 //! PostgreSQL, on every replica through LISTEN/NOTIFY. When the store cannot answer and the cache
 //! holds nothing fresh, verification fails closed.
 
-use crate::server::db::Store;
+use crate::server::db::{Store, values_rows};
 use crate::server::keys::{self, KeyHasher};
 use crate::server::secrets::{constant_time_eq, decode_hex, sha256_hex};
 use axum::body::Bytes;
@@ -810,39 +810,65 @@ impl Verifier {
         }
     }
 
+    /// Writes a flush in a few statements of many rows each (a flush can hold hundreds of
+    /// thousands of keys when gateways spread calls across them; one statement per row kept the
+    /// store busy for seconds).
     async fn write_usage(&self, usage: &[((i64, i64), DayUsage)]) -> Result<(), sqlx::Error> {
         let results = std::iter::once("ok").chain(Code::ALL.iter().map(|c| c.as_str()));
         let results: Vec<&str> = results.collect();
-        let mut tx = self.store.pool().begin().await?;
-        for ((key_id, day), counted) in usage {
-            for (result, count) in results.iter().zip(counted.counts) {
-                if count == 0 {
-                    continue;
-                }
-                sqlx::query(
-                    "INSERT INTO key_usage (key_id, day, result, count) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (key_id, day, result) DO UPDATE SET count = key_usage.count + $4",
-                )
-                .bind(key_id)
-                .bind(day)
-                .bind(*result)
-                .bind(count)
-                .execute(&mut *tx)
-                .await?;
-            }
+        let counts: Vec<(i64, i64, &str, i64)> = usage
+            .iter()
+            .flat_map(|((key_id, day), counted)| {
+                results
+                    .iter()
+                    .zip(counted.counts)
+                    .filter(|(_, count)| *count > 0)
+                    .map(move |(result, count)| (*key_id, *day, *result, count))
+            })
+            .collect();
+        // A key counted on two days (a flush across midnight) is last used at the later time.
+        let mut last_used: HashMap<i64, i64> = HashMap::new();
+        for ((key_id, _), counted) in usage {
             if let Some(at) = counted.last_used {
-                sqlx::query(
-                    "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
-                )
-                .bind(key_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                let latest = last_used.entry(*key_id).or_insert(at);
+                *latest = (*latest).max(at);
             }
+        }
+        let last_used: Vec<(i64, i64)> = last_used.into_iter().collect();
+
+        let mut tx = self.store.pool().begin().await?;
+        for rows in counts.chunks(USAGE_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO key_usage (key_id, day, result, count) VALUES {}
+                 ON CONFLICT (key_id, day, result) DO UPDATE SET count = key_usage.count + excluded.count",
+                values_rows(&tx, rows.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for (key_id, day, result, count) in rows {
+                query = query.bind(key_id).bind(day).bind(*result).bind(count);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for rows in last_used.chunks(USAGE_ROWS_PER_STATEMENT) {
+            // A VALUES list's columns are `column1`, `column2` in both SQLite and PostgreSQL.
+            let sql = format!(
+                "UPDATE api_keys SET last_used_at = v.column2 FROM (VALUES {}) AS v
+                 WHERE api_keys.id = v.column1 AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.column2)",
+                values_rows(&tx, rows.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for (key_id, at) in rows {
+                query = query.bind(key_id).bind(at);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await
     }
 }
+
+/// Rows per statement when writing usage: 2,000 parameters at most, well under SQLite's limit
+/// (32,766) and PostgreSQL's (65,535).
+const USAGE_ROWS_PER_STATEMENT: usize = 500;
 
 pub const GATEWAY_PREFIX: &str = "ghgw_";
 

@@ -168,6 +168,30 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
+/// The rows of a multi-row `VALUES` list: `(?, ?), (?, ?)` on SQLite, `($1, $2), ($3, $4)` on
+/// PostgreSQL. SQLite gets positional parameters because it looks each named one up by a linear
+/// search, which would make one large statement cost the square of its parameters.
+pub fn values_rows(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> String {
+    use std::fmt::Write;
+    let positional = conn.backend_name() == "SQLite";
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if positional {
+                sql.push('?');
+            } else {
+                let _ = write!(sql, "${}", row * columns + column + 1);
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub fn like_contains(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

@@ -51,9 +51,7 @@ pub async fn insert(
 }
 
 /// Inserts many documents in as few statements as the backends allow (a thousand rows each), so
-/// a version's index is written in about a millisecond, not a statement per operation. SQLite
-/// gets positional `?` parameters: it looks each named one up by a linear search, which would
-/// make one large statement cost the square of its parameters.
+/// a version's index is written in about a millisecond, not a statement per operation.
 pub async fn insert_many(
     conn: &mut sqlx::AnyConnection,
     api_id: i64,
@@ -61,31 +59,11 @@ pub async fn insert_many(
     docs: &[NewDocument],
 ) -> Result<(), sqlx::Error> {
     const ROWS: usize = 1000;
-    let positional = conn.backend_name() == "SQLite";
     for chunk in docs.chunks(ROWS) {
-        let mut sql = String::from(
-            "INSERT INTO search_documents (api_id, version_id, kind, title, link, body, terms) VALUES ",
+        let sql = format!(
+            "INSERT INTO search_documents (api_id, version_id, kind, title, link, body, terms) VALUES {}",
+            super::values_rows(conn, chunk.len(), 7)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            if positional {
-                sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
-            } else {
-                let n = i * 7;
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7
-                ));
-            }
-        }
         let mut query = sqlx::query(&sql);
         for doc in chunk {
             query = query
