@@ -3,8 +3,9 @@
 // every load fetches the page, the JS and the wasm as a first visit does.
 //
 // usage: node bench/browser.mjs BASE_URL PATH SESSION_COOKIE [RUNS] [paint-only]
-// Prints one JSON line: {"path", "fcp_ms", "hydrated_ms", "runs"} with the medians; with
-// `paint-only` (a page that does not hydrate, as the baseline) only the paint is awaited.
+// Prints one JSON line: {"path", "fcp_ms", "hydrated_ms", "runs", "wasm"} with the medians and the
+// wasm files the page fetched before it was hydrated (the initial module and the page's chunks);
+// with `paint-only` (a page that does not hydrate, as the baseline) only the paint is awaited.
 import { createRequire } from "node:module";
 
 const require = createRequire(new URL("../end2end/package.json", import.meta.url));
@@ -32,6 +33,7 @@ const browser = await chromium.launch({
 try {
   const fcps = [];
   const hydrations = [];
+  let wasm = [];
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext();
     await context.addCookies([{ name: cookieName, value: cookieValue, url: baseURL }]);
@@ -53,6 +55,12 @@ try {
     if (!paintOnly) {
       await page.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 30_000 });
       hydrations.push(await page.evaluate(() => window.__hydratedAt));
+      wasm = await page.evaluate(() =>
+        performance
+          .getEntriesByType("resource")
+          .map((entry) => new URL(entry.name).pathname)
+          .filter((path) => path.endsWith(".wasm")),
+      );
     }
     const fcp = await page.evaluate(
       () =>
@@ -68,7 +76,7 @@ try {
     await context.close();
   }
   const ms = (v) => Math.round(v * 10) / 10;
-  console.log(JSON.stringify({ path, fcp_ms: ms(median(fcps)), hydrated_ms: paintOnly ? null : ms(median(hydrations)), runs }));
+  console.log(JSON.stringify({ path, fcp_ms: ms(median(fcps)), hydrated_ms: paintOnly ? null : ms(median(hydrations)), runs, wasm }));
 } finally {
   await browser.close();
 }

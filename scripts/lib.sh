@@ -90,7 +90,7 @@ need_postgres() {
 
 build_site() {
   say "building the server and the browser bundle (cargo leptos build $*)"
-  cargo leptos build "$@"
+  cargo leptos build --split "$@"
 }
 
 # Where cargo-leptos put the site (JS, wasm, CSS and public assets).

@@ -26,7 +26,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -80,33 +80,82 @@ pub fn App() -> impl IntoView {
             <Header />
             <main class="page" id="main">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/guides/:guide") view=GuidePageView ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/reference") view=ReferencePageView ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/changelog") view=ChangelogPageView ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/edit") view=ApiEditPage ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/request") view=RequestAccessPage ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/access") view=ApiAccessPage ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/policy") view=PolicyPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests") view=MyRequestsPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
-                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
-                    <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
-                    <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
-                    <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/gateways") view=GatewaysPage ssr=SsrMode::Async />
-                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
-                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
-                    <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
-                    <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/invitations/:token") view=AcceptInvitationPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/people") view=AdminPeoplePage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/people/:id") view=AdminPersonPage ssr=SsrMode::Async />
-                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<CatalogPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug") view={Lazy::<ApiPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/guides/:guide") view={Lazy::<GuidePageViewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/reference") view={Lazy::<ReferencePageViewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/changelog") view={Lazy::<ChangelogPageViewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/edit") view={Lazy::<ApiEditPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/request") view={Lazy::<RequestAccessPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/access") view={Lazy::<ApiAccessPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/policy") view={Lazy::<PolicyPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view={Lazy::<MyRequestsPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view={Lazy::<RequestPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view={Lazy::<ApprovalsPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/access") view={Lazy::<MyAccessPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view={Lazy::<NotificationsPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/access") view={Lazy::<AdminAccessPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/keys") view={Lazy::<KeysPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/gateways") view={Lazy::<GatewaysPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/search") view={Lazy::<SearchPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view={Lazy::<SignInPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/me") view={Lazy::<ProfilePageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/invitations") view={Lazy::<InvitationsPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/:token") view={Lazy::<AcceptInvitationPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/people") view={Lazy::<AdminPeoplePageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/people/:id") view={Lazy::<AdminPersonPageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/teams") view={Lazy::<TeamsPageRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// Each page's code is a chunk of its own in the browser bundle (with `cargo leptos build
+/// --split`), fetched on the first visit to the page: the bundle a browser needs first is the
+/// shell, the header and the router, not every page of the portal. The page creates its data
+/// itself (its resources are in its body), so a route here only names it.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    CatalogPageRoute => CatalogPage,
+    ApiPageRoute => ApiPage,
+    GuidePageViewRoute => GuidePageView,
+    ReferencePageViewRoute => ReferencePageView,
+    ChangelogPageViewRoute => ChangelogPageView,
+    ApiEditPageRoute => ApiEditPage,
+    RequestAccessPageRoute => RequestAccessPage,
+    ApiAccessPageRoute => ApiAccessPage,
+    PolicyPageRoute => PolicyPage,
+    MyRequestsPageRoute => MyRequestsPage,
+    RequestPageRoute => RequestPage,
+    ApprovalsPageRoute => ApprovalsPage,
+    MyAccessPageRoute => MyAccessPage,
+    NotificationsPageRoute => NotificationsPage,
+    AdminAccessPageRoute => AdminAccessPage,
+    KeysPageRoute => KeysPage,
+    GatewaysPageRoute => GatewaysPage,
+    SearchPageRoute => SearchPage,
+    SignInPageRoute => SignInPage,
+    ProfilePageRoute => ProfilePage,
+    InvitationsPageRoute => InvitationsPage,
+    AcceptInvitationPageRoute => AcceptInvitationPage,
+    AdminPeoplePageRoute => AdminPeoplePage,
+    AdminPersonPageRoute => AdminPersonPage,
+    TeamsPageRoute => TeamsPage,
 }
