@@ -675,6 +675,13 @@ async fn every_page_loads_its_data_once() {
                     "{b}: {path} for {email} answered {}",
                     page.status
                 );
+                // Each page names itself in the title (set from inside the page, which is a
+                // lazy route: the title must still reach the server-rendered head).
+                assert!(
+                    page.body.contains(" · Gatehouse</title>"),
+                    "{b}: {path} has no title of its own: {}",
+                    page.body.split("</title>").next().unwrap_or_default()
+                );
                 let payloads = hydration_payloads(&page.body);
                 assert!(!payloads.is_empty(), "{b}: {path} sent no data at all");
                 // A reference part or a guide is HTML rendered at publish time: it is in the

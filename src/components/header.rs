@@ -35,12 +35,18 @@ pub fn Header() -> impl IntoView {
     // Fetched again on every navigation, so the numbers follow what the person just did.
     let changed = use_context::<CountsChanged>().map(|c| c.0);
     let counts = Resource::new(
-        move || (location.pathname.get(), changed.map(|c| c.get())),
+        move || {
+            (
+                location.pathname.try_get(),
+                changed.and_then(|c| c.try_get()),
+            )
+        },
         |_| crate::api::get_counts(),
     );
     let count = move |pick: fn(&crate::model::Counts) -> i64| {
         counts
-            .get()
+            .try_get()
+            .flatten()
             .and_then(Result::ok)
             .map(|c| pick(&c))
             .filter(|n| *n > 0)
@@ -88,7 +94,8 @@ pub fn Header() -> impl IntoView {
                 <a href="/">"Catalog"</a>
                 <Suspense fallback=|| ()>
                     {move || {
-                        me.get()
+                        me.try_get()
+                            .flatten()
                             .and_then(Result::ok)
                             .flatten()
                             .map(|me| {
@@ -122,13 +129,14 @@ pub fn Header() -> impl IntoView {
                     aria-keyshortcuts="/"
                     placeholder="Search…  /"
                     maxlength="200"
-                    value=move || query.read().get("q").unwrap_or_default()
+                    value=move || query.try_with(|q| q.get("q")).flatten().unwrap_or_default()
                 />
             </form>
             <div class="site-user">
                 <Suspense fallback=|| ()>
                     {move || {
-                        me.get()
+                        me.try_get()
+                            .flatten()
                             .map(|result| match result {
                                 Ok(Some(me)) => {
                                     view! {

@@ -66,6 +66,9 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
 /// find the resources read, then to render): a resource created in them would be created, and
 /// its server function called and its data sent, once per run. A page therefore creates its
 /// resources (and the actions they refetch on) above `SignedIn` and passes them down.
+///
+/// View closures read with `try_`: when a client goes away mid-render, Leptos can still run one
+/// after the page's owner (and its resources) are gone, and a plain `get` would panic there.
 #[component]
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let me = use_me();
@@ -73,7 +76,8 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
-                me.get()
+                me.try_get()
+                    .flatten()
                     .map(|result| match result {
                         Ok(Some(_)) => children().into_any(),
                         Ok(None) => {

@@ -21,9 +21,12 @@ pub fn ReferencePageView() -> impl IntoView {
     let reference = Resource::new(
         move || {
             (
-                params.read().get("slug").unwrap_or_default(),
-                query.read().get("version"),
-                query.read().get("section"),
+                params
+                    .try_with(|p| p.get("slug"))
+                    .flatten()
+                    .unwrap_or_default(),
+                query.try_with(|q| q.get("version")).flatten(),
+                query.try_with(|q| q.get("section")).flatten(),
             )
         },
         |(slug, version, section)| async move {
@@ -45,12 +48,17 @@ fn ReferenceBody(
     query: Memo<ParamsMap>,
     reference: Resource<Result<(ReferencePage, ServerHtml), AppError>>,
 ) -> impl IntoView {
-    scroll_to_hash_when(move || reference.with(|r| matches!(r, Some(Ok(_)))));
+    scroll_to_hash_when(move || {
+        reference
+            .try_with(|r| matches!(r, Some(Ok(_))))
+            .unwrap_or(false)
+    });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 reference
-                    .get()
+                    .try_get()
+                    .flatten()
                     .map(|result| match result {
                         Ok((page, html)) => {
                             // The router's hooks are taken in the route's own component (the

@@ -12,7 +12,10 @@ use leptos_router::hooks::use_query_map;
 pub fn SearchPage() -> impl IntoView {
     // Above `SignedIn`: see there.
     let query = use_query_map();
-    let results = Resource::new(move || query.read().get("q").unwrap_or_default(), search);
+    let results = Resource::new(
+        move || query.try_with(|q| q.get("q")).flatten().unwrap_or_default(),
+        search,
+    );
     view! {
         <SignedIn>
             <SearchBody results />
@@ -27,7 +30,8 @@ fn SearchBody(results: Resource<Result<SearchResults, AppError>>) -> impl IntoVi
             <Suspense fallback=|| view! { <p class="muted">"Searching…"</p> }>
                 {move || {
                     results
-                        .get()
+                        .try_get()
+                        .flatten()
                         .map(|result| match result {
                             Ok(found) => view! { <Results found /> }.into_any(),
                             Err(error) => view! { <Title text="Search" /> <ErrorPanel error /> }.into_any(),
