@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use common::web::{SAME_ORIGIN, get, post_form, send};
 use common::{app_state, config, count, seeded_stores};
 use gatehouse::server::http::router;
+use gatehouse::server::render::openapi;
 
 async fn cookie(db: &common::TestStore, email: &str) -> String {
     common::session_cookie(&db.store, email).await
@@ -217,13 +218,25 @@ async fn a_large_reference_is_served_a_part_at_a_time_with_the_whole_navigation(
                 .await
             }
         };
-        let whole: String = sqlx::query_scalar(
-            "SELECT r.html FROM rendered_artifacts r JOIN api_versions v ON v.id = r.version_id
-             JOIN apis a ON a.id = v.api_id WHERE a.slug = 'files' AND r.kind = 'reference'",
+        // The reference is stored in parts only: its artifact row keeps no second copy.
+        let (version_id, stored, source): (i64, String, String) = sqlx::query_as(
+            "SELECT v.id, r.html, v.spec_source FROM rendered_artifacts r
+             JOIN api_versions v ON v.id = r.version_id JOIN apis a ON a.id = v.api_id
+             WHERE a.slug = 'files' AND r.kind = 'reference'",
         )
         .fetch_one(db.store.pool())
         .await
         .unwrap();
+        assert_eq!(stored, "", "{b}");
+        let whole = openapi::render(
+            source.as_bytes(),
+            &openapi::Context {
+                base_url: None,
+                max_bytes: openapi::DEFAULT_MAX_SPEC_BYTES,
+            },
+        )
+        .unwrap()
+        .html;
 
         // Without a part: the overview and the first tag, a small share of the whole, and the
         // navigation of every part.
@@ -305,10 +318,20 @@ async fn a_large_reference_is_served_a_part_at_a_time_with_the_whole_navigation(
             "{b}"
         );
 
-        // A database from before parts: start-up splits the stored references again.
+        // A database from before parts held each reference whole in its artifact, and no parts:
+        // start-up splits the stored references again.
         let parts = count(&db, "SELECT COUNT(*) FROM reference_sections").await;
         assert!(parts > 0);
-        sqlx::query("DELETE FROM reference_sections")
+        sqlx::query(
+            "UPDATE rendered_artifacts SET html = $2 WHERE version_id = $1 AND kind = 'reference'",
+        )
+        .bind(version_id)
+        .bind(&whole)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM reference_sections WHERE version_id = $1")
+            .bind(version_id)
             .execute(db.store.pool())
             .await
             .unwrap();

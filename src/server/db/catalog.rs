@@ -489,19 +489,23 @@ pub async fn store_reference_sections(
         .bind(version_id)
         .execute(&mut *conn)
         .await?;
-    for (position, part) in parts.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO reference_sections (version_id, position, anchor, title, nav_json, html)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(version_id)
-        .bind(position as i64)
-        .bind(&part.anchor)
-        .bind(&part.title)
-        .bind(serde_json::to_string(&part.nav).unwrap_or_else(|_| "[]".into()))
-        .bind(&part.html)
-        .execute(&mut *conn)
-        .await?;
+    // In one statement per hundred parts (a reference has a few dozen).
+    for (chunk_index, chunk) in parts.chunks(100).enumerate() {
+        let sql = format!(
+            "INSERT INTO reference_sections (version_id, position, anchor, title, nav_json, html) VALUES {}",
+            super::values_rows(conn, chunk.len(), 6)
+        );
+        let mut query = sqlx::query(&sql);
+        for (offset, part) in chunk.iter().enumerate() {
+            query = query
+                .bind(version_id)
+                .bind((chunk_index * 100 + offset) as i64)
+                .bind(&part.anchor)
+                .bind(&part.title)
+                .bind(serde_json::to_string(&part.nav).unwrap_or_else(|_| "[]".into()))
+                .bind(&part.html);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -1194,6 +1194,35 @@ impl<'a> Renderer<'a> {
     }
 
     fn constraints(&mut self, schema: &Value) {
+        // Most schemas state none of these: one pass over their few keys answers that, where
+        // looking up each of the seventeen would walk the map seventeen times.
+        let stated = schema.as_object().is_some_and(|object| {
+            object.keys().any(|key| {
+                matches!(
+                    key.as_str(),
+                    "enum"
+                        | "minimum"
+                        | "maximum"
+                        | "exclusiveMinimum"
+                        | "exclusiveMaximum"
+                        | "minLength"
+                        | "maxLength"
+                        | "minItems"
+                        | "maxItems"
+                        | "multipleOf"
+                        | "pattern"
+                        | "default"
+                        | "example"
+                        | "readOnly"
+                        | "writeOnly"
+                        | "nullable"
+                        | "uniqueItems"
+                )
+            })
+        });
+        if !stated {
+            return;
+        }
         let mut parts: Vec<String> = Vec::new();
         if let Some(values) = schema.get("enum").and_then(Value::as_array) {
             let shown: Vec<String> = values

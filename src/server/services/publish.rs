@@ -477,13 +477,16 @@ pub async fn write_version(
     .await?;
     if let Some(spec) = &version.spec {
         let toc_json = serde_json::to_string(&spec.reference.toc).unwrap_or_else(|_| "[]".into());
+        // The parts below carry the reference's HTML. Its artifact row says the version has a
+        // reference and keeps the whole table of contents; the whole HTML was stored here too
+        // until parts came, and databases from before then still have it (see `backfill`).
         store_artifact(
             conn,
             NewArtifact {
                 version_id: id,
                 kind: "reference",
                 key: "",
-                html: &spec.reference.html,
+                html: "",
                 toc_json: &toc_json,
                 renderer_version: RENDERER_VERSION,
                 now,
@@ -799,7 +802,7 @@ pub async fn backfill(store: &crate::server::db::Store) -> Result<usize, sqlx::E
     // same split a publish makes.
     let unsplit: Vec<i64> = sqlx::query_scalar(
         "SELECT r.version_id FROM rendered_artifacts r
-         WHERE r.kind = 'reference'
+         WHERE r.kind = 'reference' AND r.html <> ''
            AND NOT EXISTS (SELECT 1 FROM reference_sections s WHERE s.version_id = r.version_id)",
     )
     .fetch_all(store.pool())
