@@ -26,7 +26,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -111,51 +111,90 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Each page's code is a chunk of its own in the browser bundle (with `cargo leptos build
-/// --split`), fetched on the first visit to the page: the bundle a browser needs first is the
-/// shell, the header and the router, not every page of the portal. The page creates its data
-/// itself (its resources are in its body), so a route here only names it.
-macro_rules! lazy_pages {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        struct $route;
+/// Pages are lazy routes, fetched by area: with `cargo leptos build --split` each area's pages
+/// are a chunk the browser fetches the first time one of them is shown, so the bundle a browser
+/// needs first is the shell, the header and the router, and someone reading the docs never
+/// downloads the admin screens. Areas rather than single pages: code two chunks share becomes a
+/// chunk of its own, and a chunk per page made an API page fetch well over a hundred files.
+macro_rules! lazy_areas {
+    ($( $(#[$doc:meta])* $area:ident($pages:ident, $preload:ident) { $($route:ident => $page:ident),* $(,)? } )*) => {$(
+        #[derive(Clone, Copy)]
+        #[allow(clippy::enum_variant_names)]
+        enum $pages {
+            $($page),*
+        }
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
+        $(#[$doc])*
+        #[lazy]
+        fn $area(page: $pages) -> AnyView {
+            match page {
+                $($pages::$page => view! { <$page /> }.into_any()),*
             }
         }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $area($pages::$page).await
+                }
+
+                // The router awaits this before it hydrates or shows the page, so the area's
+                // code is there when the page is built (`#[lazy]` names the loader
+                // `__preload_<function>` in the browser bundle).
+                async fn preload() {
+                    #[cfg(feature = "hydrate")]
+                    $preload().await;
+                }
+            }
+        )*
     )*};
 }
 
-lazy_pages! {
-    CatalogPageRoute => CatalogPage,
-    ApiPageRoute => ApiPage,
-    GuidePageViewRoute => GuidePageView,
-    ReferencePageViewRoute => ReferencePageView,
-    ChangelogPageViewRoute => ChangelogPageView,
-    ApiEditPageRoute => ApiEditPage,
-    RequestAccessPageRoute => RequestAccessPage,
-    ApiAccessPageRoute => ApiAccessPage,
-    PolicyPageRoute => PolicyPage,
-    MyRequestsPageRoute => MyRequestsPage,
-    RequestPageRoute => RequestPage,
-    ApprovalsPageRoute => ApprovalsPage,
-    MyAccessPageRoute => MyAccessPage,
-    NotificationsPageRoute => NotificationsPage,
-    AdminAccessPageRoute => AdminAccessPage,
-    KeysPageRoute => KeysPage,
-    GatewaysPageRoute => GatewaysPage,
-    SearchPageRoute => SearchPage,
-    SignInPageRoute => SignInPage,
-    ProfilePageRoute => ProfilePage,
-    InvitationsPageRoute => InvitationsPage,
-    AcceptInvitationPageRoute => AcceptInvitationPage,
-    AdminPeoplePageRoute => AdminPeoplePage,
-    AdminPersonPageRoute => AdminPersonPage,
-    TeamsPageRoute => TeamsPage,
+lazy_areas! {
+    /// What developers read all day.
+    browse(BrowsePages, __preload_browse) {
+        CatalogPageRoute => CatalogPage,
+        ApiPageRoute => ApiPage,
+        GuidePageViewRoute => GuidePageView,
+        ReferencePageViewRoute => ReferencePageView,
+        ChangelogPageViewRoute => ChangelogPageView,
+        SearchPageRoute => SearchPage,
+    }
+    /// Requesting access, approving it, and the grants that follow.
+    access(AccessPages, __preload_access) {
+        RequestAccessPageRoute => RequestAccessPage,
+        MyRequestsPageRoute => MyRequestsPage,
+        RequestPageRoute => RequestPage,
+        ApprovalsPageRoute => ApprovalsPage,
+        MyAccessPageRoute => MyAccessPage,
+        NotificationsPageRoute => NotificationsPage,
+        ApiAccessPageRoute => ApiAccessPage,
+        PolicyPageRoute => PolicyPage,
+        AdminAccessPageRoute => AdminAccessPage,
+    }
+    /// API keys and gateways.
+    keys(KeyPages, __preload_keys) {
+        KeysPageRoute => KeysPage,
+        GatewaysPageRoute => GatewaysPage,
+    }
+    /// Running the portal: APIs' settings, people, teams, invitations.
+    admin(AdminPages, __preload_admin) {
+        ApiEditPageRoute => ApiEditPage,
+        AdminPeoplePageRoute => AdminPeoplePage,
+        AdminPersonPageRoute => AdminPersonPage,
+        TeamsPageRoute => TeamsPage,
+        InvitationsPageRoute => InvitationsPage,
+    }
+    /// Signing in, accepting an invitation, one's own profile.
+    account(AccountPages, __preload_account) {
+        SignInPageRoute => SignInPage,
+        AcceptInvitationPageRoute => AcceptInvitationPage,
+        ProfilePageRoute => ProfilePage,
+    }
 }

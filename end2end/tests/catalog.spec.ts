@@ -131,7 +131,7 @@ test("changelog: each version with its release notes", async ({ page }) => {
   await expect(page.getByTestId("changelog").locator("code", { hasText: "findByTags" })).toBeVisible();
 });
 
-test("a page's code is fetched when the page is first shown, not with the catalog", async ({ page }) => {
+test("an area's code is fetched when one of its pages is first shown, not with the catalog", async ({ page }) => {
   const wasm: string[] = [];
   page.on("request", (request) => {
     const path = new URL(request.url()).pathname;
@@ -139,15 +139,15 @@ test("a page's code is fetched when the page is first shown, not with the catalo
   });
   await signInAs(page, "Sam Taylor");
   await hydrated(page);
-  const apiPageChunk = (path: string) => /\/split_+api_page_route_view_\d+\.wasm$/.test(path);
+  const keysArea = (path: string) => /\/split_+keys_\d+\.wasm$/.test(path);
   expect(wasm).toContain("/pkg/gatehouse.wasm");
-  expect(wasm.some((path) => /\/split_+catalog_page_route_view_\d+\.wasm$/.test(path))).toBe(true);
-  expect(wasm.some(apiPageChunk)).toBe(false);
+  expect(wasm.some((path) => /\/split_+browse_\d+\.wasm$/.test(path))).toBe(true);
+  expect(wasm.some(keysArea)).toBe(false);
 
   await page.evaluate(() => ((window as any).__sameDocument = true));
-  await page.getByRole("link", { name: "Pet Store", exact: true }).click();
-  await expect(page).toHaveURL(/\/apis\/pet-store$/);
-  await expect(page.getByTestId("owner-team")).toHaveText("Commerce");
-  expect(wasm.some(apiPageChunk)).toBe(true);
+  await page.getByRole("link", { name: "Keys", exact: true }).click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("My keys");
+  expect(wasm.some(keysArea)).toBe(true);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
