@@ -329,3 +329,40 @@ fn hostile_strings_in_a_spec_come_out_inert() {
     );
     assert_eq!(reference.operations.len(), 1);
 }
+
+#[test]
+fn a_schemas_constraints_are_listed_and_a_schema_without_any_shows_none() {
+    let spec = serde_json::json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Limits", "version": "1" },
+        "paths": {},
+        "components": { "schemas": {
+            "Name": {
+                "type": "string", "minLength": 2, "maxLength": 40, "pattern": "^[a-z]+$",
+                "enum": ["ada", "bob"], "readOnly": true, "example": "ada"
+            },
+            "Count": { "type": "integer", "minimum": 0, "nullable": true, "default": 1 },
+            "Plain": { "type": "string", "description": "Nothing to limit." }
+        } }
+    });
+    let reference = openapi::render(spec.to_string().as_bytes(), &ctx()).unwrap();
+    let html = &reference.html;
+    assert_eq!(
+        html.matches("class=\"ref-constraints\"").count(),
+        2,
+        "{html}"
+    );
+    for shown in [
+        "one of <code>&quot;ada&quot;</code>, <code>&quot;bob&quot;</code>",
+        "min length 2",
+        "max length 40",
+        "pattern <code>^[a-z]+$</code>",
+        "example <code>&quot;ada&quot;</code>",
+        "readOnly",
+        "≥ 0",
+        "default <code>1</code>",
+        "nullable",
+    ] {
+        assert!(html.contains(shown), "{shown} missing from {html}");
+    }
+}

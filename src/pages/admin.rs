@@ -187,31 +187,29 @@ struct PersonActions {
     set_team: ServerAction<SetTeamRole>,
 }
 
+impl PersonActions {
+    /// A failed action's error as a panel (the first in this order, when several failed).
+    fn first_error(self) -> Option<impl IntoView> {
+        first_error(vec![
+            self.set_kind.value().get().and_then(Result::err),
+            self.set_manager.value().get().and_then(Result::err),
+            self.set_admin.value().get().and_then(Result::err),
+            self.set_active.value().get().and_then(Result::err),
+            self.end_sessions.value().get().and_then(Result::err),
+            self.set_team.value().get().and_then(Result::err),
+        ])
+    }
+}
+
 #[component]
 fn PersonBody(
     actions: PersonActions,
     person: Resource<Result<PersonDetail, AppError>>,
 ) -> impl IntoView {
-    let PersonActions {
-        set_kind,
-        set_manager,
-        set_admin,
-        set_active,
-        end_sessions,
-        set_team,
-    } = actions;
-    let errors = move || {
-        first_error(vec![
-            set_kind.value().get().and_then(Result::err),
-            set_manager.value().get().and_then(Result::err),
-            set_admin.value().get().and_then(Result::err),
-            set_active.value().get().and_then(Result::err),
-            end_sessions.value().get().and_then(Result::err),
-            set_team.value().get().and_then(Result::err),
-        ])
-    };
+    let errors = move || actions.first_error();
     let ended = move || {
-        end_sessions
+        actions
+            .end_sessions
             .value()
             .get()
             .and_then(Result::ok)

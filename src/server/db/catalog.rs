@@ -490,7 +490,8 @@ pub async fn store_reference_sections(
         .execute(&mut *conn)
         .await?;
     // In one statement per hundred parts (a reference has a few dozen).
-    for (chunk_index, chunk) in parts.chunks(100).enumerate() {
+    const PARTS: usize = 100;
+    for (chunk_index, chunk) in parts.chunks(PARTS).enumerate() {
         let sql = format!(
             "INSERT INTO reference_sections (version_id, position, anchor, title, nav_json, html) VALUES {}",
             super::values_rows(conn, chunk.len(), 6)
@@ -499,7 +500,7 @@ pub async fn store_reference_sections(
         for (offset, part) in chunk.iter().enumerate() {
             query = query
                 .bind(version_id)
-                .bind((chunk_index * 100 + offset) as i64)
+                .bind((chunk_index * PARTS + offset) as i64)
                 .bind(&part.anchor)
                 .bind(&part.title)
                 .bind(serde_json::to_string(&part.nav).unwrap_or_else(|_| "[]".into()))

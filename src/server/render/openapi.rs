@@ -1195,29 +1195,13 @@ impl<'a> Renderer<'a> {
 
     fn constraints(&mut self, schema: &Value) {
         // Most schemas state none of these: one pass over their few keys answers that, where
-        // looking up each of the seventeen would walk the map seventeen times.
+        // looking up each would walk the map once per constraint.
         let stated = schema.as_object().is_some_and(|object| {
             object.keys().any(|key| {
-                matches!(
-                    key.as_str(),
-                    "enum"
-                        | "minimum"
-                        | "maximum"
-                        | "exclusiveMinimum"
-                        | "exclusiveMaximum"
-                        | "minLength"
-                        | "maxLength"
-                        | "minItems"
-                        | "maxItems"
-                        | "multipleOf"
-                        | "pattern"
-                        | "default"
-                        | "example"
-                        | "readOnly"
-                        | "writeOnly"
-                        | "nullable"
-                        | "uniqueItems"
-                )
+                let key = key.as_str();
+                TEXT_CONSTRAINTS.contains(&key)
+                    || NUMBER_CONSTRAINTS.iter().any(|(name, _)| *name == key)
+                    || FLAG_CONSTRAINTS.contains(&key)
             })
         });
         if !stated {
@@ -1236,17 +1220,7 @@ impl<'a> Renderer<'a> {
                 if values.len() > 20 { ", …" } else { "" }
             ));
         }
-        for (key, label) in [
-            ("minimum", "≥"),
-            ("maximum", "≤"),
-            ("exclusiveMinimum", ">"),
-            ("exclusiveMaximum", "<"),
-            ("minLength", "min length"),
-            ("maxLength", "max length"),
-            ("minItems", "min items"),
-            ("maxItems", "max items"),
-            ("multipleOf", "multiple of"),
-        ] {
+        for (key, label) in NUMBER_CONSTRAINTS {
             if let Some(v) = schema.get(key).filter(|v| v.is_number()) {
                 parts.push(format!("{label} {v}"));
             }
@@ -1263,7 +1237,7 @@ impl<'a> Renderer<'a> {
                 escape(&e.to_string().chars().take(200).collect::<String>())
             ));
         }
-        for flag in ["readOnly", "writeOnly", "nullable", "uniqueItems"] {
+        for flag in FLAG_CONSTRAINTS {
             if schema.get(flag).and_then(Value::as_bool) == Some(true) {
                 parts.push(flag.to_owned());
             }
@@ -1495,6 +1469,23 @@ impl<'a> Renderer<'a> {
         Value::Object(merged)
     }
 }
+
+/// What [`Renderer::constraints`] shows of a schema: values, …
+const TEXT_CONSTRAINTS: [&str; 4] = ["enum", "pattern", "default", "example"];
+/// …numeric limits with their labels…
+const NUMBER_CONSTRAINTS: [(&str, &str); 9] = [
+    ("minimum", "≥"),
+    ("maximum", "≤"),
+    ("exclusiveMinimum", ">"),
+    ("exclusiveMaximum", "<"),
+    ("minLength", "min length"),
+    ("maxLength", "max length"),
+    ("minItems", "min items"),
+    ("maxItems", "max items"),
+    ("multipleOf", "multiple of"),
+];
+/// …and flags shown when true.
+const FLAG_CONSTRAINTS: [&str; 4] = ["readOnly", "writeOnly", "nullable", "uniqueItems"];
 
 fn schema_ref(flavor: Flavor, name: &str) -> String {
     match flavor {
