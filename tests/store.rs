@@ -389,6 +389,100 @@ async fn contractors_see_only_apis_open_to_everyone_and_those_they_were_granted(
     }
 }
 
+/// The totals are counted apart from the pages (by visibility, then the rest with the whole rule):
+/// for everyone in the demo company, each total is the number of APIs its pages hold.
+#[tokio::test]
+async fn every_viewers_totals_match_the_apis_their_pages_list() {
+    for db in seeded_stores().await {
+        let b = db.backend;
+        // Enough APIs for several pages, and a contractor holding a grant to an employees-only API.
+        common::add_zeta_apis(&db.store, 40, true).await;
+        sqlx::query(
+            "UPDATE apis SET visibility = 'employees' WHERE slug IN ('zeta-001', 'zeta-002')",
+        )
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        sqlx::query("UPDATE apis SET visibility = 'hidden' WHERE slug = 'zeta-003'")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        let dana = person_id(&db.store, "dana.fox@northwind.example").await;
+        sqlx::query(
+            "INSERT INTO grants (person_id, api_id, environment_id, granted_at, expires_at)
+             SELECT $1, a.id, e.id, $2, $3 FROM apis a JOIN environments e ON e.api_id = a.id
+             WHERE a.slug = 'files' ORDER BY e.id LIMIT 1",
+        )
+        .bind(dana)
+        .bind(NOW - 10)
+        .bind(NOW + 3600)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM people ORDER BY email")
+            .fetch_all(db.store.pool())
+            .await
+            .unwrap();
+        assert!(emails.len() >= 9, "{b}: the demo's people");
+        let mut totals = Vec::new();
+        for email in &emails {
+            let id = person_id(&db.store, email).await;
+            let Some(who) = db::people::find_active_actor(db.store.pool(), id, NOW)
+                .await
+                .unwrap()
+            else {
+                continue;
+            };
+            for f in [CatalogFilter::default(), filter("", "", "", "even")] {
+                let mut listed = 0;
+                let mut total = None;
+                for n in 1..=10 {
+                    let page = catalog::list(&db.store, &who, &f.clone().at_page(n), NOW)
+                        .await
+                        .unwrap();
+                    listed += page.apis.len();
+                    assert!(total.is_none_or(|t| t == page.total), "{b} {email}");
+                    total = Some(page.total);
+                    if page.apis.is_empty() {
+                        break;
+                    }
+                }
+                assert_eq!(
+                    total,
+                    Some(listed),
+                    "{b} {email} {f:?}: total and pages agree"
+                );
+                if f == CatalogFilter::default() {
+                    let facets = catalog::facets(&db.store, &who, NOW).await.unwrap();
+                    assert_eq!(facets.visible_total, listed, "{b} {email}: facets' total");
+                    totals.push((email.as_str(), listed));
+                }
+            }
+        }
+        // The cases differ: admins and the owning team see the hidden APIs, employees the
+        // employees-only ones, the contractor only what is open to everyone plus her grant.
+        let of = |email: &str| totals.iter().find(|(e, _)| *e == email).unwrap().1;
+        let everyone: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM apis WHERE visibility = 'everyone'")
+                .fetch_one(db.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            of("dana.fox@northwind.example"),
+            everyone as usize + 1,
+            "{b}: {totals:?}"
+        );
+        assert!(
+            of("sam.taylor@example.com") > of("dana.fox@northwind.example"),
+            "{b}: {totals:?}"
+        );
+        assert!(
+            of("alex.rivera@example.com") > of("sam.taylor@example.com"),
+            "{b}: {totals:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_hidden_api_is_visible_to_its_team_and_admins_and_not_found_for_others() {
     for db in seeded_stores().await {

@@ -2,7 +2,9 @@
 //! looking.
 
 use crate::domain::catalog::CatalogQuery;
-use crate::model::{ApiLinks, ApiSummary, EnvironmentView, ScopeView, TeamRef, VersionView};
+use crate::model::{
+    ApiLinks, ApiSummary, EnvironmentView, ScopeView, TeamRef, VersionView, Visibility,
+};
 use crate::server::actor::Actor;
 use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
@@ -40,6 +42,44 @@ pub(super) fn visible_to(first: usize) -> String {
           OR EXISTS (SELECT 1 FROM grants g WHERE g.api_id = a.id AND g.person_id = ${person}
                      AND g.revoked_at IS NULL AND g.expires_at > ${now}))"
     )
+}
+
+/// `SELECT COUNT(*)` of the APIs the viewer may see that also meet `conditions` (` AND …`),
+/// with the viewer bound as in [`visible_to`]`(1)`. The same rule, counted in two parts: the
+/// visibilities the viewer sees every API of, by the visibility index alone, and the rest with
+/// the whole rule (ownership and grants). Counting with the rule over every row read every API's
+/// row: 7 ms on PostgreSQL at 10,000 APIs, against 1 ms by the index.
+fn count_visible_sql(viewer: &Viewer, conditions: &str) -> String {
+    let listed = |open: bool| {
+        Visibility::ALL
+            .iter()
+            .filter(|v| viewer.sees_every(**v) == open)
+            .map(|v| format!("'{}'", v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT (SELECT COUNT(*) FROM apis a WHERE a.visibility IN ({open}){conditions})
+              + (SELECT COUNT(*) FROM apis a WHERE a.visibility IN ({rest}) AND {visible}{conditions}) AS n",
+        open = listed(true),
+        rest = listed(false),
+        visible = visible_to(1),
+    )
+}
+
+impl Viewer {
+    /// Whether the viewer sees every API of this visibility, whoever owns it ([`visible_to`]
+    /// without its ownership and grant clauses). Hidden APIs are always counted with the whole
+    /// rule, so each part of [`count_visible_sql`] has a visibility and uses every parameter.
+    fn sees_every(&self, visibility: Visibility) -> bool {
+        match visibility {
+            Visibility::Everyone => true,
+            Visibility::Employees | Visibility::Restricted => {
+                self.is_admin == 1 || self.kind == "employee"
+            }
+            Visibility::Hidden => false,
+        }
+    }
 }
 
 pub(super) fn bind_viewer<'q>(
@@ -146,7 +186,7 @@ pub async fn list(
         }
         q
     }
-    let count_sql = format!("SELECT COUNT(*) AS n FROM apis a WHERE {visible}{conditions}");
+    let count_sql = count_visible_sql(viewer, &conditions);
     let total: i64 = bind_all(&count_sql, viewer, &values)
         .fetch_one(pool)
         .await?
@@ -205,13 +245,10 @@ pub async fn facets(
     viewer: &Viewer,
 ) -> Result<(usize, Vec<TeamRef>, Vec<String>), sqlx::Error> {
     let visible = visible_to(1);
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM apis a WHERE {visible}"))
-        .bind(viewer.is_admin)
-        .bind(viewer.kind)
-        .bind(viewer.person_id)
-        .bind(viewer.now)
+    let total: i64 = bind_viewer(sqlx::query(&count_visible_sql(viewer, "")), viewer)
         .fetch_one(pool)
-        .await?;
+        .await?
+        .try_get("n")?;
     let teams = bind_viewer(
         sqlx::query(&format!(
             // Each team asks only until it finds one API the viewer sees (by index), rather than
