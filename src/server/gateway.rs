@@ -6,7 +6,7 @@ use super::state::AppState;
 use super::verify::{Code, Verifier, VerifyRequest};
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use std::sync::Arc;
@@ -26,7 +26,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+// Header names parsed once, not on every lookup.
+const GATEWAY: HeaderName = HeaderName::from_static("x-gatehouse-gateway");
+const API: HeaderName = HeaderName::from_static("x-gatehouse-api");
+const ENVIRONMENT: HeaderName = HeaderName::from_static("x-gatehouse-environment");
+const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
+const FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+const ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+const REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const CODE: HeaderName = HeaderName::from_static("x-gatehouse-code");
+
+fn text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers
         .get(name)?
         .to_str()
@@ -112,7 +125,7 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::FORBIDDEN);
         let mut response = status.into_response();
         let h = response.headers_mut();
-        h.insert("x-gatehouse-code", HeaderValue::from_static(code.as_str()));
+        h.insert(CODE, HeaderValue::from_static(code.as_str()));
         if status == StatusCode::UNAUTHORIZED {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -123,7 +136,7 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         }
         response
     };
-    let Some(credential) = text(headers, "x-gatehouse-gateway") else {
+    let Some(credential) = text(headers, &GATEWAY) else {
         return deny(Code::Invalid, None);
     };
     match verifier.gateway(credential).await {
@@ -131,20 +144,19 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         Err(Code::Unavailable) => return deny(Code::Unavailable, None),
         Err(_) => return deny(Code::Invalid, None),
     }
-    let uri = text(headers, "x-original-uri").or_else(|| text(headers, "x-forwarded-uri"));
-    let method = text(headers, "x-original-method").or_else(|| text(headers, "x-forwarded-method"));
-    let key = bearer(headers).or_else(|| text(headers, "x-api-key"));
+    let uri = text(headers, &ORIGINAL_URI).or_else(|| text(headers, &FORWARDED_URI));
+    let method = text(headers, &ORIGINAL_METHOD).or_else(|| text(headers, &FORWARDED_METHOD));
+    let key = bearer(headers).or_else(|| text(headers, &API_KEY));
     let Some(key) = key else {
         // A key only in the query string is refused: query strings end up in logs.
         return deny(Code::Invalid, None);
     };
-    let ip = text(headers, "x-real-ip").or_else(|| {
-        text(headers, "x-forwarded-for").and_then(|v| v.split(',').next().map(str::trim))
-    });
+    let ip = text(headers, &REAL_IP)
+        .or_else(|| text(headers, &FORWARDED_FOR).and_then(|v| v.split(',').next().map(str::trim)));
     let request = VerifyRequest {
         key: key.into(),
-        api: text(headers, "x-gatehouse-api").map(Into::into),
-        environment: text(headers, "x-gatehouse-environment").map(Into::into),
+        api: text(headers, &API).map(Into::into),
+        environment: text(headers, &ENVIRONMENT).map(Into::into),
         scopes: None,
         method: method.map(Into::into),
         path: uri.map(Into::into),
@@ -154,14 +166,8 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         Ok(allowed) => {
             let mut response = StatusCode::OK.into_response();
             let h = response.headers_mut();
-            for (name, value) in [
-                ("x-gatehouse-subject", allowed.subject().email.as_str()),
-                ("x-gatehouse-scopes", allowed.scope_header()),
-                ("x-gatehouse-key-id", &allowed.key_id().to_string()),
-            ] {
-                if let Ok(v) = HeaderValue::from_str(value) {
-                    h.insert(name, v);
-                }
+            for (name, value) in allowed.forward_headers() {
+                h.insert(name.clone(), value.clone());
             }
             response
         }

@@ -9,6 +9,7 @@ use crate::server::db::{Store, values_rows};
 use crate::server::keys::{self, KeyHasher};
 use crate::server::secrets::{constant_time_eq, decode_hex, sha256_hex};
 use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::borrow::Cow;
@@ -158,9 +159,10 @@ impl Allowed {
     pub fn json(&self) -> Bytes {
         self.0.answer.clone()
     }
-    /// `X-Gatehouse-Scopes` for forward-auth: the scopes, space-separated.
-    pub fn scope_header(&self) -> &str {
-        &self.0.scope_header
+    /// Forward-auth's answer headers for an allowed call (`X-Gatehouse-Subject`, `-Scopes`,
+    /// `-Key-Id`), built once when the record was loaded: cloning them copies nothing.
+    pub fn forward_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.0.forward_headers
     }
 }
 
@@ -212,7 +214,7 @@ pub struct Record {
     rate_per_minute: Option<u32>,
     /// What an allowed call answers, prepared once.
     answer: Bytes,
-    scope_header: String,
+    forward_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 struct Cached<T> {
@@ -290,20 +292,20 @@ impl Routes {
     }
 
     /// The scope alternatives for a call, or `None` when the spec says nothing about it.
+    /// Allocates nothing: it runs on every forward-auth call.
     fn required(&self, method: &str, path: &str) -> Option<&[Vec<String>]> {
         let path = path.split(['?', '#']).next().unwrap_or_default();
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let method = method.to_ascii_uppercase();
+        let parts = || path.split('/').filter(|s| !s.is_empty());
+        let count = parts().count();
         // The gateway may pass the path with the API's base path in front: try each suffix.
-        for skip in 0..=parts.len().min(3) {
-            let parts = &parts[skip..];
+        for skip in 0..=count.min(3) {
             if let Some(r) = self.routes.iter().find(|r| {
-                r.method == method
-                    && r.segments.len() == parts.len()
+                r.segments.len() == count - skip
+                    && r.method.eq_ignore_ascii_case(method)
                     && r.segments
                         .iter()
-                        .zip(parts)
-                        .all(|(seg, part)| seg.as_deref().is_none_or(|s| s == *part))
+                        .zip(parts().skip(skip))
+                        .all(|(seg, part)| seg.as_deref().is_none_or(|s| s == part))
             }) {
                 return Some(&r.alternatives);
             }
@@ -937,9 +939,23 @@ async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Er
             .try_get::<Option<i64>, _>("rate_limit_per_minute")?
             .map(|r| r.clamp(1, u32::MAX as i64) as u32),
         answer: Bytes::new(),
-        scope_header: scopes.join(" "),
+        forward_headers: Vec::new(),
         scopes,
     };
+    // A value a header cannot carry (an e-mail address outside ASCII) is left out.
+    record.forward_headers = [
+        ("x-gatehouse-subject", record.subject.email.clone()),
+        ("x-gatehouse-scopes", record.scopes.join(" ")),
+        ("x-gatehouse-key-id", record.key_id.to_string()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| {
+        Some((
+            HeaderName::from_static(name),
+            HeaderValue::try_from(value).ok()?,
+        ))
+    })
+    .collect();
     record.answer = Bytes::from(
         serde_json::to_vec(&Answer {
             valid: true,
