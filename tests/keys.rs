@@ -855,3 +855,40 @@ async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_clos
         );
     }
 }
+
+#[tokio::test]
+async fn keys_in_use_are_read_again_in_the_background_before_their_cache_entry_runs_out() {
+    for db in seeded_stores().await {
+        let state = app_state(db.store.clone(), config(&db.dir, &[]));
+        let app = router(state.clone());
+        let (sam_grant, _) = grants(&db).await;
+        let gw = gateway(&state).await;
+        let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        let call = || verify(&app, Some(&gw), serde_json::json!({"key": key.secret}));
+        assert_eq!(code(&call().await), "valid");
+        // A change this process is not told of (as one made through another replica while its
+        // notification is lost): the key's end moves into the past.
+        sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+            .bind(NOW - 1)
+            .bind(key.key.id)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        // A fresh entry is not due: nothing is read again, and the cached answer stands.
+        assert_eq!(code(&call().await), "valid", "{}", db.backend);
+        assert_eq!(state.verifier.refresh_cached().await, 0);
+        // Past the refresh age, a call is still answered from the cache and queues the key;
+        // the background read brings the change, and the next call sees it.
+        state.verifier.set_refresh_after(std::time::Duration::ZERO);
+        assert_eq!(code(&call().await), "valid", "{}", db.backend);
+        assert_eq!(state.verifier.refresh_cached().await, 1, "{}", db.backend);
+        assert_eq!(code(&call().await), "expired", "{}", db.backend);
+        // Queued once however often it is used before the read.
+        for _ in 0..3 {
+            call().await;
+        }
+        assert_eq!(state.verifier.refresh_cached().await, 1, "{}", db.backend);
+    }
+}

@@ -335,6 +335,15 @@ async fn serve(store: Store, config: Config) -> ExitCode {
             }
         }
     });
+    // Keys in use are read again before their cache entries run out.
+    let verifier = state.verifier.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            ticker.tick().await;
+            verifier.refresh_cached().await;
+        }
+    });
     if let super::config::DatabaseUrl::Postgres(url) = &state.config.database {
         state.verifier.follow_replicas(url.clone());
     }

@@ -15,7 +15,7 @@ use sqlx::Row;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,12 @@ fn lookup_shard(lookup_id: &str) -> usize {
 
 /// How long a cached answer (a record, or "no such key") is used without asking the store.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// A record used after this age is read again in the background (`refresh_cached`), so a key in
+/// use never waits for the store when its entry runs out: before, the keys loaded together ran
+/// out together, and the calls that found them gone each waited for a lookup at once.
+pub const REFRESH_AFTER: Duration = Duration::from_secs(20);
+/// At most this many records wait for their background read.
+const REFRESH_QUEUE_MAX: usize = 100_000;
 const CACHE_MAX: usize = 500_000;
 
 /// Why a key was refused; the only thing a denial says.
@@ -220,6 +226,18 @@ pub struct Record {
 struct Cached<T> {
     value: T,
     at: Instant,
+    /// Queued for a background read (records only).
+    refreshing: AtomicBool,
+}
+
+impl<T> Cached<T> {
+    fn new(value: T) -> Self {
+        Cached {
+            value,
+            at: Instant::now(),
+            refreshing: AtomicBool::new(false),
+        }
+    }
 }
 
 /// Which scopes an API's operations need, from its current spec's `security` requirements.
@@ -457,6 +475,12 @@ pub struct Verifier {
     usage: [Padded<Mutex<UsageCounts>>; SHARDS],
     /// The store's key-change generation this verifier has applied.
     seen: AtomicU64,
+    /// Counts `forget` calls: a record read while one happened may be stale and is not cached.
+    forgets: AtomicU64,
+    /// Lookup ids whose records are read again in the background.
+    refresh: Mutex<Vec<String>>,
+    /// The age after which a used record is queued for that (milliseconds; tests shorten it).
+    refresh_after_ms: AtomicU64,
     pub metrics: Metrics,
 }
 
@@ -479,12 +503,16 @@ impl Verifier {
             buckets: Default::default(),
             usage: Default::default(),
             seen: AtomicU64::new(store_generation),
+            forgets: AtomicU64::new(0),
+            refresh: Mutex::new(Vec::new()),
+            refresh_after_ms: AtomicU64::new(REFRESH_AFTER.as_millis() as u64),
             metrics: Metrics::default(),
         })
     }
 
     /// Forgets one key, or with `None` every key (and the routes).
     pub fn forget(&self, lookup_id: Option<&str>) {
+        self.forgets.fetch_add(1, Ordering::AcqRel);
         match lookup_id {
             Some(id) if id != "*" => {
                 if let Ok(mut cache) = self.cache[lookup_shard(id)].write() {
@@ -583,13 +611,7 @@ impl Verifier {
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(
-                credential.to_owned(),
-                Cached {
-                    value: id,
-                    at: Instant::now(),
-                },
-            );
+            cache.insert(credential.to_owned(), Cached::new(id));
         }
         id.ok_or(Code::Invalid)
     }
@@ -599,12 +621,22 @@ impl Verifier {
         let shard = &self.cache[lookup_shard(lookup_id)];
         if let Ok(cache) = shard.read()
             && let Some(c) = cache.get(lookup_id)
-            && at.saturating_duration_since(c.at) < CACHE_TTL
         {
-            add(&self.metrics.mine().cache_hits, 1);
-            return Ok(c.value.clone());
+            let age = at.saturating_duration_since(c.at);
+            if age < CACHE_TTL {
+                add(&self.metrics.mine().cache_hits, 1);
+                if age.as_millis() as u64 >= self.refresh_after_ms.load(Ordering::Relaxed)
+                    && !c.refreshing.swap(true, Ordering::AcqRel)
+                    && let Ok(mut queue) = self.refresh.lock()
+                    && queue.len() < REFRESH_QUEUE_MAX
+                {
+                    queue.push(lookup_id.to_owned());
+                }
+                return Ok(c.value.clone());
+            }
         }
         add(&self.metrics.mine().cache_misses, 1);
+        let forgets = self.forgets.load(Ordering::Acquire);
         let loaded = match load(&self.store, lookup_id).await {
             Ok(r) => r.map(Arc::new),
             Err(error) => {
@@ -613,19 +645,58 @@ impl Verifier {
                 return Err(Code::Unavailable);
             }
         };
-        if let Ok(mut cache) = shard.write() {
+        self.cache_record(lookup_id, loaded.clone(), forgets);
+        Ok(loaded)
+    }
+
+    /// Caches a record read from the store, unless a key changed while it was read (it may
+    /// predate the change; the next call reads it again).
+    fn cache_record(&self, lookup_id: &str, record: Option<Arc<Record>>, forgets: u64) {
+        let shard = &self.cache[lookup_shard(lookup_id)];
+        if let Ok(mut cache) = shard.write()
+            && self.forgets.load(Ordering::Acquire) == forgets
+        {
             if cache.len() >= CACHE_MAX / SHARDS {
                 cache.clear();
             }
-            cache.insert(
-                lookup_id.to_owned(),
-                Cached {
-                    value: loaded.clone(),
-                    at: Instant::now(),
-                },
-            );
+            cache.insert(lookup_id.to_owned(), Cached::new(record));
         }
-        Ok(loaded)
+    }
+
+    /// Reads again the records queued by calls that used them after `REFRESH_AFTER`; run every
+    /// second. Answers how many were read. A record the store cannot give stays until its TTL
+    /// runs out, and verification then fails closed as before.
+    pub async fn refresh_cached(&self) -> usize {
+        let queued = match self.refresh.lock() {
+            Ok(mut queue) => std::mem::take(&mut *queue),
+            Err(_) => return 0,
+        };
+        let mut read = 0;
+        for lookup_id in queued {
+            let forgets = self.forgets.load(Ordering::Acquire);
+            match load(&self.store, &lookup_id).await {
+                Ok(record) => {
+                    read += 1;
+                    self.cache_record(&lookup_id, record.map(Arc::new), forgets);
+                }
+                Err(error) => {
+                    add(&self.metrics.mine().store_failures, 1);
+                    tracing::warn!(%error, "reading a cached key again failed; it runs out as usual");
+                    if let Ok(cache) = self.cache[lookup_shard(&lookup_id)].read()
+                        && let Some(c) = cache.get(&lookup_id)
+                    {
+                        c.refreshing.store(false, Ordering::Release);
+                    }
+                }
+            }
+        }
+        read
+    }
+
+    /// Sets the age after which a used record is read again in the background (tests).
+    pub fn set_refresh_after(&self, age: Duration) {
+        self.refresh_after_ms
+            .store(age.as_millis() as u64, Ordering::Relaxed);
     }
 
     async fn routes(&self, api_id: i64) -> Arc<Routes> {
@@ -637,13 +708,7 @@ impl Verifier {
         }
         let routes = Arc::new(load_routes(&self.store, api_id).await.unwrap_or_default());
         if let Ok(mut cache) = self.routes.write() {
-            cache.insert(
-                api_id,
-                Cached {
-                    value: Arc::clone(&routes),
-                    at: Instant::now(),
-                },
-            );
+            cache.insert(api_id, Cached::new(Arc::clone(&routes)));
         }
         routes
     }
