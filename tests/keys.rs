@@ -107,6 +107,16 @@ async fn gateway(state: &AppState) -> String {
         .secret
 }
 
+/// What a gateway test starts from: the app state, its router, Sam's and Jordan's grants, and a
+/// gateway's credential.
+async fn gate(db: &TestStore) -> (AppState, Router, i64, i64, String) {
+    let state = app_state(db.store.clone(), config(&db.dir, &[]));
+    let app = router(state.clone());
+    let (sam_grant, jordan_grant) = grants(db).await;
+    let gw = gateway(&state).await;
+    (state, app, sam_grant, jordan_grant, gw)
+}
+
 async fn verify(app: &Router, credential: Option<&str>, body: serde_json::Value) -> Reply {
     let mut b = Request::post("/api/v1/keys/verify").header("content-type", "application/json");
     if let Some(c) = credential {
@@ -380,10 +390,7 @@ async fn no_plaintext_key_is_stored_in_any_column() {
 #[tokio::test]
 async fn verify_answers_every_case_with_its_code() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, jordan_grant) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, jordan_grant, gw) = gate(&db).await;
         let read = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap()
@@ -535,10 +542,7 @@ async fn verify_answers_every_case_with_its_code() {
 #[tokio::test]
 async fn rotation_keeps_the_old_secret_for_the_grace_period_and_revocation_is_immediate() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, _) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
         let old = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap();
@@ -624,10 +628,7 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_and_revocation_is_im
 #[tokio::test]
 async fn revoking_the_grant_stops_its_keys_at_once() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, _) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
         let k = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap();
@@ -656,10 +657,7 @@ async fn revoking_the_grant_stops_its_keys_at_once() {
 #[tokio::test]
 async fn forward_auth_answers_gateways_with_status_and_headers() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, _) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
         let read = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap();
@@ -792,10 +790,7 @@ async fn holders_hear_7_days_and_1_day_before_a_key_expires() {
 #[tokio::test]
 async fn deactivating_the_holder_stops_their_keys_at_once() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, _) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
         let k = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap();
@@ -821,10 +816,7 @@ async fn deactivating_the_holder_stops_their_keys_at_once() {
 #[tokio::test]
 async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_closed() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, _) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
         let cached = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap();
@@ -859,10 +851,7 @@ async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_clos
 #[tokio::test]
 async fn keys_in_use_are_read_again_in_the_background_before_their_cache_entry_runs_out() {
     for db in seeded_stores().await {
-        let state = app_state(db.store.clone(), config(&db.dir, &[]));
-        let app = router(state.clone());
-        let (sam_grant, _) = grants(&db).await;
-        let gw = gateway(&state).await;
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
         let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
             .await
             .unwrap();

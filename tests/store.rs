@@ -462,11 +462,11 @@ async fn every_viewers_totals_match_the_apis_their_pages_list() {
         // The cases differ: admins and the owning team see the hidden APIs, employees the
         // employees-only ones, the contractor only what is open to everyone plus her grant.
         let of = |email: &str| totals.iter().find(|(e, _)| *e == email).unwrap().1;
-        let everyone: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM apis WHERE visibility = 'everyone'")
-                .fetch_one(db.store.pool())
-                .await
-                .unwrap();
+        let everyone = common::count(
+            &db,
+            "SELECT COUNT(*) FROM apis WHERE visibility = 'everyone'",
+        )
+        .await;
         assert_eq!(
             of("dana.fox@northwind.example"),
             everyone as usize + 1,
