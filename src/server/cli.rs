@@ -324,24 +324,20 @@ async fn serve(store: Store, config: Config) -> ExitCode {
         state.clock.clone(),
     );
     tokio::spawn(jobs.run());
-    // Key usage is counted in memory and written every few seconds, never once per call.
-    let verifier = state.verifier.clone();
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
-        loop {
-            ticker.tick().await;
-            if let Err(error) = verifier.flush_usage().await {
-                tracing::warn!(%error, "writing key usage failed; it is counted again");
-            }
-        }
-    });
-    // Keys in use are read again before their cache entries run out.
+    // The verifier's upkeep, on one ticker: keys in use are read again before their cache
+    // entries run out (every second), and key usage, counted in memory, is written every five
+    // seconds, never once per call.
     let verifier = state.verifier.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
+        for second in 0u64.. {
             ticker.tick().await;
             verifier.refresh_cached().await;
+            if second % 5 == 4
+                && let Err(error) = verifier.flush_usage().await
+            {
+                tracing::warn!(%error, "writing key usage failed; it is counted again");
+            }
         }
     });
     if let super::config::DatabaseUrl::Postgres(url) = &state.config.database {

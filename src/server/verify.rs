@@ -158,9 +158,6 @@ impl Allowed {
     pub fn key_id(&self) -> i64 {
         self.0.key_id
     }
-    pub fn subject(&self) -> &Subject {
-        &self.0.subject
-    }
     /// The verify endpoint's JSON answer, serialized once when the record was loaded.
     pub fn json(&self) -> Bytes {
         self.0.answer.clone()
