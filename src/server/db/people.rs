@@ -1,7 +1,9 @@
 //! SQL for people, teams and admins.
 
+use super::sessions::SessionRow;
 use crate::model::{DevPerson, PersonKind};
 use crate::server::actor::{Actor, Membership, TeamRole};
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -18,6 +20,11 @@ fn kind(value: &str) -> Result<PersonKind, sqlx::Error> {
     value.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// Who may still act among people: not deactivated, and for a contractor, before the end of
+/// their engagement (`$2` is now). Shared by the lookups below.
+const ACTIVE: &str =
+    "p.deactivated_at IS NULL AND (p.kind = 'employee' OR p.contract_ends_at > $2)";
+
 /// The person behind a session, if they may still act: not deactivated, and for a contractor,
 /// before the end of their engagement.
 pub async fn find_active_actor(
@@ -25,41 +32,85 @@ pub async fn find_active_actor(
     person_id: i64,
     now: i64,
 ) -> Result<Option<Actor>, sqlx::Error> {
-    let row: Option<PersonRow> = sqlx::query_as(
-        "SELECT p.id, p.name, p.email, p.kind, p.title,
-                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin
-         FROM people p LEFT JOIN platform_admins a ON a.person_id = p.id
-         WHERE p.id = $1 AND p.deactivated_at IS NULL
-           AND (p.kind = 'employee' OR p.contract_ends_at > $2)",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT p.id, p.name, p.email, p.kind,
+                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin,
+                tm.team_id, tm.role
+         FROM people p
+         LEFT JOIN platform_admins a ON a.person_id = p.id
+         LEFT JOIN team_members tm ON tm.person_id = p.id
+         WHERE p.id = $1 AND {ACTIVE}
+         ORDER BY tm.team_id"
+    ))
     .bind(person_id)
     .bind(now)
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let teams =
-        sqlx::query("SELECT team_id, role FROM team_members WHERE person_id = $1 ORDER BY team_id")
-            .bind(person_id)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                Ok(Membership {
-                    team_id: r.try_get("team_id")?,
-                    role: if r.try_get::<String, _>("role")? == "owner" {
-                        TeamRole::Owner
-                    } else {
-                        TeamRole::Member
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    actor_from_rows(&rows)
+}
+
+/// A session and the person behind it in one statement (every page and server function asks):
+/// the session's times, and the person if they may still act (`None` if not).
+pub async fn find_session_actor(
+    pool: &AnyPool,
+    id_hash: &str,
+    now: i64,
+) -> Result<Option<(SessionRow, Option<Actor>)>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT s.person_id, s.created_at, s.last_seen_at, s.expires_at,
+                p.id, p.name, p.email, p.kind,
+                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin,
+                tm.team_id, tm.role
+         FROM sessions s
+         LEFT JOIN people p ON p.id = s.person_id AND {ACTIVE}
+         LEFT JOIN platform_admins a ON a.person_id = p.id
+         LEFT JOIN team_members tm ON tm.person_id = p.id
+         WHERE s.id_hash = $1
+         ORDER BY tm.team_id"
+    ))
+    .bind(id_hash)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let session = SessionRow {
+        person_id: first.try_get("person_id")?,
+        created_at: first.try_get("created_at")?,
+        last_seen_at: first.try_get("last_seen_at")?,
+        expires_at: first.try_get("expires_at")?,
+    };
+    Ok(Some((session, actor_from_rows(&rows)?)))
+}
+
+/// An actor from rows of (person, admin flag, one team membership each); `None` if there are no
+/// rows or the person's columns are null (the outer join found no one who may act).
+fn actor_from_rows(rows: &[AnyRow]) -> Result<Option<Actor>, sqlx::Error> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let Some(person_id) = first.try_get::<Option<i64>, _>("id")? else {
+        return Ok(None);
+    };
+    let mut teams = Vec::new();
+    for row in rows {
+        let Some(team_id) = row.try_get::<Option<i64>, _>("team_id")? else {
+            continue;
+        };
+        let role = if row.try_get::<String, _>("role")? == "owner" {
+            TeamRole::Owner
+        } else {
+            TeamRole::Member
+        };
+        teams.push(Membership { team_id, role });
+    }
     Ok(Some(Actor {
-        person_id: row.id,
-        name: row.name,
-        email: row.email,
-        kind: kind(&row.kind)?,
-        is_admin: row.is_admin != 0,
+        person_id,
+        name: first.try_get("name")?,
+        email: first.try_get("email")?,
+        kind: kind(&first.try_get::<String, _>("kind")?)?,
+        is_admin: first.try_get::<i64, _>("is_admin")? != 0,
         teams,
     }))
 }

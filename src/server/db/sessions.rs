@@ -37,15 +37,6 @@ pub async fn insert(conn: &mut AnyConnection, s: NewSession<'_>) -> Result<(), s
     Ok(())
 }
 
-pub async fn find(pool: &AnyPool, id_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT person_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1",
-    )
-    .bind(id_hash)
-    .fetch_optional(pool)
-    .await
-}
-
 pub async fn touch(pool: &AnyPool, id_hash: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
         .bind(id_hash)

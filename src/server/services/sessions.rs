@@ -126,7 +126,9 @@ pub async fn resolve(
         return Ok(None);
     }
     let id_hash = hash(token);
-    let Some(session) = db::sessions::find(store.pool(), &id_hash).await? else {
+    let Some((session, actor)) =
+        db::people::find_session_actor(store.pool(), &id_hash, now).await?
+    else {
         return Ok(None);
     };
     let idle = timeouts.idle.as_secs() as i64;
@@ -134,8 +136,7 @@ pub async fn resolve(
         db::sessions::delete(store.pool(), &id_hash).await?;
         return Ok(None);
     }
-    let Some(actor) = db::people::find_active_actor(store.pool(), session.person_id, now).await?
-    else {
+    let Some(actor) = actor else {
         db::sessions::delete(store.pool(), &id_hash).await?;
         return Ok(None);
     };
