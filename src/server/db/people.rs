@@ -5,6 +5,7 @@ use crate::model::{DevPerson, PersonKind};
 use crate::server::actor::{Actor, Membership, TeamRole};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+use std::sync::LazyLock;
 
 #[derive(Debug, sqlx::FromRow)]
 struct PersonRow {
@@ -20,10 +21,40 @@ fn kind(value: &str) -> Result<PersonKind, sqlx::Error> {
     value.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Who may still act among people: not deactivated, and for a contractor, before the end of
-/// their engagement (`$2` is now). Shared by the lookups below.
+/// Who may still act: not deactivated, and for a contractor, before the end of their
+/// engagement (`$2` is now).
 const ACTIVE: &str =
     "p.deactivated_at IS NULL AND (p.kind = 'employee' OR p.contract_ends_at > $2)";
+
+/// A statement answering an actor as rows: `leading` columns, then the person, the admin flag
+/// and one team membership per row, for the person `source` (a `FROM` joining `people p`)
+/// and `filter` find.
+fn actor_sql(leading: &str, source: &str, filter: &str) -> String {
+    format!(
+        "SELECT {leading}p.id, p.name, p.email, p.kind,
+                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin,
+                tm.team_id, tm.role
+         {source}
+         LEFT JOIN platform_admins a ON a.person_id = p.id
+         LEFT JOIN team_members tm ON tm.person_id = p.id
+         WHERE {filter}
+         ORDER BY tm.team_id"
+    )
+}
+
+/// `find_active_actor`'s statement, built once.
+static ACTOR_BY_ID: LazyLock<String> =
+    LazyLock::new(|| actor_sql("", "FROM people p", &format!("p.id = $1 AND {ACTIVE}")));
+
+/// `find_session_actor`'s statement, built once: the session's row, with the person's columns
+/// null when they may no longer act.
+static ACTOR_BY_SESSION: LazyLock<String> = LazyLock::new(|| {
+    actor_sql(
+        "s.person_id, s.created_at, s.last_seen_at, s.expires_at, ",
+        &format!("FROM sessions s LEFT JOIN people p ON p.id = s.person_id AND {ACTIVE}"),
+        "s.id_hash = $1",
+    )
+});
 
 /// The person behind a session, if they may still act: not deactivated, and for a contractor,
 /// before the end of their engagement.
@@ -32,20 +63,11 @@ pub async fn find_active_actor(
     person_id: i64,
     now: i64,
 ) -> Result<Option<Actor>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT p.id, p.name, p.email, p.kind,
-                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin,
-                tm.team_id, tm.role
-         FROM people p
-         LEFT JOIN platform_admins a ON a.person_id = p.id
-         LEFT JOIN team_members tm ON tm.person_id = p.id
-         WHERE p.id = $1 AND {ACTIVE}
-         ORDER BY tm.team_id"
-    ))
-    .bind(person_id)
-    .bind(now)
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(&ACTOR_BY_ID)
+        .bind(person_id)
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
     actor_from_rows(&rows)
 }
 
@@ -56,22 +78,11 @@ pub async fn find_session_actor(
     id_hash: &str,
     now: i64,
 ) -> Result<Option<(SessionRow, Option<Actor>)>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT s.person_id, s.created_at, s.last_seen_at, s.expires_at,
-                p.id, p.name, p.email, p.kind,
-                CASE WHEN a.person_id IS NULL THEN 0 ELSE 1 END AS is_admin,
-                tm.team_id, tm.role
-         FROM sessions s
-         LEFT JOIN people p ON p.id = s.person_id AND {ACTIVE}
-         LEFT JOIN platform_admins a ON a.person_id = p.id
-         LEFT JOIN team_members tm ON tm.person_id = p.id
-         WHERE s.id_hash = $1
-         ORDER BY tm.team_id"
-    ))
-    .bind(id_hash)
-    .bind(now)
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(&ACTOR_BY_SESSION)
+        .bind(id_hash)
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };

@@ -2,7 +2,7 @@
 
 use sqlx::{AnyConnection, AnyPool};
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct SessionRow {
     pub person_id: i64,
     pub created_at: i64,
