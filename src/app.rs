@@ -29,6 +29,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::send_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

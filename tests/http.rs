@@ -708,3 +708,98 @@ async fn every_page_loads_its_data_once() {
         }
     }
 }
+
+/// The nonce in a page's Content-Security-Policy (`'nonce-…'`).
+fn policy_nonce(policy: &str) -> &str {
+    let start = policy
+        .find("'nonce-")
+        .expect("the page's policy names a nonce")
+        + "'nonce-".len();
+    let end = start + policy[start..].find('\'').expect("the nonce is quoted");
+    &policy[start..end]
+}
+
+#[tokio::test]
+async fn pages_allow_only_their_own_scripts_and_nothing_may_frame_them() {
+    for db in seeded_stores().await {
+        let (app, cookie) = signed_in(&db, "dana.fox@northwind.example").await;
+        let mut nonces = Vec::new();
+        for path in ["/apis/pet-store", "/apis/pet-store", "/no/such/page"] {
+            let page = send(&app, get(path, Some(&cookie))).await;
+            let policy = page.headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            for directive in [
+                "default-src 'self'",
+                "'wasm-unsafe-eval'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "frame-ancestors 'none'",
+            ] {
+                assert!(policy.contains(directive), "{path}: {policy}");
+            }
+            assert!(
+                !policy.contains("'unsafe-eval'")
+                    && !policy.contains("script-src 'self' 'unsafe-inline'"),
+                "{policy}"
+            );
+            let nonce = policy_nonce(&policy).to_owned();
+            assert!(nonce.len() >= 16, "a nonce of 128 bits: {nonce}");
+            // Every script in the page carries this response's nonce, so the browser runs it.
+            let scripts = page.body.matches("<script").count();
+            assert!(scripts > 0, "{path}: a page hydrates through scripts");
+            assert_eq!(
+                page.body
+                    .matches(&format!("<script nonce=\"{nonce}\""))
+                    .count()
+                    + page
+                        .body
+                        .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+                        .count(),
+                scripts,
+                "{}: {path}: a script without the nonce:\n{}",
+                db.backend,
+                page.body
+            );
+            assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
+            assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(page.headers[header::REFERRER_POLICY], "same-origin");
+            nonces.push(nonce);
+        }
+        nonces.sort();
+        nonces.dedup();
+        assert_eq!(nonces.len(), 3, "every page gets a fresh nonce");
+
+        // Anything that is not a page may run nothing at all; plain HTTP on loopback gets no HSTS.
+        let health = send(&app, get("/healthz", None)).await;
+        assert_eq!(
+            health.headers[header::CONTENT_SECURITY_POLICY],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(health.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(
+            !health
+                .headers
+                .contains_key(header::STRICT_TRANSPORT_SECURITY)
+        );
+    }
+}
+
+#[tokio::test]
+async fn behind_https_browsers_are_told_to_keep_to_it() {
+    let stores = seeded_stores().await;
+    let db = &stores[0];
+    let app = router(app_state(
+        db.store.clone(),
+        config(
+            &db.dir,
+            &[("GATEHOUSE_PUBLIC_URL", "https://gatehouse.example.com")],
+        ),
+    ));
+    let health = send(&app, get("/healthz", None)).await;
+    assert_eq!(
+        health.headers[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000"
+    );
+}

@@ -1,7 +1,7 @@
-import { test, expect, Page } from "@playwright/test";
+import { expect, Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hydrated, signInAs } from "./helpers";
+import { hydrated, signInAs, test } from "./helpers";
 import { maildir } from "../settings";
 
 /** Signs out everyone in this browser, then signs in as `name`. */

@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { hydrated, signInAs } from "./helpers";
+import { expect } from "@playwright/test";
+import { hydrated, signInAs, test } from "./helpers";
 
 test("an employee signs in, filters the catalog without a reload and opens an API", async ({ page }) => {
   await page.goto("/");
@@ -149,5 +149,19 @@ test("an area's code is fetched when one of its pages is first shown, not with t
   await expect(page).toHaveURL(/\/keys$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("My keys");
   expect(wasm.some(keysArea)).toBe(true);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
+test("the version selector shows an earlier version's reference without a reload", async ({ page }) => {
+  await signInAs(page, "Sam Taylor", "/apis/patent-data/reference");
+  await hydrated(page);
+  const nav = page.getByTestId("reference-nav");
+  await expect(nav).toContainText("GET /{dataset}/{version}/fields");
+  await expect(nav).not.toContainText("download");
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByTestId("version-select").getByRole("combobox").selectOption("1.0.0");
+  await expect(page).toHaveURL(/\/apis\/patent-data\/reference\?version=1\.0\.0$/);
+  await expect(nav).toContainText("GET /{dataset}/{version}/download");
+  await expect(nav).not.toContainText("/fields");
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });

@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { hydrated, signInAs } from "./helpers";
+import { expect } from "@playwright/test";
+import { hydrated, signInAs, test } from "./helpers";
 
 test("search: press / on another page, search an operation and land on it in the reference", async ({ page }) => {
   await signInAs(page, "Sam Taylor", "/apis/pet-store/guides/stripe-cli-readme");

@@ -1,5 +1,28 @@
-import { expect, Page } from "@playwright/test";
+import { test as base, expect, Page } from "@playwright/test";
 import { oidc } from "../settings";
+
+/**
+ * Playwright's `test`, with one more check on every journey: the browser refused nothing under
+ * the page's Content-Security-Policy (Chromium reports each refusal on the console), so a script,
+ * style or wasm chunk the policy blocks fails the journey that needed it.
+ */
+export const test = base.extend<{ policyRefusals: void }>({
+  policyRefusals: [
+    async ({ page, baseURL }, use) => {
+      const refused: string[] = [];
+      page.on("console", (message) => {
+        // Only Gatehouse's pages: the identity provider's pages have a policy of their own.
+        const ours = baseURL !== undefined && page.url().startsWith(baseURL);
+        if (ours && /Content Security Policy/i.test(message.text())) {
+          refused.push(`${page.url()}: ${message.text()}`);
+        }
+      });
+      await use();
+      expect(refused, "the browser refused something under the page's policy").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 /** Waits until the page is interactive: the app marks <html data-hydrated> once hydrated. */
 export async function hydrated(page: Page) {

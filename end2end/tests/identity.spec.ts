@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { hydrated, loginAtProvider, signInAs, signInWithProvider } from "./helpers";
+import { expect } from "@playwright/test";
+import { hydrated, loginAtProvider, signInAs, signInWithProvider, test } from "./helpers";
 import { oidc } from "../settings";
 
 // Company sign-in goes through a real OpenID Connect provider (npm oidc-provider) started beside

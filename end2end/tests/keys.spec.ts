@@ -1,5 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
-import { hydrated, signInAs } from "./helpers";
+import { expect, Page } from "@playwright/test";
+import { hydrated, signInAs, test } from "./helpers";
 import { nginxURL } from "../settings";
 
 async function switchTo(page: Page, name: string, next: string) {
@@ -25,6 +25,9 @@ test("a key created in the UI is shown once, calls through nginx, and stops when
   const shown = page.getByTestId("new-key").getByLabel("The new key");
   await expect(shown).toHaveValue(/^ghk_production_[0-9A-Za-z]{46}$/);
   const key = await shown.inputValue();
+  const copy = page.getByTestId("new-key").getByRole("button", { name: "Copy" });
+  await copy.click();
+  await expect(page.getByTestId("new-key").getByRole("button", { name: "Copied" })).toBeVisible();
   await expect(page.getByTestId("new-key").locator(".curl")).toContainText(key);
   // Shown once: after a reload only its public prefix is left.
   await page.reload();

@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { hydrated, signInAs } from "./helpers";
+import { expect } from "@playwright/test";
+import { hydrated, signInAs, test } from "./helpers";
 
 // The server is shared by every spec: this journey signs in as a person no other one uses, so the
 // session count it sees is its own.

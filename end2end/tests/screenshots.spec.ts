@@ -1,5 +1,4 @@
-import { test } from "@playwright/test";
-import { hydrated, signInAs } from "./helpers";
+import { hydrated, signInAs, test } from "./helpers";
 
 // Refreshes the README's screenshots of the real UI: `make screenshots`.
 test.skip(!process.env.GATEHOUSE_SCREENSHOTS, "only when refreshing the README's screenshots");

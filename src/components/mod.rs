@@ -109,3 +109,35 @@ pub fn scroll_to_hash_when(ready: impl Fn() -> bool + Send + Sync + 'static) {
         });
     });
 }
+
+/// Selects all of a field's text when it gets focus: secrets shown once, taken in one copy.
+pub fn select_all(event: leptos::ev::FocusEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(input) = event
+        .target()
+        .and_then(|target| target.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}
+
+/// Puts text on the clipboard. The browser may refuse (no permission, not a secure context);
+/// the text stays in its field to copy by hand.
+pub fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = clipboard::write_text(text);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+#[cfg(feature = "hydrate")]
+mod clipboard {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// `navigator.clipboard.writeText`; an exception (no clipboard here) is returned, not thrown.
+        #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
+        pub fn write_text(text: &str) -> Result<JsValue, JsValue>;
+    }
+}

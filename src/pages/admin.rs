@@ -638,7 +638,7 @@ fn PublishTokens(
                                     <strong>{format!("Token “{}” created.", c.token.name)}</strong>
                                     " Copy it now: it is shown only this once."
                                 </p>
-                                <input class="secret" type="text" readonly value=c.secret.clone() aria-label="The new token" onfocus="this.select()" />
+                                <input class="secret" type="text" readonly value=c.secret.clone() aria-label="The new token" on:focus=crate::components::select_all />
                             </div>
                         }
                     })

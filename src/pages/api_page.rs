@@ -5,7 +5,7 @@ use crate::components::{ErrorPanel, LifecycleBadge, RiskBadge, SignedIn, Visibil
 use crate::model::{ApiDetail, AppError, EnvironmentView, ScopeView, VersionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 
 #[component]
 pub fn ApiPage() -> impl IntoView {
@@ -153,12 +153,19 @@ pub fn DocHeader(
 ) -> impl IntoView {
     let selector = (versions.len() > 1).then(|| {
         let shown = version.clone().unwrap_or_default();
+        let navigate = use_navigate();
+        let location = use_location();
+        // The same page at the chosen version, without a reload.
+        let choose = move |event: leptos::ev::Event| {
+            let path = location.pathname.get_untracked();
+            let version = crate::domain::url::encode_component(&event_target_value(&event));
+            navigate(&format!("{path}?version={version}"), Default::default());
+        };
         view! {
-            // A plain GET form: works before hydration and without script.
             <form class="version-select" method="get" data-testid="version-select">
                 <label>
                     "Version "
-                    <select name="version" onchange="this.form.requestSubmit()">
+                    <select name="version" on:change=choose>
                         {versions
                             .into_iter()
                             .map(|v| {

@@ -50,13 +50,19 @@ pub fn Sparkline(usage: Vec<KeyUsageDay>) -> impl IntoView {
 /// A secret shown once, with a copy button and an example call.
 #[component]
 fn ShowOnce(created: KeyCreated) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let secret = created.secret.clone();
+    let copy = move |_| {
+        crate::components::copy_to_clipboard(&secret);
+        copied.set(true);
+    };
     view! {
         <div class="panel secret-once" role="status" data-testid="new-key">
             <p><strong>"Copy this key now: it is shown only once."</strong></p>
             <div class="copy-row">
-                <input type="text" readonly value=created.secret.clone() aria-label="The new key" />
-                <button class="button" type="button" onclick="navigator.clipboard.writeText(this.previousElementSibling.value); this.textContent = 'Copied'">
-                    "Copy"
+                <input type="text" readonly value=created.secret.clone() aria-label="The new key" on:focus=crate::components::select_all />
+                <button class="button" type="button" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </div>
             <p class="muted">"Try it:"</p>

@@ -45,6 +45,10 @@ pub fn router(state: AppState) -> Router {
             PublicOrigin(state.config.public_origin().map(Arc::from)),
             csrf_guard,
         ))
+        .layer(middleware::from_fn_with_state(
+            Https(state.config.secure_cookies()),
+            security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -97,6 +101,70 @@ async fn csrf_guard(
             .into_response();
     }
     next.run(request).await
+}
+
+/// The Content-Security-Policy of every page: scripts only from this origin, inline ones only
+/// with this response's nonce (Leptos puts it on its hydration and resource scripts), wasm
+/// compiled from this origin, and no framing. Styles may be inline: rendered docs and a few
+/// views set `style`, and a style cannot run code. Images may come from anywhere, as guides
+/// link them (badges, diagrams).
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src * data:; object-src 'none'; \
+         base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// Called by the page shell while the server renders it: sends [`page_policy`] with the nonce
+/// Leptos made for this response.
+pub fn send_page_policy() {
+    use leptos::prelude::use_context;
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = header::HeaderValue::from_str(&page_policy(&nonce))
+    {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Whether people reach Gatehouse over HTTPS (then browsers are told to keep to it).
+#[derive(Clone, Copy)]
+struct Https(bool);
+
+/// Headers every answer carries: no content sniffing, no framing (the key page shows a secret
+/// once; nobody may overlay it), no full URL in the `Referer` sent elsewhere (invitation links
+/// carry their token), and HSTS behind HTTPS. Anything that is not a page (JSON, files, server
+/// functions) gets a policy that allows nothing; pages bring their own (see [`page_policy`]).
+async fn security_headers(
+    State(Https(https)): State<Https>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use header::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("same-origin"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    if https {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    response
 }
 
 /// Server functions answer every error with 500. Ours carry an `AppError`, which knows its
