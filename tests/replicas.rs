@@ -1,6 +1,8 @@
-//! Two Gatehouse server processes on one PostgreSQL, as replicas behind a load balancer: a key
-//! revoked through one is refused by the other within a second (LISTEN/NOTIFY), although both
-//! had it cached. Runs only when `TEST_DATABASE_URL` names a PostgreSQL server.
+//! Gatehouse server processes, as they run in production. Two replicas on one PostgreSQL, behind
+//! a load balancer: a key revoked through one is refused by the other within a second
+//! (LISTEN/NOTIFY), although both had it cached (runs only when `TEST_DATABASE_URL` names a
+//! PostgreSQL server). And on either store: key usage counted in memory is written when the
+//! process stops, not lost with it.
 
 mod common;
 
@@ -15,6 +17,18 @@ const PEPPER: &str = "replica-test-pepper-0123456789abcdef0123456789";
 struct Replica {
     child: Child,
     base: String,
+}
+
+impl Replica {
+    /// Stops the process as a deployment does (SIGTERM) and waits for it to exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
 }
 
 impl Drop for Replica {
@@ -86,6 +100,55 @@ async fn code(client: &reqwest::Client, replica: &Replica, gateway: &str, key: &
     }
 }
 
+/// Real time: the server processes read the system clock.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Sam's grant to the pet store, a key under it and a gateway credential, made through the
+/// services: Sam, the key (with its secret) and the gateway's secret.
+async fn key_and_gateway(
+    db: &common::TestStore,
+    now: i64,
+) -> (
+    gatehouse::server::actor::Actor,
+    gatehouse::model::KeyCreated,
+    String,
+) {
+    let sam = actor(&db.store, "sam.taylor@example.com").await;
+    let request = RequestInput {
+        environment: "production".into(),
+        scopes: vec!["read:pets".into()],
+        justification: "The storefront's inventory sync job.".into(),
+        duration_days: "30".into(),
+    };
+    let id = access::submit(&db.store, &sam, "pet-store", &request, now)
+        .await
+        .unwrap();
+    let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
+        .bind(id)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    let input = KeyInput {
+        grant_id: grant,
+        name: "sync".into(),
+        scopes: vec!["read:pets".into()],
+        ..KeyInput::default()
+    };
+    let key = keys::create(&db.store, PEPPER.as_bytes(), &sam, &input, now)
+        .await
+        .unwrap();
+    let gateway = gateways::create_by_operator(&db.store, "lb", now)
+        .await
+        .unwrap()
+        .secret;
+    (sam, key, gateway)
+}
+
 #[tokio::test]
 async fn a_revocation_reaches_the_other_replica_within_a_second() {
     for db in seeded_stores().await {
@@ -96,39 +159,8 @@ async fn a_revocation_reaches_the_other_replica_within_a_second() {
             );
             continue;
         };
-        let sam = actor(&db.store, "sam.taylor@example.com").await;
-        let request = RequestInput {
-            environment: "production".into(),
-            scopes: vec!["read:pets".into()],
-            justification: "The storefront's inventory sync job.".into(),
-            duration_days: "30".into(),
-        };
-        // Real time: the server processes read the system clock.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        let id = access::submit(&db.store, &sam, "pet-store", &request, now)
-            .await
-            .unwrap();
-        let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
-            .bind(id)
-            .fetch_one(db.store.pool())
-            .await
-            .unwrap();
-        let input = KeyInput {
-            grant_id: grant,
-            name: "sync".into(),
-            scopes: vec!["read:pets".into()],
-            ..KeyInput::default()
-        };
-        let key = keys::create(&db.store, PEPPER.as_bytes(), &sam, &input, now)
-            .await
-            .unwrap();
-        let gateway = gateways::create_by_operator(&db.store, "lb", now)
-            .await
-            .unwrap()
-            .secret;
+        let now = unix_now();
+        let (sam, key, gateway) = key_and_gateway(&db, now).await;
 
         let a = start(&url, &db.dir, "a").await;
         let b = start(&url, &db.dir, "b").await;
@@ -156,5 +188,34 @@ async fn a_revocation_reaches_the_other_replica_within_a_second() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn key_usage_counted_in_memory_is_written_when_the_process_stops() {
+    for db in seeded_stores().await {
+        let url = db
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", db.dir.join("test.db").display()));
+        let now = unix_now();
+        let (_, key, gateway) = key_and_gateway(&db, now).await;
+        let server = start(&url, &db.dir, "server").await;
+        let client = reqwest::Client::new();
+        for _ in 0..3 {
+            assert_eq!(code(&client, &server, &gateway, &key.secret).await, "valid");
+        }
+        // Usage is written every five seconds; stopped well before the first write, the process
+        // holds these three calls only in memory.
+        let exit = server.stop();
+        assert!(exit.success(), "{}: {exit:?}", db.backend);
+        let written: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE key_id = $1 AND result = 'ok'",
+        )
+        .bind(key.key.id)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(written, 3, "{}: calls counted before the stop", db.backend);
     }
 }

@@ -372,6 +372,7 @@ async fn serve(store: Store, config: Config) -> ExitCode {
             }
         }
     }
+    let verifier = state.verifier.clone();
     let app = http::router(state);
     tracing::info!(%bound, "Gatehouse is listening");
     println!("Gatehouse is running at http://{bound}");
@@ -396,22 +397,30 @@ async fn serve(store: Store, config: Config) -> ExitCode {
             std::future::pending::<()>().await;
         }
     };
-    tokio::select! {
+    let code = tokio::select! {
         result = server => match result {
-            Ok(()) => {
-                tracing::info!("stopped");
-                ExitCode::SUCCESS
-            }
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => die(1, format!("server error: {e}")),
         },
         () = deadline => {
             tracing::warn!(
                 grace = ?SHUTDOWN_GRACE,
-                "requests still open after the grace period were dropped; stopped"
+                "requests still open after the grace period were dropped"
             );
             ExitCode::SUCCESS
         }
+    };
+    // Key usage is counted in memory and written every five seconds: what was counted since the
+    // last write is written now, or it would be lost with the process.
+    match tokio::time::timeout(SHUTDOWN_GRACE, verifier.flush_usage()).await {
+        Ok(Ok(keys)) => tracing::info!(keys, "key usage written"),
+        Ok(Err(error)) => tracing::error!(%error, "key usage since the last write is lost"),
+        Err(_) => {
+            tracing::error!("writing key usage took too long; usage since the last write is lost")
+        }
     }
+    tracing::info!("stopped");
+    code
 }
 
 /// How long in-flight requests may take to finish once a shutdown signal arrives.

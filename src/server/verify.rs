@@ -470,6 +470,9 @@ pub struct Verifier {
     buckets: [Padded<Mutex<ById<i64, Bucket>>>; SHARDS],
     /// Sharded by key, so the worker threads rarely wait for each other.
     usage: [Padded<Mutex<UsageCounts>>; SHARDS],
+    /// Held through a flush, so one flush waits for another to finish (the last one, at
+    /// shutdown, must not return while the periodic one still holds counts in flight).
+    flushing: tokio::sync::Mutex<()>,
     /// The store's key-change generation this verifier has applied.
     seen: AtomicU64,
     /// Counts `forget` calls: a record read while one happened may be stale and is not cached.
@@ -499,6 +502,7 @@ impl Verifier {
             gateways: Default::default(),
             buckets: Default::default(),
             usage: Default::default(),
+            flushing: tokio::sync::Mutex::new(()),
             seen: AtomicU64::new(store_generation),
             forgets: AtomicU64::new(0),
             refresh: Mutex::new(Vec::new()),
@@ -852,6 +856,7 @@ impl Verifier {
     /// Writes the counted usage and last-used times in one transaction; run every few seconds.
     /// When the store cannot take them, the counts go back and wait for the next flush.
     pub async fn flush_usage(&self) -> Result<usize, sqlx::Error> {
+        let _flushing = self.flushing.lock().await;
         let mut usage: Vec<((i64, i64), DayUsage)> = Vec::new();
         for shard in &self.usage {
             if let Ok(mut u) = shard.lock() {
