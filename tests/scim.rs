@@ -568,3 +568,43 @@ async fn groups_become_teams_and_membership_follows_the_provider() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_patches_to_one_user_each_keep_their_change() {
+    for db in seeded_stores().await {
+        let app = app(&db);
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let path = format!("/scim/v2/Users/{sam}");
+        let patch = |path_in_doc: String, value: &'static str| {
+            call(
+                &app,
+                Method::PATCH,
+                &path,
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{ "op": "replace", "path": path_in_doc, "value": value }]
+                })),
+            )
+        };
+        // Each PATCH reads the User, changes one attribute and writes the whole User back: sent
+        // together, each must start again from the others' results rather than undo them.
+        let (title, name, external, department) = tokio::join!(
+            patch("title".into(), "Staff Engineer"),
+            patch("displayName".into(), "Sam T. Taylor"),
+            patch("externalId".into(), "okta-00u1sam"),
+            patch(format!("{ENTERPRISE}:department"), "Platform"),
+        );
+        for (status, body) in [title, name, external, department] {
+            assert_eq!(status, StatusCode::OK, "{}: {body}", db.backend);
+        }
+        let (_, doc) = call(&app, Method::GET, &path, None).await;
+        assert_eq!(doc["title"], "Staff Engineer", "{}: {doc}", db.backend);
+        assert_eq!(doc["displayName"], "Sam T. Taylor", "{}: {doc}", db.backend);
+        assert_eq!(doc["externalId"], "okta-00u1sam", "{}: {doc}", db.backend);
+        assert_eq!(
+            doc[ENTERPRISE]["department"], "Platform",
+            "{}: {doc}",
+            db.backend
+        );
+    }
+}

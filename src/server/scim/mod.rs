@@ -94,6 +94,7 @@ impl From<ProvisionError> for ScimError {
             ProvisionError::Conflict(m) => {
                 ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), m)
             }
+            ProvisionError::Changed(m) => ScimError::new(StatusCode::CONFLICT, None, m),
             ProvisionError::Invalid(m) => {
                 ScimError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), m)
             }
@@ -227,7 +228,10 @@ fn meta(state: &AppState, kind: &str, id: i64, created: i64, modified: i64) -> V
 }
 
 async fn user_doc(state: &AppState, p: &Provisioner, user_id: i64) -> Result<Value, ScimError> {
-    let u = provision::user(&state.store, p, user_id).await?;
+    user_doc_from(state, &provision::user(&state.store, p, user_id).await?).await
+}
+
+async fn user_doc_from(state: &AppState, u: &provision::UserRow) -> Result<Value, ScimError> {
     let groups = provision::groups_of(&state.store, u.id)
         .await
         .map_err(ProvisionError::from)?;
@@ -247,14 +251,14 @@ async fn user_doc(state: &AppState, p: &Provisioner, user_id: i64) -> Result<Val
         })).collect::<Vec<_>>(),
         "meta": meta(state, "User", u.id, u.created_at, u.updated_at),
     });
-    if let Some(x) = u.external_id {
+    if let Some(x) = &u.external_id {
         doc["externalId"] = json!(x);
     }
-    if let Some(t) = u.title {
+    if let Some(t) = &u.title {
         doc["title"] = json!(t);
     }
     let mut ext = serde_json::Map::new();
-    if let Some(d) = u.department {
+    if let Some(d) = &u.department {
         ext.insert("department".into(), json!(d));
     }
     if let Some(m) = u.manager_id {
@@ -375,11 +379,46 @@ async fn put_user(
     let p = provisioner(&state, &headers)?;
     let user_id = id(&raw, "User")?;
     let input = resource::parse_user(&body(&headers, &bytes)?)?;
-    provision::replace_user(&state.store, &p, user_id, &input, state.clock.now()).await?;
+    provision::replace_user(&state.store, &p, user_id, &input, None, state.clock.now()).await?;
     Ok(scim_json(
         StatusCode::OK,
         user_doc(&state, &p, user_id).await?,
     ))
+}
+
+/// How many times a PATCH or DELETE starts again when the User changed under it.
+const ATTEMPTS: usize = 5;
+
+/// Applies `change` to the User's current document and writes the result, unless the User
+/// changed in between (another request, an admin screen): then it starts again from the new
+/// state, so a concurrent change is never overwritten with what this request read before it.
+async fn read_modify_write(
+    state: &AppState,
+    p: &Provisioner,
+    user_id: i64,
+    change: impl Fn(Value) -> Result<resource::UserInput, ScimError>,
+) -> Result<(), ScimError> {
+    for _ in 0..ATTEMPTS {
+        let base = provision::user(&state.store, p, user_id).await?;
+        let input = change(patchable(user_doc_from(state, &base).await?))?;
+        match provision::replace_user(
+            &state.store,
+            p,
+            user_id,
+            &input,
+            Some(&base),
+            state.clock.now(),
+        )
+        .await
+        {
+            Err(ProvisionError::Changed(_)) => continue,
+            result => return result.map_err(Into::into),
+        }
+    }
+    Err(ProvisionError::Changed(format!(
+        "User {user_id} kept changing while this request was applied; send it again"
+    ))
+    .into())
 }
 
 async fn patch_user(
@@ -391,10 +430,10 @@ async fn patch_user(
     let p = provisioner(&state, &headers)?;
     let user_id = id(&raw, "User")?;
     let ops = body(&headers, &bytes)?;
-    let current = patchable(user_doc(&state, &p, user_id).await?);
-    let patched = resource::patch_user(current, &ops)?;
-    let input = resource::parse_user(&patched)?;
-    provision::replace_user(&state.store, &p, user_id, &input, state.clock.now()).await?;
+    read_modify_write(&state, &p, user_id, |current| {
+        Ok(resource::parse_user(&resource::patch_user(current, &ops)?)?)
+    })
+    .await?;
     Ok(scim_json(
         StatusCode::OK,
         user_doc(&state, &p, user_id).await?,
@@ -409,10 +448,12 @@ async fn delete_user(
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
     let user_id = id(&raw, "User")?;
-    let current = patchable(user_doc(&state, &p, user_id).await?);
-    let mut input = resource::parse_user(&current)?;
-    input.active = false;
-    provision::replace_user(&state.store, &p, user_id, &input, state.clock.now()).await?;
+    read_modify_write(&state, &p, user_id, |current| {
+        let mut input = resource::parse_user(&current)?;
+        input.active = false;
+        Ok(input)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

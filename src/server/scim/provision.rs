@@ -20,6 +20,9 @@ pub enum ProvisionError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// The record is no longer what the change was computed from.
+    #[error("{0}")]
+    Changed(String),
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
 }
@@ -28,7 +31,7 @@ fn who() -> Who {
     Who::Other("scim".into())
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
     pub email: String,
@@ -206,20 +209,34 @@ pub async fn create_user(
 }
 
 /// Replaces a user's attributes (PUT, or the result of a PATCH). Deactivating ends every session
-/// of theirs in the same transaction.
+/// of theirs in the same transaction. With `based_on` (the record a PATCH was applied to), the
+/// write happens only if the record is still exactly that: otherwise `Changed`, and nothing is
+/// written. The row is locked before it is read, so it cannot change between that check and
+/// the write.
 pub async fn replace_user(
     store: &Store,
     _p: &Provisioner,
     id: i64,
     input: &UserInput,
+    based_on: Option<&UserRow>,
     now: i64,
 ) -> Result<(), ProvisionError> {
     let mut tx = audit::write_tx(store).await?;
+    // A write that changes nothing, to take the row's lock on either store.
+    sqlx::query("UPDATE people SET updated_at = updated_at WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let current: UserRow = sqlx::query_as(&format!("{USER} WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| ProvisionError::NotFound(format!("User {id} not found")))?;
+    if based_on.is_some_and(|base| *base != current) {
+        return Err(ProvisionError::Changed(format!(
+            "User {id} changed meanwhile"
+        )));
+    }
     if input.email != current.email && idb::person_by_email(&mut tx, &input.email).await?.is_some()
     {
         return Err(ProvisionError::Conflict(format!(
