@@ -608,3 +608,42 @@ async fn with_local_passwords_a_contractor_accepts_and_signs_in_with_a_password(
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_guesses_sent_at_once_are_throttled_as_they_arrive() {
+    use gatehouse::model::SignInError;
+    use gatehouse::server::services::sign_in::{self, Refusal, THROTTLE_ATTEMPTS};
+    for db in seeded_stores().await {
+        // Twenty guesses at once: each is counted before its password is checked, so only the
+        // first ten are checked at all, however close together they come.
+        let guesses = (0..20).map(|i| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                sign_in::with_password(
+                    &store,
+                    "Pat@initech.example",
+                    &format!("guess number {i}"),
+                    NOW,
+                )
+                .await
+            })
+        });
+        let mut checked = 0;
+        let mut throttled = 0;
+        for guess in guesses.collect::<Vec<_>>() {
+            match guess.await.unwrap() {
+                Err(Refusal::Refused(SignInError::Password)) => checked += 1,
+                Err(Refusal::Refused(SignInError::Throttled)) => throttled += 1,
+                other => panic!("{}: {other:?}", db.backend),
+            }
+        }
+        assert_eq!(checked, THROTTLE_ATTEMPTS, "{}", db.backend);
+        assert_eq!(throttled, 20 - THROTTLE_ATTEMPTS, "{}", db.backend);
+        // Once the window has passed, guesses are checked again.
+        let later = NOW + sign_in::THROTTLE_WINDOW + 1;
+        assert!(matches!(
+            sign_in::with_password(&db.store, "pat@initech.example", "one more guess", later).await,
+            Err(Refusal::Refused(SignInError::Password))
+        ));
+    }
+}

@@ -465,7 +465,8 @@ pub const THROTTLE_WINDOW: i64 = 15 * 60;
 
 /// Signs in with an email and a local password. Returns the person's id. After too many failed
 /// attempts for one email in a short time, further attempts are refused unchecked for a while,
-/// so a password cannot be guessed at speed (the audit log is the counter every replica shares).
+/// so a password cannot be guessed at speed. Each attempt is counted in the store every replica
+/// shares before its password is checked, so a burst sent at once is counted as it arrives.
 pub async fn with_password(
     store: &Store,
     email: &str,
@@ -473,18 +474,9 @@ pub async fn with_password(
     now: i64,
 ) -> Result<i64, Refusal> {
     let email = email.trim().to_lowercase();
-    let recent: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events
-         WHERE action = 'sign_in_failed' AND target_id = 'password' AND actor_label = $1
-           AND occurred_at > $2",
-    )
-    .bind(&email)
-    .bind(now - THROTTLE_WINDOW)
-    .fetch_one(store.pool())
-    .await?;
-    if recent >= THROTTLE_ATTEMPTS {
+    let Some(attempt) = take_attempt(store, &email, now).await? else {
         return Err(refused(SignInError::Throttled));
-    }
+    };
     let mut conn = store.pool().acquire().await?;
     let person = db::person_by_email(&mut conn, &email).await?;
     drop(conn);
@@ -492,6 +484,11 @@ pub async fn with_password(
     if !verify_password(password.to_owned(), stored).await {
         return Err(refused(SignInError::Password));
     }
+    // The right password: this attempt does not count against the next ones.
+    sqlx::query("DELETE FROM password_attempts WHERE id = $1")
+        .bind(attempt)
+        .execute(store.pool())
+        .await?;
     let person = person.ok_or(refused(SignInError::Password))?;
     // Local passwords are for contractors only: employees sign in through the company's
     // identity provider (and its MFA), even if they once were contractors with a password.
@@ -502,6 +499,34 @@ pub async fn with_password(
         return Err(refused(SignInError::Inactive));
     }
     Ok(person.id)
+}
+
+/// Counts a password attempt for `email`, unless [`THROTTLE_ATTEMPTS`] were counted within
+/// [`THROTTLE_WINDOW`]: then `None`, and nothing is counted (refusals while throttled do not
+/// extend the lock). The count and the new row are one step: the transaction holds the audit
+/// chain's head, which serializes it with every other writer on either store.
+async fn take_attempt(store: &Store, email: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = audit::write_tx(store).await?;
+    sqlx::query("DELETE FROM password_attempts WHERE attempted_at <= $1")
+        .bind(now - THROTTLE_WINDOW)
+        .execute(&mut *tx)
+        .await?;
+    let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM password_attempts WHERE email = $1")
+        .bind(email)
+        .fetch_one(&mut *tx)
+        .await?;
+    if recent >= THROTTLE_ATTEMPTS {
+        return Ok(None);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO password_attempts (email, attempted_at) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(email)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
 }
 
 /// Accepts an invitation with a local password instead of the identity provider: the contractor
