@@ -55,11 +55,15 @@ fn refused_page(state: &AppState, reason: SignInError, next: Option<&str>) -> Re
         target.push_str("&next=");
         target.push_str(&encode_component(next));
     }
-    (
-        [(header::SET_COOKIE, login_cookie(state, "", 0))],
-        Redirect::to(&target),
-    )
-        .into_response()
+    let mut response = Redirect::to(&target).into_response();
+    // An answer with another sign-in's `state` leaves this browser's own sign-in, cookie
+    // included, to finish; any other refusal ends it.
+    if reason != SignInError::State
+        && let Ok(cookie) = header::HeaderValue::from_str(&login_cookie(state, "", 0))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// The session is made: set its cookie, drop the sign-in cookie, go where the person was headed.

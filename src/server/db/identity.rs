@@ -44,13 +44,30 @@ pub async fn insert_login(pool: &AnyPool, l: NewLogin<'_>) -> Result<(), sqlx::E
     .map(|_| ())
 }
 
-/// Removes and returns a sign-in in flight: whoever comes back second finds nothing.
-pub async fn take_login(pool: &AnyPool, id_hash: &str) -> Result<Option<LoginRow>, sqlx::Error> {
+/// A sign-in in flight, left in place.
+pub async fn find_login(pool: &AnyPool, id_hash: &str) -> Result<Option<LoginRow>, sqlx::Error> {
     sqlx::query_as(
-        "DELETE FROM oidc_logins WHERE id_hash = $1
+        "SELECT state, nonce, return_to, invitation_id, expires_at FROM oidc_logins
+         WHERE id_hash = $1",
+    )
+    .bind(id_hash)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Removes and returns a sign-in in flight with this `state`: whoever comes back second finds
+/// nothing.
+pub async fn take_login(
+    pool: &AnyPool,
+    id_hash: &str,
+    state: &str,
+) -> Result<Option<LoginRow>, sqlx::Error> {
+    sqlx::query_as(
+        "DELETE FROM oidc_logins WHERE id_hash = $1 AND state = $2
          RETURNING state, nonce, return_to, invitation_id, expires_at",
     )
     .bind(id_hash)
+    .bind(state)
     .fetch_optional(pool)
     .await
 }

@@ -86,9 +86,9 @@ pub struct ReturnedLogin {
     pub invitation_id: Option<i64>,
 }
 
-/// Takes the sign-in this browser started. No cookie, an unknown or expired one, or a `state`
-/// that is not the one sent out: refused, and the sign-in is gone either way, so a replayed
-/// callback finds nothing.
+/// Takes the sign-in this browser started, once: a replayed callback finds nothing. No cookie,
+/// an unknown or expired one: refused. A `state` that is not the one sent out: refused, and the
+/// sign-in is left in place, so an answer forged into this browser does not cancel its own.
 pub async fn take(
     store: &Store,
     secret: Option<&str>,
@@ -96,7 +96,8 @@ pub async fn take(
     now: i64,
 ) -> Result<ReturnedLogin, Refusal> {
     let secret = secret.ok_or(refused(SignInError::Expired))?;
-    let row = db::take_login(store.pool(), &hash(secret))
+    let id_hash = hash(secret);
+    let row = db::find_login(store.pool(), &id_hash)
         .await?
         .ok_or(refused(SignInError::Expired))?;
     if now >= row.expires_at {
@@ -108,6 +109,9 @@ pub async fn take(
     if !matches {
         return Err(refused(SignInError::State));
     }
+    let row = db::take_login(store.pool(), &id_hash, &row.state)
+        .await?
+        .ok_or(refused(SignInError::Expired))?;
     Ok(ReturnedLogin {
         nonce: row.nonce,
         return_to: row.return_to,
