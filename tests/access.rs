@@ -788,6 +788,33 @@ async fn grant_holders_hear_7_days_and_1_day_before_the_end_and_contractor_grant
         let eli = actor(&db.store, ELI).await;
         let grant = &access::my_grants(&db.store, &eli, later).await.unwrap()[0];
         assert_eq!(grant.ends_at, NOW + 30 * DAY, "{}", db.backend);
+
+        // The engagement is cut short to day 20: the grant now ends then, and its holder hears
+        // 7 days before that, not before the grant's own end.
+        sqlx::query("UPDATE people SET contract_ends_at = $1 WHERE id = $2")
+            .bind(NOW + 20 * DAY)
+            .bind(eli.person_id)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            notices(access::run_due(&db.store, NOW + 12 * DAY).await.unwrap()),
+            0,
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            notices(access::run_due(&db.store, NOW + 13 * DAY).await.unwrap()),
+            1,
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            notices(access::run_due(&db.store, NOW + 19 * DAY).await.unwrap()),
+            1,
+            "{}: a day before the contract's end",
+            db.backend
+        );
     }
 }
 
