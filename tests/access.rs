@@ -7,7 +7,7 @@ mod common;
 use common::{NOW, TestStore, actor, count, person_id, seeded_stores};
 use gatehouse::model::{Decision, RequestInput, RequestState, StepState};
 use gatehouse::server::error::ServiceError;
-use gatehouse::server::services::access;
+use gatehouse::server::services::{access, notify};
 
 const DAY: i64 = 86_400;
 const SAM: &str = "sam.taylor@example.com";
@@ -130,6 +130,17 @@ async fn an_employees_high_risk_request_goes_to_the_manager_then_an_api_owner_an
                 .await
                 .unwrap(),
             0
+        );
+        // The header reads the same count, with the unread notifications, in one statement.
+        let morgan = actor(&db.store, MORGAN).await;
+        let (unread, approvals) = access::header_counts(&db.store, &morgan, NOW)
+            .await
+            .unwrap();
+        assert_eq!(approvals, 1, "{}", db.backend);
+        assert_eq!(unread, notify::unread(&db.store, &morgan).await.unwrap());
+        assert!(
+            unread > 0,
+            "Morgan was told of the request waiting for them"
         );
 
         assert_eq!(

@@ -158,22 +158,15 @@ pub async fn bulk_approve(
 /// The header's numbers: unread notifications and stages waiting for the person.
 #[server(endpoint = "access/counts")]
 pub async fn get_counts() -> Result<Counts, AppError> {
-    use crate::server::{
-        edge,
-        services::{access, notify},
-    };
+    use crate::server::{edge, services::access};
     let (state, actor) = match edge::current_actor().await? {
         (state, Some(actor)) => (state, actor),
         (_, None) => return Ok(Counts::default()),
     };
-    Ok(Counts {
-        unread: notify::unread(&state.store, &actor)
-            .await
-            .map_err(edge::fail)?,
-        approvals: access::inbox_count(&state.store, &actor, state.clock.now())
-            .await
-            .map_err(edge::fail)?,
-    })
+    let (unread, approvals) = access::header_counts(&state.store, &actor, state.clock.now())
+        .await
+        .map_err(edge::fail)?;
+    Ok(Counts { unread, approvals })
 }
 
 #[server(endpoint = "access/grants/mine")]

@@ -1903,6 +1903,30 @@ pub async fn inbox_count(store: &Store, actor: &Actor, now: i64) -> Result<i64, 
         .await?)
 }
 
+/// The header's two numbers, which every page shows: the actor's unread notifications and the
+/// stages waiting for them, in one statement.
+pub async fn header_counts(
+    store: &Store,
+    actor: &Actor,
+    now: i64,
+) -> Result<(i64, i64), ServiceError> {
+    static BOTH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT ({}), (SELECT COUNT(*) FROM {MINE_TO_DECIDE} WHERE {MINE_TO_DECIDE_WHERE})",
+            notify::UNREAD
+        )
+    });
+    if actor.kind == PersonKind::Contractor {
+        return Ok((notify::unread(store, actor).await?, 0));
+    }
+    let (unread, approvals): (i64, i64) = sqlx::query_as(&BOTH)
+        .bind(actor.person_id)
+        .bind(now)
+        .fetch_one(store.pool())
+        .await?;
+    Ok((unread, approvals))
+}
+
 /// The stages waiting for the actor, oldest first, with what they need to decide each.
 pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxItem>, ServiceError> {
     if actor.kind == PersonKind::Contractor {

@@ -108,13 +108,15 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<NotificationView>,
         .map_err(Into::into)
 }
 
+/// How many notifications person `$1` has not read.
+pub(crate) const UNREAD: &str =
+    "SELECT COUNT(*) FROM notifications WHERE person_id = $1 AND read_at IS NULL";
+
 pub async fn unread(store: &Store, actor: &Actor) -> Result<i64, ServiceError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM notifications WHERE person_id = $1 AND read_at IS NULL",
-    )
-    .bind(actor.person_id)
-    .fetch_one(store.pool())
-    .await?)
+    Ok(sqlx::query_scalar(UNREAD)
+        .bind(actor.person_id)
+        .fetch_one(store.pool())
+        .await?)
 }
 
 /// Marks the actor's notifications read: one, or all with `None`. Only their own.
