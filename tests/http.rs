@@ -803,3 +803,43 @@ async fn behind_https_browsers_are_told_to_keep_to_it() {
         "max-age=31536000"
     );
 }
+
+/// Listing the app's routes renders it with data loading suspended process-wide (Leptos keeps
+/// that flag for the whole process): a page whose data was first asked for meanwhile waited
+/// forever. Routers built while pages render, as tests do all the time, must leave every page
+/// answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_answer_while_another_router_is_built() {
+    let stores = seeded_stores().await;
+    let db = &stores[0];
+    let (app, cookie) = signed_in(db, "alex.rivera@example.com").await;
+    let building = {
+        let store = db.store.clone();
+        let dir = db.dir.clone();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                drop(router(app_state(store.clone(), config(&dir, &[]))));
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for _ in 0..3 {
+        for path in [
+            "/",
+            "/?q=pet",
+            "/search?q=pet",
+            "/apis/pet-store",
+            "/apis/pet-store/reference",
+            "/apis/pet-store/request",
+            "/requests",
+            "/approvals",
+            "/keys",
+            "/me",
+            "/admin/people",
+        ] {
+            let page = send(&app, get(path, Some(&cookie))).await;
+            assert!(page.status.is_success(), "{path}: {}", page.status);
+        }
+    }
+    building.await.unwrap();
+}

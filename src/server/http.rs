@@ -19,7 +19,6 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(healthz).post(healthz))
         .route("/readyz", get(readyz))
@@ -32,7 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::gateway::routes())
         .leptos_routes_with_context(
             &state,
-            routes,
+            route_list(),
             || leptos::prelude::provide_context(super::edge::RequestActor::default()),
             {
                 let options = state.leptos_options.clone();
@@ -51,6 +50,17 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The app's routes, listed once per process. Listing them renders the app with resource loads
+/// suspended through a flag Leptos keeps for the whole process: a page whose data was first
+/// asked for while a listing ran anywhere in the process never got it, and its request never
+/// answered (leptos-rs/leptos#4773). With one listing, made before the first router exists,
+/// no page can render during it.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The process is up. Also answers POST, so a benchmark can send it the very request it sends
