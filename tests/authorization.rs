@@ -602,43 +602,12 @@ async fn every_access_function_admits_exactly_the_roles_it_should() {
 /// for admins.
 #[tokio::test]
 async fn every_key_function_admits_exactly_the_roles_it_should() {
-    use gatehouse::model::{KeyInput, RequestInput};
-    use gatehouse::server::services::{access, keys};
     for db in seeded_stores().await {
         let cookies = setup(&db).await;
         let state = app_state(db.store.clone(), config(&db.dir, &[]));
         let app = router(state.clone());
-        let sam = actor(&db, "sam.taylor@example.com").await;
-        // Pet Store's policy grants read:pets to employees at once.
-        let request = RequestInput {
-            environment: "production".into(),
-            scopes: vec!["read:pets".into()],
-            justification: "The storefront's inventory sync job.".into(),
-            duration_days: "30".into(),
-        };
-        let id = access::submit(&db.store, &sam, "pet-store", &request, NOW)
-            .await
-            .unwrap();
-        let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
-            .bind(id)
-            .fetch_one(db.store.pool())
-            .await
-            .unwrap();
-        let input = KeyInput {
-            grant_id: grant,
-            name: "sync".into(),
-            scopes: vec!["read:pets".into()],
-            ..KeyInput::default()
-        };
-        let key = keys::create(
-            &db.store,
-            state.secrets.key_pepper.expose(),
-            &sam,
-            &input,
-            NOW,
-        )
-        .await
-        .unwrap();
+        let (_, grant, key) =
+            common::sam_pet_store_key(&db.store, state.secrets.key_pepper.expose(), NOW).await;
         let kid = key.key.id;
         let ok = Status(200);
         let rows = vec![

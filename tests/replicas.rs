@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{actor, seeded_stores};
-use gatehouse::model::{KeyInput, RequestInput};
-use gatehouse::server::services::{access, gateways, keys};
+use common::seeded_stores;
+use gatehouse::server::services::{gateways, keys};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -108,8 +107,8 @@ fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
-/// Sam's grant to the pet store, a key under it and a gateway credential, made through the
-/// services: Sam, the key (with its secret) and the gateway's secret.
+/// Sam's key to the pet store (see [`common::sam_pet_store_key`]) and a gateway credential:
+/// Sam, the key (with its secret) and the gateway's secret.
 async fn key_and_gateway(
     db: &common::TestStore,
     now: i64,
@@ -118,30 +117,7 @@ async fn key_and_gateway(
     gatehouse::model::KeyCreated,
     String,
 ) {
-    let sam = actor(&db.store, "sam.taylor@example.com").await;
-    let request = RequestInput {
-        environment: "production".into(),
-        scopes: vec!["read:pets".into()],
-        justification: "The storefront's inventory sync job.".into(),
-        duration_days: "30".into(),
-    };
-    let id = access::submit(&db.store, &sam, "pet-store", &request, now)
-        .await
-        .unwrap();
-    let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
-        .bind(id)
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap();
-    let input = KeyInput {
-        grant_id: grant,
-        name: "sync".into(),
-        scopes: vec!["read:pets".into()],
-        ..KeyInput::default()
-    };
-    let key = keys::create(&db.store, PEPPER.as_bytes(), &sam, &input, now)
-        .await
-        .unwrap();
+    let (sam, _, key) = common::sam_pet_store_key(&db.store, PEPPER.as_bytes(), now).await;
     let gateway = gateways::create_by_operator(&db.store, "lb", now)
         .await
         .unwrap()

@@ -182,3 +182,43 @@ pub async fn add_zeta_apis(store: &gatehouse::server::db::Store, n: usize, tag_e
         }
     }
 }
+
+/// Sam's grant of `read:pets` to the pet store (its policy grants it to employees at once) and
+/// a key under it, made through the services: Sam, the grant's id and the new key.
+pub async fn sam_pet_store_key(
+    store: &Store,
+    pepper: &[u8],
+    now: i64,
+) -> (
+    gatehouse::server::actor::Actor,
+    i64,
+    gatehouse::model::KeyCreated,
+) {
+    use gatehouse::model::{KeyInput, RequestInput};
+    use gatehouse::server::services::{access, keys};
+    let sam = actor(store, "sam.taylor@example.com").await;
+    let request = RequestInput {
+        environment: "production".into(),
+        scopes: vec!["read:pets".into()],
+        justification: "The storefront's inventory sync job.".into(),
+        duration_days: "30".into(),
+    };
+    let id = access::submit(store, &sam, "pet-store", &request, now)
+        .await
+        .unwrap();
+    let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let input = KeyInput {
+        grant_id: grant,
+        name: "sync".into(),
+        scopes: vec!["read:pets".into()],
+        ..KeyInput::default()
+    };
+    let key = keys::create(store, pepper, &sam, &input, now)
+        .await
+        .unwrap();
+    (sam, grant, key)
+}
