@@ -1890,19 +1890,6 @@ const MINE_TO_DECIDE_WHERE: &str = "
     AND NOT EXISTS (SELECT 1 FROM approval_steps o WHERE o.request_id = r.id AND o.revision = r.revision
                     AND o.decided_by = $1)";
 
-/// How many stages wait for the actor.
-pub async fn inbox_count(store: &Store, actor: &Actor, now: i64) -> Result<i64, ServiceError> {
-    if actor.kind == PersonKind::Contractor {
-        return Ok(0);
-    }
-    let sql = format!("SELECT COUNT(*) FROM {MINE_TO_DECIDE} WHERE {MINE_TO_DECIDE_WHERE}");
-    Ok(sqlx::query_scalar(&sql)
-        .bind(actor.person_id)
-        .bind(now)
-        .fetch_one(store.pool())
-        .await?)
-}
-
 /// The header's two numbers, which every page shows: the actor's unread notifications and the
 /// stages waiting for them, in one statement.
 pub async fn header_counts(
