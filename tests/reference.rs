@@ -366,3 +366,113 @@ fn a_schemas_constraints_are_listed_and_a_schema_without_any_shows_none() {
         assert!(html.contains(shown), "{shown} missing from {html}");
     }
 }
+
+#[test]
+fn refs_follow_json_pointer_escapes_and_array_indexes() {
+    let spec = serde_json::json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Pointers", "version": "1" },
+        "paths": { "/things": { "get": { "responses": { "200": { "description": "ok",
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": {
+                    "escaped": { "$ref": "#/components/schemas/a~1b~0c" },
+                    "second": { "$ref": "#/components/schemas/Pair/oneOf/1" }
+                }
+            } } } } } } } },
+        "components": { "schemas": {
+            "a/b~c": { "type": "object", "properties": { "slashTilde": { "type": "string" } } },
+            "Pair": { "oneOf": [
+                { "type": "object", "properties": { "firstOne": { "type": "string" } } },
+                { "type": "object", "properties": { "secondOne": { "type": "integer" } } }
+            ] }
+        } }
+    });
+    let reference = openapi::render(spec.to_string().as_bytes(), &ctx()).unwrap();
+    let operation = &reference.html[..reference.html.find("id=\"schemas\"").unwrap()];
+    assert!(operation.contains("slashTilde"), "{operation}");
+    assert!(operation.contains("secondOne"), "{operation}");
+    assert!(!operation.contains("firstOne"), "{operation}");
+
+    // RFC 6901 indexes are digits without a sign or a leading zero; "~" alone is no escape.
+    for bad in [
+        "Pair/oneOf/01",
+        "Pair/oneOf/+1",
+        "Pair/oneOf/2",
+        "Pair/oneOf/x",
+        "a~2b~0c",
+    ] {
+        let mut broken = spec.clone();
+        broken["components"]["schemas"]["Uses"] =
+            serde_json::json!({ "$ref": format!("#/components/schemas/{bad}") });
+        let problems = openapi::render(broken.to_string().as_bytes(), &ctx())
+            .err()
+            .unwrap_or_else(|| panic!("{bad} resolved"));
+        assert!(
+            problems[0].message.contains("unresolvable $ref"),
+            "{bad}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn a_schema_used_by_many_operations_is_expanded_alike_in_each() {
+    let body = |schema: Value| {
+        serde_json::json!({ "responses": { "200": { "description": "ok",
+            "content": { "application/json": { "schema": schema } } } } })
+    };
+    let spec = serde_json::json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Shared", "version": "1" },
+        "paths": {
+            "/a": { "get": body(serde_json::json!({ "$ref": "#/components/schemas/Pet" })) },
+            "/b": { "get": body(serde_json::json!({ "$ref": "#/components/schemas/Pet" })) },
+            "/c": { "get": body(serde_json::json!({ "type": "object",
+                "properties": { "pet": { "$ref": "#/components/schemas/Pet" } } })) }
+        },
+        "components": { "schemas": {
+            "Pet": { "allOf": [ { "$ref": "#/components/schemas/Named" } ],
+                "properties": { "petTag": { "type": "string", "maxLength": 8 },
+                    "owner": { "$ref": "#/components/schemas/Owner" } } },
+            "Named": { "type": "object", "properties": { "petName": { "type": "string" } } },
+            "Owner": { "type": "object", "properties": { "ownerName": { "type": "string" },
+                "pets": { "type": "array", "items": { "$ref": "#/components/schemas/Pet" } } } }
+        } }
+    });
+    let reference = openapi::render(spec.to_string().as_bytes(), &ctx()).unwrap();
+    let html = &reference.html;
+    let operation = |path: &str| {
+        let start = html
+            .find(&format!("<code class=\"ref-path\">{path}</code>"))
+            .unwrap();
+        let rest = &html[start..];
+        let end = ["<div class=\"ref-op\">", "<div class=\"ref-tag\">"]
+            .iter()
+            .filter_map(|next| rest.find(next))
+            .min()
+            .map_or(html.len(), |e| start + e);
+        &html[start..end]
+    };
+    let tree = |op: &str| {
+        let start = op.find("<div class=\"ref-schema-ref\">").unwrap();
+        let end = op.find("<details class=\"ref-curl\">").unwrap();
+        op[start..end].to_owned()
+    };
+    let (a, b, c) = (operation("/a"), operation("/b"), operation("/c"));
+    // The merged allOf and its limits, in both operations, the very same tree.
+    for shown in [
+        "petName",
+        "petTag",
+        "max length 8",
+        "href=\"#schema-owner\"",
+    ] {
+        assert!(a.contains(shown), "{shown} missing from {a}");
+    }
+    assert_eq!(tree(a), tree(b));
+    // One level further down, Pet is expanded again, and the schema it links stays a link.
+    assert!(
+        c.contains("petName") && c.contains("href=\"#schema-owner\""),
+        "{c}"
+    );
+    assert!(!c.contains("ownerName"), "{c}");
+}

@@ -185,13 +185,46 @@ pub(super) fn resolve<'a>(
             Some(r) => {
                 let pointer = r.strip_prefix('#')?;
                 let pointer = percent_decode(pointer);
-                current = root.pointer(&pointer)?;
+                current = pointer_target(root, &pointer)?;
                 name = r.rsplit('/').next();
             }
             None => return Some((name, current)),
         }
     }
     None
+}
+
+/// The value a JSON pointer names, as `Value::pointer` finds it, without that function's two
+/// string copies per step: `~` escapes are undone only in steps that have them (a spec's
+/// thousands of `$ref`s are resolved on every publish).
+fn pointer_target<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let mut target = root;
+    for step in pointer.strip_prefix('/')?.split('/') {
+        let step: Cow<'_, str> = if step.contains('~') {
+            Cow::Owned(step.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(step)
+        };
+        target = match target {
+            Value::Object(map) => map.get(step.as_ref())?,
+            // An index as RFC 6901 spells it: digits, no sign, no leading zero.
+            Value::Array(items) => {
+                let digits = step.as_bytes();
+                if digits.is_empty()
+                    || !digits.iter().all(u8::is_ascii_digit)
+                    || (digits[0] == b'0' && digits.len() > 1)
+                {
+                    return None;
+                }
+                items.get(step.parse::<usize>().ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(target)
 }
 
 fn percent_decode(text: &str) -> Cow<'_, str> {
@@ -250,7 +283,7 @@ pub fn check_refs(root: &Value) -> Vec<SpecProblem> {
                     let here = || format!("{}/$ref", pointer(&trail, at));
                     match r.as_str() {
                         Some(r) if r.starts_with("#/") || r == "#" => {
-                            if root.pointer(&percent_decode(&r[1..])).is_none() {
+                            if pointer_target(root, &percent_decode(&r[1..])).is_none() {
                                 problems.push(problem(
                                     here(),
                                     format!("unresolvable $ref '{}'", r.chars().take(200).collect::<String>()),
@@ -308,6 +341,7 @@ pub fn render(bytes: &[u8], ctx: &Context<'_>) -> Result<Reference, Vec<SpecProb
         schemas: Vec::new(),
         anchors: HashSet::new(),
         rendered: HashMap::new(),
+        expanded: HashMap::new(),
         base_url: ctx
             .base_url
             .map(str::to_owned)
@@ -548,6 +582,8 @@ struct Renderer<'a> {
     /// Descriptions rendered once: the same schema's descriptions recur in every operation
     /// that uses it.
     rendered: HashMap<String, Rc<str>>,
+    /// Named schemas expanded so far, by depth, `$ref` and the refs above (see `schema`).
+    expanded: HashMap<String, Box<str>>,
 }
 
 impl<'a> Renderer<'a> {
@@ -1194,60 +1230,94 @@ impl<'a> Renderer<'a> {
     }
 
     fn constraints(&mut self, schema: &Value) {
-        // Most schemas state none of these: one pass over their few keys answers that, where
-        // looking up each would walk the map once per constraint.
-        let stated = schema.as_object().is_some_and(|object| {
-            object.keys().any(|key| {
-                let key = key.as_str();
-                TEXT_CONSTRAINTS.contains(&key)
-                    || NUMBER_CONSTRAINTS.iter().any(|(name, _)| *name == key)
-                    || FLAG_CONSTRAINTS.contains(&key)
-            })
-        });
+        // One pass over the schema's few keys, not a lookup per constraint: most properties of
+        // a large spec state one or two (an example, a format's limits).
+        let Some(object) = schema.as_object() else {
+            return;
+        };
+        let mut values = None;
+        let mut numbers: [Option<&Value>; NUMBER_CONSTRAINTS.len()] = Default::default();
+        let (mut pattern, mut default, mut example) = (None, None, None);
+        let mut flags = [false; FLAG_CONSTRAINTS.len()];
+        let mut stated = false;
+        for (key, value) in object {
+            let key = key.as_str();
+            match key {
+                "enum" => values = value.as_array(),
+                "pattern" => pattern = value.as_str().filter(|s| !s.trim().is_empty()),
+                "default" => default = Some(value),
+                "example" => example = Some(value),
+                _ => {
+                    if let Some(i) = NUMBER_CONSTRAINTS.iter().position(|(name, _)| *name == key) {
+                        numbers[i] = Some(value).filter(|v| v.is_number());
+                    } else if let Some(i) = FLAG_CONSTRAINTS.iter().position(|name| *name == key) {
+                        flags[i] = value.as_bool() == Some(true);
+                    } else {
+                        continue;
+                    }
+                }
+            }
+            stated = true;
+        }
         if !stated {
             return;
         }
-        let mut parts: Vec<String> = Vec::new();
-        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-            let shown: Vec<String> = values
-                .iter()
-                .take(20)
-                .map(|v| format!("<code>{}</code>", escape(&v.to_string())))
-                .collect();
-            parts.push(format!(
-                "one of {}{}",
-                shown.join(", "),
-                if values.len() > 20 { ", …" } else { "" }
-            ));
-        }
-        for (key, label) in NUMBER_CONSTRAINTS {
-            if let Some(v) = schema.get(key).filter(|v| v.is_number()) {
-                parts.push(format!("{label} {v}"));
+        // Written straight into the page, joined by " · ", in a fixed order; the paragraph is
+        // dropped again when nothing was shown.
+        let opened = self.out.len();
+        self.out.push_str("<p class=\"ref-constraints\">");
+        let body = self.out.len();
+        let separate = |out: &mut String| {
+            if out.len() > body {
+                out.push_str(" · ");
+            }
+        };
+        if let Some(values) = values {
+            separate(&mut self.out);
+            self.out.push_str("one of ");
+            for (i, v) in values.iter().take(20).enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                let _ = write!(self.out, "<code>{}</code>", escape(&v.to_string()));
+            }
+            if values.len() > 20 {
+                self.out.push_str(", …");
             }
         }
-        if let Some(p) = text(schema, "pattern") {
-            parts.push(format!("pattern <code>{}</code>", escape(p)));
-        }
-        if let Some(d) = schema.get("default") {
-            parts.push(format!("default <code>{}</code>", escape(&d.to_string())));
-        }
-        if let Some(e) = schema.get("example") {
-            parts.push(format!(
-                "example <code>{}</code>",
-                escape(&e.to_string().chars().take(200).collect::<String>())
-            ));
-        }
-        for flag in FLAG_CONSTRAINTS {
-            if schema.get(flag).and_then(Value::as_bool) == Some(true) {
-                parts.push(flag.to_owned());
+        for ((_, label), v) in NUMBER_CONSTRAINTS.iter().zip(numbers) {
+            if let Some(v) = v {
+                separate(&mut self.out);
+                let _ = write!(self.out, "{label} {v}");
             }
         }
-        if !parts.is_empty() {
-            let _ = write!(
-                self.out,
-                "<p class=\"ref-constraints\">{}</p>",
-                parts.join(" · ")
-            );
+        if let Some(p) = pattern {
+            separate(&mut self.out);
+            let _ = write!(self.out, "pattern <code>{}</code>", escape(p));
+        }
+        if let Some(d) = default {
+            separate(&mut self.out);
+            let _ = write!(self.out, "default <code>{}</code>", escape(&d.to_string()));
+        }
+        if let Some(e) = example {
+            separate(&mut self.out);
+            let shown = e.to_string();
+            let cut = shown
+                .char_indices()
+                .nth(200)
+                .map_or(shown.len(), |(at, _)| at);
+            let _ = write!(self.out, "example <code>{}</code>", escape(&shown[..cut]));
+        }
+        for (flag, set) in FLAG_CONSTRAINTS.iter().zip(flags) {
+            if set {
+                separate(&mut self.out);
+                self.out.push_str(flag);
+            }
+        }
+        if self.out.len() == body {
+            self.out.truncate(opened);
+        } else {
+            self.out.push_str("</p>");
         }
     }
 
@@ -1283,6 +1353,19 @@ impl<'a> Renderer<'a> {
             let Some((_, target)) = resolve(self.root, schema) else {
                 return;
             };
+            // The tree below a named schema is the same wherever it is expanded from the same
+            // depth and the same refs above it, and carries no ids: a schema that many
+            // operations use is written out once and copied.
+            let mut key = format!("{depth} {r}");
+            for above in stack.iter() {
+                key.push('\n');
+                key.push_str(above);
+            }
+            if let Some(html) = self.expanded.get(&key) {
+                self.out.push_str(html);
+                return;
+            }
+            let start = self.out.len();
             let _ = write!(
                 self.out,
                 "<div class=\"ref-schema-ref\"><a class=\"ref-ref\" href=\"#schema-{}\">{}</a>",
@@ -1293,6 +1376,7 @@ impl<'a> Renderer<'a> {
             self.schema(target, depth + 1, stack);
             stack.pop();
             self.out.push_str("</div>");
+            self.expanded.insert(key, self.out[start..].into());
             return;
         }
         if let Some(d) =
@@ -1470,9 +1554,8 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// What [`Renderer::constraints`] shows of a schema: values, …
-const TEXT_CONSTRAINTS: [&str; 4] = ["enum", "pattern", "default", "example"];
-/// …numeric limits with their labels…
+/// What [`Renderer::constraints`] shows of a schema besides `enum`, `pattern`, `default` and
+/// `example`: numeric limits with their labels…
 const NUMBER_CONSTRAINTS: [(&str, &str); 9] = [
     ("minimum", "≥"),
     ("maximum", "≤"),
