@@ -514,9 +514,12 @@ fn slug(text: &str) -> String {
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
+    v.get(key).and_then(nonblank)
+}
+
+/// A string with something in it.
+fn nonblank(v: &Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.trim().is_empty())
 }
 
 /// Markdown from the spec, rendered and made safe. Everything else in the reference is written
@@ -1239,12 +1242,11 @@ impl<'a> Renderer<'a> {
         let mut numbers: [Option<&Value>; NUMBER_CONSTRAINTS.len()] = Default::default();
         let (mut pattern, mut default, mut example) = (None, None, None);
         let mut flags = [false; FLAG_CONSTRAINTS.len()];
-        let mut stated = false;
         for (key, value) in object {
             let key = key.as_str();
             match key {
                 "enum" => values = value.as_array(),
-                "pattern" => pattern = value.as_str().filter(|s| !s.trim().is_empty()),
+                "pattern" => pattern = nonblank(value),
                 "default" => default = Some(value),
                 "example" => example = Some(value),
                 _ => {
@@ -1252,15 +1254,9 @@ impl<'a> Renderer<'a> {
                         numbers[i] = Some(value).filter(|v| v.is_number());
                     } else if let Some(i) = FLAG_CONSTRAINTS.iter().position(|name| *name == key) {
                         flags[i] = value.as_bool() == Some(true);
-                    } else {
-                        continue;
                     }
                 }
             }
-            stated = true;
-        }
-        if !stated {
-            return;
         }
         // Written straight into the page, joined by " · ", in a fixed order; the paragraph is
         // dropped again when nothing was shown.
