@@ -317,6 +317,45 @@ async fn a_large_reference_is_served_a_part_at_a_time_with_the_whole_navigation(
                 .contains(&format!("href=\"?section={shown}#{shown}\"")),
             "{b}"
         );
+        // Every entry is linked: in the part shown by its anchor, elsewhere on its part's page.
+        for entry in nav {
+            let (id, section) = (
+                entry["id"].as_str().unwrap(),
+                entry["section"].as_str().unwrap(),
+            );
+            let href = if section == other {
+                format!("href=\"#{id}\"")
+            } else {
+                format!("href=\"?section={section}#{id}\"")
+            };
+            assert!(page.body.contains(&href), "{b}: no link {href}");
+        }
+        assert_eq!(
+            page.body.matches("<li class=\"nav-").count(),
+            nav.len(),
+            "{b}"
+        );
+        // The navigation is in the page once: the data for hydration does not repeat it.
+        let data = &page.body[page.body.find("__RESOLVED_RESOURCES").unwrap()..];
+        for entry in nav.iter().filter(|e| e["level"] == 3) {
+            let id = entry["id"].as_str().unwrap();
+            assert!(!data.contains(id), "{b}: the hydration data repeats {id}");
+        }
+        // With a version named, links to other parts keep it.
+        let page = send(
+            &app,
+            get(
+                &format!("/apis/files/reference?version={version}&section={other}"),
+                Some(&sam),
+            ),
+        )
+        .await;
+        assert!(
+            page.body.contains(&format!(
+                "href=\"?version={version}&amp;section={shown}#{shown}\""
+            )),
+            "{b}"
+        );
 
         // A database from before parts held each reference whole in its artifact, and no parts:
         // start-up splits the stored references again.
@@ -348,4 +387,37 @@ async fn a_large_reference_is_served_a_part_at_a_time_with_the_whole_navigation(
             "{b}"
         );
     }
+}
+
+/// The navigation is written as text: whatever a spec names its tags and operations, it stays
+/// text, and the version in its links stays one attribute.
+#[test]
+fn the_reference_navigation_escapes_titles_and_links() {
+    use gatehouse::model::ReferenceNavEntry;
+    use gatehouse::pages::reference::nav_html;
+    let entry = |level: u8, id: &str, title: &str, section: &str| ReferenceNavEntry {
+        level,
+        id: id.into(),
+        title: title.into(),
+        section: section.into(),
+    };
+    let html = nav_html(
+        &[
+            entry(2, "tag-a", "<b>Pets</b> & \"friends\"", "tag-a"),
+            entry(3, "op-a", "GET /pets", "tag-a"),
+            entry(2, "tag-b", "Store", "tag-b"),
+            entry(3, "op-b", "POST /store/order", "tag-b"),
+        ],
+        "tag-a",
+        "version=1.0%20beta&",
+    );
+    assert_eq!(
+        html,
+        concat!(
+            r##"<li class="nav-group"><a href="#tag-a" aria-current="location">&lt;b&gt;Pets&lt;/b&gt; &amp; &quot;friends&quot;</a></li>"##,
+            r##"<li class="nav-item"><a href="#op-a">GET /pets</a></li>"##,
+            r##"<li class="nav-group"><a href="?version=1.0%20beta&amp;section=tag-b#tag-b">Store</a></li>"##,
+            r##"<li class="nav-item"><a href="?version=1.0%20beta&amp;section=tag-b#op-b">POST /store/order</a></li>"##,
+        )
+    );
 }

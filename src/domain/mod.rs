@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod html;
 pub mod org;
 pub mod time;
 pub mod url;

@@ -11,7 +11,6 @@ use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::params::ParamsMap;
 
 #[component]
 pub fn ReferencePageView() -> impl IntoView {
@@ -30,23 +29,33 @@ pub fn ReferencePageView() -> impl IntoView {
             )
         },
         |(slug, version, section)| async move {
+            // `version=…&` when the page names a version, for links to other parts.
+            let version_query = version
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("version={}&", crate::domain::url::encode_component(v)))
+                .unwrap_or_default();
             get_reference(slug, version, section).await.map(|mut page| {
                 let html = ServerHtml::take(&mut page.html);
-                (page, html)
+                let nav = ServerHtml(nav_html(
+                    &std::mem::take(&mut page.nav),
+                    &page.section,
+                    &version_query,
+                ));
+                (page, html, nav)
             })
         },
     );
     view! {
         <SignedIn>
-            <ReferenceBody query reference />
+            <ReferenceBody reference />
         </SignedIn>
     }
 }
 
 #[component]
 fn ReferenceBody(
-    query: Memo<ParamsMap>,
-    reference: Resource<Result<(ReferencePage, ServerHtml), AppError>>,
+    reference: Resource<Result<(ReferencePage, ServerHtml, ServerHtml), AppError>>,
 ) -> impl IntoView {
     scroll_to_hash_when(move || {
         reference
@@ -60,16 +69,7 @@ fn ReferenceBody(
                     .try_get()
                     .flatten()
                     .map(|result| match result {
-                        Ok((page, html)) => {
-                            // The router's hooks are taken in the route's own component (the
-                            // page above): the part below is built when the resource resolves.
-                            let version_query = query
-                                .read_untracked()
-                                .get("version")
-                                .map(|v| format!("version={}&", crate::domain::url::encode_component(&v)))
-                                .unwrap_or_default();
-                            view! { <Reference page html version_query /> }.into_any()
-                        }
+                        Ok((page, html, nav)) => view! { <Reference page html nav /> }.into_any(),
                         Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -82,30 +82,18 @@ fn Reference(
     page: ReferencePage,
     /// The part shown (`page.html`, taken out of it).
     html: ServerHtml,
-    /// `version=…&` when the page names a version, for links to other parts.
-    version_query: String,
+    /// The navigation's entries (`page.nav`, as HTML: see `nav_html`).
+    nav: ServerHtml,
 ) -> impl IntoView {
     let ReferencePage {
         api_slug,
         api_name,
-        version,
+        version: shown,
         versions,
         first_guide,
-        html: _,
-        section,
-        nav,
+        ..
     } = page;
-    follow_old_anchor(&api_slug, &section, &nav, version_query.clone());
-    let href = {
-        let section = section.clone();
-        move |entry: &ReferenceNavEntry| {
-            if entry.section == section {
-                format!("#{}", entry.id)
-            } else {
-                format!("?{version_query}section={}#{}", entry.section, entry.id)
-            }
-        }
-    };
+    follow_old_anchor(&api_slug);
     view! {
         <Title text=format!("Reference · {api_name}") />
         <article class="api-page">
@@ -113,7 +101,7 @@ fn Reference(
                 api_slug=api_slug.clone()
                 api_name=api_name.clone()
                 here="Reference".to_owned()
-                version=Some(version)
+                version=Some(shown)
                 versions
                 first_guide=first_guide
                 has_reference=true
@@ -121,21 +109,7 @@ fn Reference(
             />
             <div class="doc-layout reference-layout">
                 <nav class="doc-nav ref-nav" aria-label="Operations" data-testid="reference-nav">
-                    <ul>
-                        {nav
-                            .into_iter()
-                            .map(|entry| {
-                                let class = if entry.level == 2 { "nav-group" } else { "nav-item" };
-                                let current = (entry.level == 2 && entry.section == section).then_some("location");
-                                let link = href(&entry);
-                                view! {
-                                    <li class=class>
-                                        <a href=link aria-current=current>{entry.title}</a>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
+                    <ul inner_html=nav.0></ul>
                 </nav>
                 // Rendered from the spec and sanitized when the version was published.
                 <div class="doc reference" data-testid="reference" inner_html=html.0></div>
@@ -144,20 +118,45 @@ fn Reference(
     }
 }
 
+/// The navigation's entries as `<li>`s: each tag (level 2) and operation or schema (level 3)
+/// links to its anchor, in the part shown or on its part's page; the part shown is marked
+/// current. A large spec has hundreds of entries, so this is text: as views, each would be
+/// built on the server, sent again as data for hydration and built a third time in the
+/// browser. Hydration keeps the server's copy (`ServerHtml`); after a navigation in the
+/// browser it is built there from the server function's entries.
+pub fn nav_html(nav: &[ReferenceNavEntry], shown: &str, version_query: &str) -> String {
+    use crate::domain::html::escape;
+    let mut out = String::with_capacity(nav.len() * 96);
+    for entry in nav {
+        let here = entry.section == shown;
+        out.push_str(if entry.level == 2 {
+            r#"<li class="nav-group"><a href=""#
+        } else {
+            r#"<li class="nav-item"><a href=""#
+        });
+        if !here {
+            out.push('?');
+            out.push_str(&escape(version_query));
+            out.push_str("section=");
+            out.push_str(&escape(&entry.section));
+        }
+        out.push('#');
+        out.push_str(&escape(&entry.id));
+        out.push('"');
+        if here && entry.level == 2 {
+            out.push_str(r#" aria-current="location""#);
+        }
+        out.push('>');
+        out.push_str(&escape(&entry.title));
+        out.push_str("</a></li>");
+    }
+    out
+}
+
 /// A link from before the reference came in parts (`/reference#op-…`, in bookmarks and older
 /// search results) names an anchor that may be in another part: once the page is in the
-/// browser, go to the part that has it.
-fn follow_old_anchor(
-    api_slug: &str,
-    shown: &str,
-    nav: &[ReferenceNavEntry],
-    version_query: String,
-) {
-    let elsewhere: Vec<(String, String)> = nav
-        .iter()
-        .filter(|e| e.section != shown)
-        .map(|e| (e.id.clone(), e.section.clone()))
-        .collect();
+/// browser, go to the part that has it, as the navigation links it.
+fn follow_old_anchor(api_slug: &str) {
     let base = format!("/apis/{api_slug}/reference");
     Effect::new(move |_| {
         let hash = window().location().hash().unwrap_or_default();
@@ -167,12 +166,21 @@ fn follow_old_anchor(
         if document().get_element_by_id(id).is_some() {
             return;
         }
-        if let Some((_, section)) = elsewhere.iter().find(|(anchor, _)| anchor == id) {
-            // A full load, as the old link was: the router's hooks are not at hand in an
-            // effect of a part built after its route.
-            let _ = window()
-                .location()
-                .replace(&format!("{base}?{version_query}section={section}#{id}"));
-        }
+        // The anchor is in another part when the navigation links it with that part's query.
+        let quoted = id.replace('\\', "\\\\").replace('"', "\\\"");
+        let Some(href) = document()
+            .query_selector(&format!(
+                r##"[data-testid="reference-nav"] a[href$="#{quoted}"]"##
+            ))
+            .ok()
+            .flatten()
+            .and_then(|link| link.get_attribute("href"))
+            .filter(|href| href.starts_with('?') && href.ends_with(&format!("#{id}")))
+        else {
+            return;
+        };
+        // Its link names the page's version too. A full load, as the old link was: the
+        // router's hooks are not at hand in an effect of a part built after its route.
+        let _ = window().location().replace(&format!("{base}{href}"));
     });
 }

@@ -1,7 +1,6 @@
 //! Server-side code highlighting with syntect's bundled grammars, into CSS classes (`hl-…`), so
 //! light and dark themes are the stylesheet's business and the stored HTML carries no styles.
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
@@ -14,30 +13,7 @@ static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_ne
 /// colours in a megabyte of JSON.
 const MAX_HIGHLIGHTED: usize = 256 * 1024;
 
-pub fn escape(text: &str) -> Cow<'_, str> {
-    let special = |b: u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
-    let Some(first) = text.bytes().position(special) else {
-        return Cow::Borrowed(text);
-    };
-    let mut out = String::with_capacity(text.len() + text.len() / 8 + 8);
-    out.push_str(&text[..first]);
-    let mut start = first;
-    for (i, b) in text.bytes().enumerate().skip(first) {
-        let entity = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        out.push_str(entity);
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
-    Cow::Owned(out)
-}
+pub use crate::domain::html::escape;
 
 /// Common names for languages whose grammar is filed under another token.
 fn alias(lang: &str) -> &str {
