@@ -786,6 +786,62 @@ async fn pages_allow_only_their_own_scripts_and_nothing_may_frame_them() {
     }
 }
 
+/// The bundle keeps its file names from build to build: browsers must revalidate it (and get a
+/// 304 when their copy is current) rather than run a copy from before a deploy. Pages are one
+/// person's and kept by no shared cache.
+#[tokio::test]
+async fn the_browser_bundle_is_revalidated_and_pages_are_private() {
+    let stores = seeded_stores().await;
+    let db = &stores[0];
+    let site = db.dir.join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let script = "console.log('gatehouse');\n".repeat(64);
+    std::fs::write(site.join("pkg/gatehouse.js"), &script).unwrap();
+    // What the release build writes beside it (the bytes are the browser's business).
+    std::fs::write(site.join("pkg/gatehouse.js.gz"), "gzipped").unwrap();
+    let app = router(app_state(
+        db.store.clone(),
+        config(&db.dir, &[("GATEHOUSE_SITE_ROOT", site.to_str().unwrap())]),
+    ));
+    let file = |headers: &[(header::HeaderName, &str)]| {
+        let mut request =
+            axum::http::Request::get("/pkg/gatehouse.js").header(header::HOST, "127.0.0.1:3000");
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        send(&app, request.body(axum::body::Body::empty()).unwrap())
+    };
+
+    let first = file(&[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body, script);
+    assert_eq!(first.headers[header::CACHE_CONTROL], "no-cache");
+    let modified = first.headers[header::LAST_MODIFIED]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // A browser asking again with what it has gets no body.
+    let again = file(&[(header::IF_MODIFIED_SINCE, &modified)]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(again.headers[header::CACHE_CONTROL], "no-cache");
+    // The precompressed copy goes to browsers that take it.
+    let gzipped = file(&[(header::ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(gzipped.status, StatusCode::OK);
+    assert_eq!(gzipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gzipped.body, "gzipped");
+    assert_eq!(
+        send(&app, get("/pkg/nothing.wasm", None)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let page = send(&app, get("/sign-in", None)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.headers[header::CACHE_CONTROL], "private, no-cache");
+    let health = send(&app, get("/healthz", None)).await;
+    assert!(!health.headers.contains_key(header::CACHE_CONTROL));
+}
+
 #[tokio::test]
 async fn behind_https_browsers_are_told_to_keep_to_it() {
     let stores = seeded_stores().await;
