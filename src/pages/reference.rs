@@ -88,7 +88,7 @@ fn Reference(
     let ReferencePage {
         api_slug,
         api_name,
-        version: shown,
+        version,
         versions,
         first_guide,
         ..
@@ -101,7 +101,7 @@ fn Reference(
                 api_slug=api_slug.clone()
                 api_name=api_name.clone()
                 here="Reference".to_owned()
-                version=Some(shown)
+                version=Some(version)
                 versions
                 first_guide=first_guide
                 has_reference=true

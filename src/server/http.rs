@@ -38,7 +38,7 @@ pub fn router(state: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
-        .nest_service("/pkg", bundle(&state.leptos_options.site_root))
+        .nest("/pkg", bundle(&state.leptos_options.site_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(
@@ -56,10 +56,24 @@ pub fn router(state: AppState) -> Router {
 /// The browser bundle (`/pkg`), precompressed files first. Served here rather than by Leptos's
 /// file fallback, which passes a file request on without its `If-Modified-Since`: every
 /// revalidation there downloaded the whole bundle again instead of getting a 304.
-fn bundle(site_root: &str) -> tower_http::services::ServeDir {
-    tower_http::services::ServeDir::new(std::path::Path::new(site_root).join("pkg"))
+fn bundle(site_root: &str) -> Router<AppState> {
+    let files = tower_http::services::ServeDir::new(std::path::Path::new(site_root).join("pkg"))
         .precompressed_br()
-        .precompressed_gzip()
+        .precompressed_gzip();
+    Router::new()
+        .fallback_service(files)
+        .layer(middleware::map_response(revalidate))
+}
+
+/// The bundle keeps its file names from build to build (no content hashes), so a browser asks
+/// whether its copy is current (a 304 when it is) instead of guessing: a copy kept by heuristic
+/// freshness after a deploy would hydrate the new server's pages with old code.
+async fn revalidate<B>(mut response: Response<B>) -> Response<B> {
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// The app's routes, listed once per process. Listing them renders the app with resource loads
@@ -163,27 +177,16 @@ async fn security_headers(
     next: Next,
 ) -> Response {
     use header::HeaderValue;
-    let bundle = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    // The browser bundle keeps its file names from build to build (no content hashes), so a
-    // browser asks whether its copy is current (304 when it is) instead of guessing: a copy kept
-    // by heuristic freshness after a deploy would hydrate the new server's pages with old code.
     // Pages are one person's: no shared cache may keep them, and none is reused unasked.
-    let cache = if bundle {
-        Some("no-cache")
-    } else if headers
+    if headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|t| t.as_bytes().starts_with(b"text/html"))
     {
-        Some("private, no-cache")
-    } else {
-        None
-    };
-    if let Some(cache) = cache {
         headers
             .entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static(cache));
+            .or_insert(HeaderValue::from_static("private, no-cache"));
     }
     headers
         .entry(header::X_CONTENT_TYPE_OPTIONS)
