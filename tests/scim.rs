@@ -608,3 +608,66 @@ async fn concurrent_patches_to_one_user_each_keep_their_change() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_membership_patches_to_one_group_each_add_their_member() {
+    for db in seeded_stores().await {
+        let app = app(&db);
+        let people: Vec<i64> = sqlx::query_scalar("SELECT id FROM people ORDER BY id LIMIT 6")
+            .fetch_all(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(people.len(), 6, "{}", db.backend);
+        let (status, group) = call(
+            &app,
+            Method::POST,
+            "/scim/v2/Groups",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Incident Responders"
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{group}");
+        let path = format!("/scim/v2/Groups/{}", group["id"].as_str().unwrap());
+        let team_changes = "SELECT COUNT(*) FROM audit_events WHERE action = 'team_changed'";
+        let audited_before = count(&db, team_changes).await;
+        // Okta and Entra ID send a PATCH per person added, several at once. Each reads the
+        // members and writes them back with its person added: every one must count.
+        let mut patches = tokio::task::JoinSet::new();
+        for person in &people {
+            let (app, path, person) = (app.clone(), path.clone(), person.to_string());
+            patches.spawn(async move {
+                call(
+                    &app,
+                    Method::PATCH,
+                    &path,
+                    Some(json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{ "op": "add", "path": "members", "value": [{ "value": person }] }]
+                    })),
+                )
+                .await
+            });
+        }
+        while let Some(done) = patches.join_next().await {
+            let (status, body) = done.unwrap();
+            assert_eq!(status, StatusCode::NO_CONTENT, "{}: {body}", db.backend);
+        }
+        let (_, group) = call(&app, Method::GET, &path, None).await;
+        let mut members: Vec<i64> = group["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().parse().unwrap())
+            .collect();
+        members.sort_unstable();
+        assert_eq!(members, people, "{}: {group}", db.backend);
+        assert_eq!(
+            count(&db, team_changes).await - audited_before,
+            6,
+            "{}: an audit event per PATCH",
+            db.backend
+        );
+    }
+}

@@ -565,22 +565,12 @@ async fn patch_group(
     let p = provisioner(&state, &headers)?;
     let group_id = id(&raw, "Group")?;
     let ops = body(&headers, &bytes)?;
-    let current = provision::group(&state.store, &p, group_id).await?;
-    let members = provision::members(&state.store, group_id)
-        .await
-        .map_err(ProvisionError::from)?;
-    let input = resource::GroupInput {
-        display_name: current.name,
-        external_id: current.external_id,
-        members: Some(members.iter().map(|(id, _)| id.to_string()).collect()),
-    };
-    let (input, members) = resource::patch_group(input, &ops)?;
-    provision::replace_group(
+    // Read and written in one transaction: PATCHes for one group sent side by side all count.
+    provision::patch_group(
         &state.store,
         &p,
         group_id,
-        &input,
-        Some(&members),
+        |current| Ok::<_, ScimError>(resource::patch_group(current, &ops)?),
         state.clock.now(),
     )
     .await?;

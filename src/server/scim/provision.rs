@@ -505,6 +505,56 @@ pub async fn replace_group(
     if exists.is_none() {
         return Err(ProvisionError::NotFound(format!("Group {id} not found")));
     }
+    write_group(&mut tx, id, input, members, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies a PATCH to a group: `patch` gets the group as it is (name, external id, member ids)
+/// and answers what it becomes. The group is read inside the write transaction, after the audit
+/// chain's head is claimed, which every audited write takes first: no other change can come
+/// between this read and this write. Identity providers send membership PATCHes for one group
+/// side by side (one per person added); each now adds to what the one before it wrote, where a
+/// read made before the transaction lost all but the last.
+pub async fn patch_group<E: From<ProvisionError>>(
+    store: &Store,
+    _p: &Provisioner,
+    id: i64,
+    patch: impl FnOnce(GroupInput) -> Result<(GroupInput, Vec<String>), E>,
+    now: i64,
+) -> Result<(), E> {
+    let mut tx = audit::write_tx(store).await.map_err(ProvisionError::from)?;
+    let current: GroupRow = sqlx::query_as(&format!("{GROUP} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ProvisionError::from)?
+        .ok_or_else(|| ProvisionError::NotFound(format!("Group {id} not found")))?;
+    let members: Vec<i64> = sqlx::query_scalar(
+        "SELECT person_id FROM team_members WHERE team_id = $1 ORDER BY person_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(ProvisionError::from)?;
+    let (input, members) = patch(GroupInput {
+        display_name: current.name,
+        external_id: current.external_id,
+        members: Some(members.iter().map(i64::to_string).collect()),
+    })?;
+    write_group(&mut tx, id, &input, Some(&members), now).await?;
+    tx.commit().await.map_err(ProvisionError::from)?;
+    Ok(())
+}
+
+/// The writing half of [`replace_group`] and [`patch_group`], in their transaction.
+async fn write_group(
+    tx: &mut AnyConnection,
+    id: i64,
+    input: &GroupInput,
+    members: Option<&[String]>,
+    now: i64,
+) -> Result<(), ProvisionError> {
     let clash: Option<i64> =
         sqlx::query_scalar("SELECT id FROM teams WHERE name = $1 AND id <> $2")
             .bind(&input.display_name)
@@ -525,14 +575,14 @@ pub async fn replace_group(
         .await?;
     let members = match members {
         Some(ids) => {
-            let ids = member_ids(&mut tx, ids).await?;
-            sync_members(&mut tx, id, &ids, now).await?;
+            let ids = member_ids(tx, ids).await?;
+            sync_members(tx, id, &ids, now).await?;
             Some(ids)
         }
         None => None,
     };
     audit::record(
-        &mut tx,
+        tx,
         &Event {
             who: who(),
             action: Action::TeamChanged,
@@ -544,7 +594,6 @@ pub async fn replace_group(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
