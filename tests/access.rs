@@ -57,6 +57,14 @@ async fn decide(
     .await
 }
 
+fn seen(request_id: i64, revision: i64, position: usize) -> access::SeenStage {
+    access::SeenStage {
+        request_id,
+        revision,
+        position,
+    }
+}
+
 async fn rows(db: &TestStore) -> (i64, i64, i64, i64) {
     (
         count(db, "SELECT COUNT(*) FROM access_requests").await,
@@ -908,6 +916,107 @@ async fn sent_back_for_changes_the_requester_resubmits_and_the_stages_start_agai
 }
 
 #[tokio::test]
+async fn a_decision_on_a_revision_since_resubmitted_is_refused_and_changes_nothing() {
+    for db in seeded_stores().await {
+        let id = submit(
+            &db,
+            SAM,
+            "files",
+            &input("production", &["files.write"], "10"),
+        )
+        .await
+        .unwrap();
+        let (morgan, priya, sam) = (
+            actor(&db.store, MORGAN).await,
+            actor(&db.store, PRIYA).await,
+            actor(&db.store, SAM).await,
+        );
+        access::decide_seen(
+            &db.store,
+            &morgan,
+            seen(id, 1, 0),
+            Decision::Approve,
+            "",
+            NOW,
+        )
+        .await
+        .unwrap();
+        access::decide_seen(
+            &db.store,
+            &priya,
+            seen(id, 1, 1),
+            Decision::RequestChanges,
+            "Ask for a shorter time.",
+            NOW,
+        )
+        .await
+        .unwrap();
+        // Morgan's inbox showed revision 1 when Sam resubmitted: 30 days now, not 10.
+        let morgan_saw = access::get(&db.store, &morgan, id, NOW).await.unwrap();
+        assert_eq!(morgan_saw.revision, 1);
+        access::resubmit(
+            &db.store,
+            &sam,
+            id,
+            &input("production", &["files.read"], "30"),
+            NOW + 60,
+        )
+        .await
+        .unwrap();
+        let before = count(&db, "SELECT COUNT(*) FROM audit_events").await;
+        let stale = access::decide_seen(
+            &db.store,
+            &morgan,
+            seen(id, morgan_saw.revision, 0),
+            Decision::Approve,
+            "",
+            NOW + 120,
+        )
+        .await;
+        match stale {
+            Err(ServiceError::Conflict(message)) => assert!(
+                message.contains("you read revision 1, it is now at 2"),
+                "{}: {message}",
+                db.backend
+            ),
+            other => panic!("{}: a stale approval gave {other:?}", db.backend),
+        }
+        let bulk = access::bulk_approve(&db.store, &morgan, &[seen(id, 1, 0)], NOW + 120)
+            .await
+            .unwrap();
+        assert!(
+            !bulk[0].ok && bulk[0].message.contains("resubmitted after you opened it"),
+            "{}: {:?}",
+            db.backend,
+            bulk[0]
+        );
+        // Nothing changed: the stage waits, no grant, no event.
+        let view = access::get(&db.store, &sam, id, NOW + 120).await.unwrap();
+        assert_eq!(view.state, RequestState::Pending, "{}", db.backend);
+        assert_eq!(view.stages[0].state, StepState::Pending, "{}", db.backend);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM grants").await, 0);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM audit_events").await,
+            before
+        );
+        // Read again, the same approval goes through.
+        assert_eq!(
+            access::decide_seen(
+                &db.store,
+                &morgan,
+                seen(id, 2, 0),
+                Decision::Approve,
+                "",
+                NOW + 180
+            )
+            .await
+            .unwrap(),
+            RequestState::Approved
+        );
+    }
+}
+
+#[tokio::test]
 async fn grants_are_revoked_by_holder_manager_owners_and_admins_only() {
     for db in seeded_stores().await {
         let mut grants = Vec::new();
@@ -1158,7 +1267,7 @@ async fn bulk_approval_takes_low_risk_requests_and_leaves_high_risk_ones() {
         let out = access::bulk_approve(
             &db.store,
             &actor(&db.store, MORGAN).await,
-            &[(low, 0), (high, 0)],
+            &[seen(low, 1, 0), seen(high, 1, 0)],
             NOW,
         )
         .await

@@ -83,10 +83,12 @@ pub async fn resubmit_request(id: i64, request: RequestInput) -> Result<(), AppE
         .map_err(edge::fail)
 }
 
-/// Decides a stage: `decision` is `approve`, `reject` or `request_changes`.
+/// Decides a stage: `decision` is `approve`, `reject` or `request_changes`; `revision` is the
+/// request's revision the approver read (a decision on an earlier one is refused).
 #[server(endpoint = "access/decide")]
 pub async fn decide_request(
     id: i64,
+    revision: i64,
     position: usize,
     decision: String,
     #[server(default)] comment: String,
@@ -98,11 +100,15 @@ pub async fn decide_request(
         .map_err(|e: crate::model::UnknownVariant| {
             edge::fail(AppError::BadRequest(e.to_string()))
         })?;
-    access::decide(
+    let stage = access::SeenStage {
+        request_id: id,
+        revision,
+        position,
+    };
+    access::decide_seen(
         &state.store,
         &actor,
-        id,
-        position,
+        stage,
         decision,
         &comment,
         state.clock.now(),
@@ -129,7 +135,8 @@ pub async fn get_inbox() -> Result<Vec<InboxItem>, AppError> {
         .map_err(edge::fail)
 }
 
-/// Approves the chosen low-risk stages, each given as `request:position`.
+/// Approves the chosen low-risk stages, each given as `request:position:revision` (the revision
+/// the inbox showed).
 #[server(endpoint = "access/bulk-approve")]
 pub async fn bulk_approve(
     #[server(default)] items: Vec<String>,
@@ -139,11 +146,22 @@ pub async fn bulk_approve(
     let parsed = items
         .iter()
         .map(|item| {
-            item.split_once(':')
-                .and_then(|(r, p)| Some((r.parse().ok()?, p.parse().ok()?)))
-                .ok_or_else(|| AppError::BadRequest(format!("'{item}' is not request:stage")))
+            let mut parts = item.split(':');
+            let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok());
+            match (next(), next(), next(), parts.next()) {
+                (Some(request_id), Some(position), Some(revision), None) if position >= 0 => {
+                    Ok(access::SeenStage {
+                        request_id,
+                        revision,
+                        position: position as usize,
+                    })
+                }
+                _ => Err(AppError::BadRequest(format!(
+                    "'{item:.60}' is not request:stage:revision"
+                ))),
+            }
         })
-        .collect::<Result<Vec<(i64, usize)>, _>>()
+        .collect::<Result<Vec<_>, _>>()
         .map_err(edge::fail)?;
     if parsed.is_empty() {
         return Err(edge::fail(AppError::Invalid(

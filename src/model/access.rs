@@ -129,6 +129,8 @@ pub struct RequestSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxItem {
     pub request_id: i64,
+    /// The revision shown: a decision names it (see `decide_request`).
+    pub revision: i64,
     pub position: usize,
     pub stage: ApproverKind,
     pub requester: PersonRef,

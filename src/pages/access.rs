@@ -494,6 +494,7 @@ fn RequestDetail(
 ) -> impl IntoView {
     let id = r.id;
     let position = r.can_decide;
+    let revision = r.revision;
     let scope_names: Vec<String> = r.scopes.iter().map(|s| s.name.clone()).collect();
     view! {
         <Title text=format!("Request #{id}") />
@@ -565,6 +566,7 @@ fn RequestDetail(
                     <h2>"Your decision"</h2>
                     <ActionForm action=decide attr:class="form-grid">
                         <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="revision" value=revision />
                         <input type="hidden" name="position" value=position />
                         <label class="field field-wide">
                             "Comment (needed to reject or send back)"
@@ -810,7 +812,7 @@ fn inbox_item(n: usize, i: InboxItem, decide: ServerAction<DecideRequest>) -> im
                                 type="checkbox"
                                 form="bulk-approve"
                                 name=format!("items[{n}]")
-                                value=format!("{}:{}", i.request_id, i.position)
+                                value=format!("{}:{}:{}", i.request_id, i.position, i.revision)
                                 aria-label=format!("Select request #{}", i.request_id)
                             />
                         }
@@ -833,6 +835,7 @@ fn inbox_item(n: usize, i: InboxItem, decide: ServerAction<DecideRequest>) -> im
             <blockquote class="justification">{i.justification.clone()}</blockquote>
             <ActionForm action=decide attr:class="inbox-decide">
                 <input type="hidden" name="id" value=i.request_id />
+                <input type="hidden" name="revision" value=i.revision />
                 <input type="hidden" name="position" value=i.position />
                 <input type="text" name="comment" maxlength="2000" placeholder="Comment (needed to reject)" aria-label=format!("Comment on request #{}", i.request_id) />
                 <button class="button button-primary" type="submit" name="decision" value="approve">"Approve"</button>

@@ -1426,10 +1426,40 @@ pub async fn mine(store: &Store, actor: &Actor) -> Result<Vec<RequestSummary>, S
 // ---------------------------------------------------------------------------------------------
 // Deciding
 
-/// An approver decides the stage at `position`. Two approvers acting at once on one stage give
-/// one decision: the write transaction serialises them, and the stage changes only from
-/// `pending`.
-#[tracing::instrument(skip(store, actor, comment), fields(person = actor.person_id))]
+/// The stage a person decides, as they saw it: the request, the revision they read and the
+/// stage's position. A requester may resubmit (other scopes, a longer duration) while an approver
+/// has the request open; a decision names the revision it was made on, and one made on an
+/// earlier revision is refused rather than applied to what the approver never read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeenStage {
+    pub request_id: i64,
+    pub revision: i64,
+    pub position: usize,
+}
+
+/// An approver decides a stage of the revision they read (see [`SeenStage`]). Two approvers
+/// acting at once on one stage give one decision: the write transaction serialises them, and the
+/// stage changes only from `pending`.
+pub async fn decide_seen(
+    store: &Store,
+    actor: &Actor,
+    stage: SeenStage,
+    decision: Decision,
+    comment: &str,
+    now: i64,
+) -> Result<RequestState, ServiceError> {
+    let target = Deciding {
+        request_id: stage.request_id,
+        position: stage.position,
+        revision: Some(stage.revision),
+        low_risk_only: false,
+    };
+    decide_stage(store, actor, target, decision, comment, now).await
+}
+
+/// Decides the stage at `position` of the request's current revision, whatever it is: for
+/// callers that read the request in the same breath (the demo seed, tests). People's decisions
+/// go through [`decide_seen`].
 pub async fn decide(
     store: &Store,
     actor: &Actor,
@@ -1439,6 +1469,39 @@ pub async fn decide(
     comment: &str,
     now: i64,
 ) -> Result<RequestState, ServiceError> {
+    let target = Deciding {
+        request_id,
+        position,
+        revision: None,
+        low_risk_only: false,
+    };
+    decide_stage(store, actor, target, decision, comment, now).await
+}
+
+/// What [`decide_stage`] decides, and on what condition.
+struct Deciding {
+    request_id: i64,
+    position: usize,
+    /// The revision the decider read; `None` takes the current one.
+    revision: Option<i64>,
+    /// Refuse when the request (as it is now) asks for a high-risk scope: bulk approval.
+    low_risk_only: bool,
+}
+
+#[tracing::instrument(skip(store, actor, target, comment), fields(person = actor.person_id, request = target.request_id))]
+async fn decide_stage(
+    store: &Store,
+    actor: &Actor,
+    target: Deciding,
+    decision: Decision,
+    comment: &str,
+    now: i64,
+) -> Result<RequestState, ServiceError> {
+    let Deciding {
+        request_id,
+        position,
+        ..
+    } = target;
     let comment = parse_comment(comment).map_err(ServiceError::Invalid)?;
     if decision != Decision::Approve && comment.is_none() {
         return Err(ServiceError::Invalid(
@@ -1452,6 +1515,28 @@ pub async fn decide(
         .ok_or_else(not_found)?;
     if !may_view(&mut tx, actor, &req, now).await? {
         return Err(not_found());
+    }
+    // Read in this transaction, so no resubmission can come between the check and the decision.
+    if let Some(seen) = target.revision
+        && seen != req.revision
+    {
+        return Err(ServiceError::Conflict(format!(
+            "This request was changed and resubmitted after you opened it (you read revision \
+             {seen}, it is now at {}). Read it again before you decide.",
+            req.revision
+        )));
+    }
+    if target.low_risk_only
+        && overall_risk(
+            request_scopes(&mut tx, req.id)
+                .await?
+                .iter()
+                .map(|s| s.risk),
+        ) == Risk::High
+    {
+        return Err(ServiceError::Conflict(
+            "High-risk requests are approved one at a time.".into(),
+        ));
     }
     let step_rows = steps(&mut tx, req.id, req.revision).await?;
     let step = step_rows
@@ -1586,12 +1671,13 @@ pub async fn decide(
     Ok(wf.state)
 }
 
-/// Approves several low-risk stages at once; each is decided on its own, so one refusal does not
+/// Approves several low-risk stages at once, each as the approver saw it in their inbox; each is
+/// decided on its own (risk and revision checked in its own transaction), so one refusal does not
 /// stop the others.
 pub async fn bulk_approve(
     store: &Store,
     actor: &Actor,
-    items: &[(i64, usize)],
+    items: &[SeenStage],
     now: i64,
 ) -> Result<Vec<BulkOutcome>, ServiceError> {
     if items.len() > 100 {
@@ -1600,40 +1686,22 @@ pub async fn bulk_approve(
         ));
     }
     let mut out = Vec::new();
-    for &(request_id, position) in items {
-        let risk = {
-            let mut conn = store.pool().acquire().await?;
-            overall_risk(
-                request_scopes(&mut conn, request_id)
-                    .await?
-                    .iter()
-                    .map(|s| s.risk),
-            )
+    for stage in items {
+        let target = Deciding {
+            request_id: stage.request_id,
+            position: stage.position,
+            revision: Some(stage.revision),
+            low_risk_only: true,
         };
-        let result = if risk == Risk::High {
-            Err(ServiceError::Conflict(
-                "High-risk requests are approved one at a time.".into(),
-            ))
-        } else {
-            decide(
-                store,
-                actor,
-                request_id,
-                position,
-                Decision::Approve,
-                "",
-                now,
-            )
-            .await
-        };
+        let result = decide_stage(store, actor, target, Decision::Approve, "", now).await;
         out.push(match result {
             Ok(_) => BulkOutcome {
-                request_id,
+                request_id: stage.request_id,
                 ok: true,
                 message: "Approved.".into(),
             },
             Err(e) => BulkOutcome {
-                request_id,
+                request_id: stage.request_id,
                 ok: false,
                 message: crate::model::AppError::from(e).to_string(),
             },
@@ -1921,7 +1989,7 @@ pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxIt
     }
     let mut conn = store.pool().acquire().await?;
     let sql = format!(
-        "SELECT r.id, s.position, s.approver_kind, s.approver_person_id, s.pending_since, r.requester_id,
+        "SELECT r.id, r.revision, s.position, s.approver_kind, s.approver_person_id, s.pending_since, r.requester_id,
                 r.environment_name, r.justification, r.duration_days, r.sponsor_id, a.slug, a.name
          FROM {MINE_TO_DECIDE} JOIN apis a ON a.id = r.api_id
          WHERE {MINE_TO_DECIDE_WHERE} ORDER BY s.pending_since, r.id LIMIT 500"
@@ -1964,6 +2032,7 @@ pub async fn inbox(store: &Store, actor: &Actor, now: i64) -> Result<Vec<InboxIt
         let scopes = request_scopes(&mut conn, id).await?;
         out.push(InboxItem {
             request_id: id,
+            revision: r.try_get("revision")?,
             position: r.try_get::<i64, _>("position")? as usize,
             stage: decode(&r.try_get::<String, _>("approver_kind")?)?,
             requester: PersonRef {
