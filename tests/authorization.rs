@@ -510,7 +510,7 @@ async fn every_access_function_admits_exactly_the_roles_it_should() {
             row("/api/access/counts", "", [ok; 6]),
             row(
                 "/api/access/bulk-approve",
-                format!("items[0]={req}:0"),
+                format!("items[0]={req}:0:1"),
                 [UNAUTH, ok, ok, ok, ok, ok],
             ),
             row("/api/access/grants/mine", "", [UNAUTH, ok, ok, ok, ok, ok]),
@@ -574,7 +574,7 @@ async fn every_access_function_admits_exactly_the_roles_it_should() {
             // may decide any stage.
             row(
                 "/api/access/decide",
-                format!("id={req}&position=0&decision=approve"),
+                format!("id={req}&revision=1&position=0&decision=approve"),
                 [UNAUTH, HIDDEN, HIDDEN, HIDDEN, DENIED, ok],
             ),
         ];
@@ -619,7 +619,7 @@ async fn every_key_function_admits_exactly_the_roles_it_should() {
             ),
             row(
                 "/api/keys/rotate",
-                format!("id={kid}"),
+                format!("id={kid}&rotations=0"),
                 [UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN],
             ),
             // Priya owns Data, not Commerce (Pet Store's team).

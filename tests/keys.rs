@@ -341,6 +341,7 @@ async fn no_plaintext_key_is_stored_in_any_column() {
             state.secrets.key_pepper.expose(),
             &actor(&db.store, JORDAN).await,
             k.key.id,
+            0,
             DAY,
             NOW,
         )
@@ -555,7 +556,7 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_and_revocation_is_im
         let jordan = actor(&db.store, JORDAN).await;
         let pepper = state.secrets.key_pepper.expose();
         assert!(matches!(
-            keys::rotate(&db.store, pepper, &jordan, old.key.id, DAY, NOW).await,
+            keys::rotate(&db.store, pepper, &jordan, old.key.id, 0, DAY, NOW).await,
             Err(ServiceError::NotFound(_))
         ));
         assert!(matches!(
@@ -573,11 +574,21 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_and_revocation_is_im
             Err(ServiceError::Forbidden)
         ));
 
-        let new = keys::rotate(&db.store, pepper, &sam, old.key.id, DAY, NOW)
+        assert_eq!(old.key.rotations, 0);
+        let new = keys::rotate(&db.store, pepper, &sam, old.key.id, 0, DAY, NOW)
             .await
             .unwrap();
         assert_eq!(new.key.prefix, old.key.prefix, "the key keeps its identity");
         assert_eq!(new.key.previous_valid_until, Some(NOW + DAY));
+        assert_eq!(new.key.rotations, 1);
+        // The same page asks again (a double click): refused, and both secrets still work.
+        // Rotating again would have put the unused first new secret in the grace slot.
+        let again = keys::rotate(&db.store, pepper, &sam, old.key.id, 0, DAY, NOW).await;
+        assert!(
+            matches!(&again, Err(ServiceError::Conflict(m)) if m.contains("rotated again")),
+            "{}: {again:?}",
+            db.backend
+        );
         assert_eq!(
             code(&verify(&app, Some(&gw), serde_json::json!({"key": new.secret})).await),
             "valid"

@@ -30,9 +30,10 @@ pub async fn create_key(key: KeyInput) -> Result<KeyCreated, AppError> {
     .map_err(edge::fail)
 }
 
-/// A new secret for a key; the old one works for the configured grace period.
+/// A new secret for a key; the old one works for the configured grace period. `rotations` is the
+/// key's rotation count as shown: a second rotation asked on the same page is refused.
 #[server(endpoint = "keys/rotate")]
-pub async fn rotate_key(id: i64) -> Result<KeyCreated, AppError> {
+pub async fn rotate_key(id: i64, rotations: i64) -> Result<KeyCreated, AppError> {
     use crate::server::{edge, services::keys};
     let (state, actor) = edge::require_actor().await?;
     keys::rotate(
@@ -40,6 +41,7 @@ pub async fn rotate_key(id: i64) -> Result<KeyCreated, AppError> {
         state.secrets.key_pepper.expose(),
         &actor,
         id,
+        rotations,
         state.config.key_grace.as_secs() as i64,
         state.clock.now(),
     )

@@ -46,6 +46,8 @@ pub struct KeyView {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub revoke_reason: Option<String>,
+    /// How many times its secret was rotated; a rotation names it (see `rotate_key`).
+    pub rotations: i64,
     /// After a rotation, until when the previous secret still works.
     pub previous_valid_until: Option<i64>,
     pub ip_allowlist: Vec<String>,

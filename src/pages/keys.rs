@@ -259,6 +259,7 @@ pub fn KeysTable(
                                             view! {
                                                 <ActionForm action=rotate attr:class="inline-form">
                                                     <input type="hidden" name="id" value=k.id />
+                                                    <input type="hidden" name="rotations" value=k.rotations />
                                                     <button class="button" type="submit">"Rotate"</button>
                                                 </ActionForm>
                                             }

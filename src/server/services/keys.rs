@@ -276,7 +276,7 @@ fn curl(base_url: &str, secret: &str) -> String {
 }
 
 const SELECT: &str = "SELECT k.id, k.name, k.lookup_id, k.grant_id, k.created_at, k.expires_at, k.last_used_at,
-        k.revoked_at, k.revoke_reason, k.previous_valid_until, k.ip_allowlist, k.rate_limit_per_minute,
+        k.revoked_at, k.revoke_reason, k.previous_valid_until, k.rotations, k.ip_allowlist, k.rate_limit_per_minute,
         a.slug, a.name AS api_name, e.name AS env, p.name AS holder, p.email, p.kind, p.contract_ends_at,
         p.deactivated_at, g.revoked_at AS grant_revoked, g.expires_at AS grant_expires
      FROM api_keys k JOIN grants g ON g.id = k.grant_id JOIN apis a ON a.id = g.api_id
@@ -360,6 +360,7 @@ async fn views(
             last_used_at: r.try_get("last_used_at")?,
             revoked_at,
             revoke_reason: r.try_get("revoke_reason")?,
+            rotations: r.try_get("rotations")?,
             previous_valid_until: r
                 .try_get::<Option<i64>, _>("previous_valid_until")?
                 .filter(|t| *t > now),
@@ -494,11 +495,15 @@ async fn key_row(conn: &mut AnyConnection, id: i64) -> Result<Option<KeyRow>, sq
 }
 
 /// A new secret for a key; the old one keeps working for `grace_seconds`. The holder only.
+/// `seen_rotations` is the key's rotation count the holder saw (`KeyView::rotations`): a second
+/// request made on the same view (a double click, another tab) is refused, since rotating again
+/// would put the unused first new secret in the grace slot and cut off the one in use at once.
 pub async fn rotate(
     store: &Store,
     pepper: &[u8],
     actor: &Actor,
     id: i64,
+    seen_rotations: i64,
     grace_seconds: i64,
     now: i64,
 ) -> Result<KeyCreated, ServiceError> {
@@ -524,16 +529,25 @@ pub async fn rotate(
     // Same lookup id, new secret: the key keeps its identity and history.
     let marker = keys::environment_marker(&g.environment);
     let secret = keys::with_lookup(&marker, &k.lookup_id);
-    sqlx::query(
-        "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2, secret_hash = $3, rotated_at = $4
-         WHERE id = $1",
+    let rotated = sqlx::query(
+        "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2, secret_hash = $3,
+                rotated_at = $4, rotations = rotations + 1
+         WHERE id = $1 AND rotations = $5",
     )
     .bind(id)
     .bind(now + grace_seconds)
     .bind(keys::keyed_hash(pepper, &secret))
     .bind(now)
+    .bind(seen_rotations)
     .execute(&mut *tx)
     .await?;
+    if rotated.rows_affected() != 1 {
+        return Err(ServiceError::Conflict(
+            "This key was rotated again after your page was loaded: its newest secret was shown \
+             then. Reload to see the key as it is, and rotate again only if you must."
+                .into(),
+        ));
+    }
     notify_change(&mut tx, store, &k.lookup_id).await?;
     audit::record(
         &mut tx,
