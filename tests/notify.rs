@@ -14,6 +14,7 @@ use gatehouse::model::{Decision, RequestInput};
 use gatehouse::server::error::ServiceError;
 use gatehouse::server::secrets::Secrets;
 use gatehouse::server::services::{access, notify};
+use gatehouse::server::state::Clock;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -125,14 +126,23 @@ async fn approvers_and_requesters_get_email_with_a_link_straight_to_the_request(
             .await
             .unwrap();
 
-        let sent = notify::deliver_emails(&db.store, &mailer, "https://gatehouse.example.com", NOW)
-            .await
-            .unwrap();
+        let sent = notify::deliver_emails(
+            &db.store,
+            &mailer,
+            "https://gatehouse.example.com",
+            &Clock::fixed(NOW),
+        )
+        .await
+        .unwrap();
         assert_eq!((sent.sent, sent.failed), (1, 0), "{}", db.backend);
-        let again =
-            notify::deliver_emails(&db.store, &mailer, "https://gatehouse.example.com", NOW + 5)
-                .await
-                .unwrap();
+        let again = notify::deliver_emails(
+            &db.store,
+            &mailer,
+            "https://gatehouse.example.com",
+            &Clock::fixed(NOW + 5),
+        )
+        .await
+        .unwrap();
         assert_eq!(again.sent, 0, "an email goes once");
 
         let messages = smtp.messages();
@@ -171,7 +181,7 @@ async fn approvers_and_requesters_get_email_with_a_link_straight_to_the_request(
             &db.store,
             &mailer,
             "https://gatehouse.example.com",
-            NOW + 10,
+            &Clock::fixed(NOW + 10),
         )
         .await
         .unwrap();
@@ -231,12 +241,12 @@ async fn an_unreachable_smtp_server_is_retried_with_backoff_and_blocks_nothing()
         )
         .await
         .unwrap();
-        let r = notify::deliver_emails(&db.store, &mailer, "http://x", NOW)
+        let r = notify::deliver_emails(&db.store, &mailer, "http://x", &Clock::fixed(NOW))
             .await
             .unwrap();
         assert_eq!((r.sent, r.failed), (0, 1), "{}", db.backend);
         // Not due again until the backoff has passed.
-        let r = notify::deliver_emails(&db.store, &mailer, "http://x", NOW + 10)
+        let r = notify::deliver_emails(&db.store, &mailer, "http://x", &Clock::fixed(NOW + 10))
             .await
             .unwrap();
         assert_eq!((r.sent, r.failed), (0, 0));
@@ -256,9 +266,14 @@ async fn an_unreachable_smtp_server_is_retried_with_backoff_and_blocks_nothing()
             assert!(started.elapsed() < Duration::from_secs(20));
             std::thread::sleep(Duration::from_millis(50));
         }
-        let r = notify::deliver_emails(&db.store, &mailer, "http://x", NOW + notify::backoff(1))
-            .await
-            .unwrap();
+        let r = notify::deliver_emails(
+            &db.store,
+            &mailer,
+            "http://x",
+            &Clock::fixed(NOW + notify::backoff(1)),
+        )
+        .await
+        .unwrap();
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!((r.sent, r.failed), (1, 0));
@@ -358,17 +373,22 @@ async fn team_webhooks_get_signed_slack_json_retried_after_a_failure() {
         .await
         .unwrap();
         let client = notify::webhook_client().unwrap();
-        let r =
-            notify::deliver_webhooks(&db.store, &secrets, &client, "https://gh.example.com", NOW)
-                .await
-                .unwrap();
+        let r = notify::deliver_webhooks(
+            &db.store,
+            &secrets,
+            &client,
+            "https://gh.example.com",
+            &Clock::fixed(NOW),
+        )
+        .await
+        .unwrap();
         assert_eq!((r.sent, r.failed), (0, 1), "{}", db.backend);
         let r = notify::deliver_webhooks(
             &db.store,
             &secrets,
             &client,
             "https://gh.example.com",
-            NOW + 5,
+            &Clock::fixed(NOW + 5),
         )
         .await
         .unwrap();
@@ -379,7 +399,7 @@ async fn team_webhooks_get_signed_slack_json_retried_after_a_failure() {
             &secrets,
             &client,
             "https://gh.example.com",
-            later,
+            &Clock::fixed(later),
         )
         .await
         .unwrap();
@@ -414,6 +434,97 @@ async fn team_webhooks_get_signed_slack_json_retried_after_a_failure() {
                 .await
                 .unwrap();
         assert_eq!(stored, 0);
+        server.abort();
+    }
+}
+
+/// A receiver that takes 70 seconds (on the test's clock) to answer, and notes each delivery's
+/// claim as it sees it arrive.
+#[derive(Clone)]
+struct Slow {
+    store: gatehouse::server::db::Store,
+    clock: Clock,
+    /// (the delivery's claimed_until, the clock) at each call.
+    seen: Arc<Mutex<Vec<(i64, i64)>>>,
+}
+
+async fn slow_hook(State(s): State<Slow>, headers: HeaderMap) -> StatusCode {
+    let id: i64 = headers["x-gatehouse-delivery"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let claimed: i64 =
+        sqlx::query_scalar("SELECT claimed_until FROM webhook_deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_one(s.store.pool())
+            .await
+            .unwrap();
+    s.seen.lock().unwrap().push((claimed, s.clock.now()));
+    s.clock.advance(70);
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn a_slow_delivery_pass_keeps_each_delivery_claimed_while_it_is_sent() {
+    for db in seeded_stores().await {
+        let clock = Clock::fixed(NOW);
+        let slow = Slow {
+            store: db.store.clone(),
+            clock: clock.clone(),
+            seen: Arc::default(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new()
+            .route("/hook", post(slow_hook))
+            .with_state(slow.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let cfg = config(&db.dir, &[]);
+        let secrets = Secrets::load_or_create(&cfg).unwrap();
+        let priya = actor(&db.store, PRIYA).await;
+        notify::set_webhook(
+            &db.store,
+            &priya,
+            "data",
+            Some(&format!("http://{addr}/hook")),
+            NOW,
+        )
+        .await
+        .unwrap();
+        for who in [SAM, "riley.chen@example.com"] {
+            access::submit(
+                &db.store,
+                &actor(&db.store, who).await,
+                "files",
+                &request(),
+                NOW,
+            )
+            .await
+            .unwrap();
+        }
+        let client = notify::webhook_client().unwrap();
+        let r = notify::deliver_webhooks(
+            &db.store,
+            &secrets,
+            &client,
+            "https://gh.example.com",
+            &clock,
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.sent, r.failed), (2, 0), "{}", db.backend);
+        // The second delivery went out 70 seconds into the pass. Claimed from the pass's start,
+        // its claim (start + 60) had run out by then and another replica's pass could take it.
+        let seen = slow.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{}", db.backend);
+        for (claimed_until, at) in seen {
+            assert!(
+                claimed_until > at,
+                "{}: a delivery sent at {at} was claimed only until {claimed_until}",
+                db.backend
+            );
+        }
         server.abort();
     }
 }

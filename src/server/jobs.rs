@@ -62,7 +62,7 @@ impl Jobs {
         match &self.mailer {
             Some(mailer) => {
                 if let Err(error) =
-                    notify::deliver_emails(&self.store, mailer, &self.origin, now).await
+                    notify::deliver_emails(&self.store, mailer, &self.origin, &self.clock).await
                 {
                     tracing::warn!(%error, "email delivery pass failed");
                 }
@@ -74,9 +74,14 @@ impl Jobs {
             }
         }
         if let Some(client) = &self.client
-            && let Err(error) =
-                notify::deliver_webhooks(&self.store, &self.secrets, client, &self.origin, now)
-                    .await
+            && let Err(error) = notify::deliver_webhooks(
+                &self.store,
+                &self.secrets,
+                client,
+                &self.origin,
+                &self.clock,
+            )
+            .await
         {
             tracing::warn!(%error, "webhook delivery pass failed");
         }

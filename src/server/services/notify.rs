@@ -12,6 +12,7 @@ use crate::server::db::Store;
 use crate::server::error::ServiceError;
 use crate::server::secrets::{Secrets, encode_hex, random_hex};
 use crate::server::services::audit::{self, Action, Event, Who};
+use crate::server::state::Clock;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::{AnyConnection, Row};
@@ -431,15 +432,19 @@ pub struct Delivered {
 }
 
 /// Sends the emails that are due. Each is claimed for a minute first, so two replicas never send
-/// one twice while both are alive. `origin` makes links absolute.
+/// one twice while both are alive. The claim runs from the clock's time when it is taken, not
+/// from the pass's start: a pass slowed by a slow mail server would otherwise claim its later
+/// emails for a minute already gone, and another replica's pass would send them too. `origin`
+/// makes links absolute.
 pub async fn deliver_emails(
     store: &Store,
     mailer: &Mailer,
     origin: &str,
-    now: i64,
+    clock: &Clock,
 ) -> Result<Delivered, ServiceError> {
     let mut done = Delivered::default();
-    for id in EMAILS.due(store, now).await? {
+    for id in EMAILS.due(store, clock.now()).await? {
+        let now = clock.now();
         if !EMAILS.claim(store, id, now).await? {
             continue;
         }
@@ -550,17 +555,19 @@ fn slack_body(payload: &serde_json::Value, origin: &str) -> serde_json::Value {
     })
 }
 
-/// Posts the webhook deliveries that are due, each claimed first; a failure is retried with
-/// backoff and given up after [`MAX_ATTEMPTS`].
+/// Posts the webhook deliveries that are due, each claimed first from the clock's time then (as
+/// [`deliver_emails`]: a receiver may take seconds to answer); a failure is retried with backoff
+/// and given up after [`MAX_ATTEMPTS`].
 pub async fn deliver_webhooks(
     store: &Store,
     secrets: &Secrets,
     client: &reqwest::Client,
     origin: &str,
-    now: i64,
+    clock: &Clock,
 ) -> Result<Delivered, ServiceError> {
     let mut done = Delivered::default();
-    for id in WEBHOOKS.due(store, now).await? {
+    for id in WEBHOOKS.due(store, clock.now()).await? {
+        let now = clock.now();
         if !WEBHOOKS.claim(store, id, now).await? {
             continue;
         }
