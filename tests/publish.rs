@@ -591,3 +591,81 @@ async fn diffs_are_only_for_those_who_may_see_the_api_and_name_bad_versions() {
         }
     }
 }
+
+/// CI job A publishes the docs of a version and leaves out `spec` to keep it; job B publishes that
+/// version's spec while A's request is being rendered. A must not write back the spec it read.
+#[tokio::test]
+async fn a_publish_keeping_the_spec_is_refused_when_another_changed_it_meanwhile() {
+    use gatehouse::server::services::publish_tokens::{self, PublishFailure, PublishRequest};
+    for db in seeded_stores().await {
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let morgan = cookie(&db, "morgan.lee@example.com").await;
+        let token = create_token(&app, &morgan, "commerce").await;
+        let first = serde_json::json!({ "label": "2.0.0", "spec": V2 });
+        let reply = send(&app, publish("pet-search", Some(&token), &first)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+
+        // A: release notes only, the spec kept; checked and rendered, not yet written.
+        let publisher = publish_tokens::authenticate(&db.store, &token)
+            .await
+            .unwrap();
+        let target = publish_tokens::authorize(&db.store, &publisher, "pet-search")
+            .await
+            .unwrap();
+        let request: PublishRequest = serde_json::from_value(serde_json::json!({
+            "label": "2.0.0",
+            "release_notes": "Photos, and owners are required.",
+        }))
+        .unwrap();
+        let a = publish_tokens::prepare(&db.store, target, request, 10 * 1024 * 1024)
+            .await
+            .unwrap();
+        // B: a corrected spec for the same version.
+        let corrected = V2.replace("summary: Add a pet", "summary: Register a pet");
+        let second = serde_json::json!({ "label": "2.0.0", "spec": corrected });
+        let reply = send(&app, publish("pet-search", Some(&token), &second)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let events = "SELECT COUNT(*) FROM audit_events WHERE action = 'version_published'";
+        let published_before = count(&db, events).await;
+
+        match publish_tokens::commit(&db.store, &publisher, a, common::NOW).await {
+            Err(PublishFailure::Service(e)) => {
+                let message = gatehouse::model::AppError::from(e).to_string();
+                assert!(
+                    message.contains("got another spec while this request was rendered"),
+                    "{}: {message}",
+                    db.backend
+                );
+            }
+            Err(other) => panic!("{}: {other}", db.backend),
+            Ok(p) => panic!("{}: the kept spec was written back: {p:?}", db.backend),
+        }
+        // B's spec stands, and A wrote nothing.
+        let spec: String = sqlx::query_scalar(
+            "SELECT v.spec_source FROM api_versions v JOIN apis a ON a.id = v.api_id
+             WHERE a.slug = 'pet-search' AND v.label = '2.0.0'",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert!(spec.contains("Register a pet"), "{}", db.backend);
+        assert_eq!(count(&db, events).await, published_before, "{}", db.backend);
+
+        // Sent again, A keeps the new spec.
+        let again = serde_json::json!({
+            "label": "2.0.0",
+            "release_notes": "Photos, and owners are required.",
+        });
+        let reply = send(&app, publish("pet-search", Some(&token), &again)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let reference: String = sqlx::query_scalar(
+            "SELECT s.html FROM reference_sections s JOIN api_versions v ON v.id = s.version_id
+             JOIN apis a ON a.id = v.api_id
+             WHERE a.slug = 'pet-search' AND v.label = '2.0.0' AND s.html LIKE '%Register a pet%'",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert!(reference.contains("Register a pet"));
+    }
+}

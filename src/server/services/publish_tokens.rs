@@ -6,7 +6,9 @@
 //! enough (nothing to guess), and the fixed prefix lets secret scanners find leaked ones.
 
 use super::audit::{self, Action, Event, Who};
-use super::publish::{self, GuideFile, Origin, Problem, VersionInput, write_version};
+use super::publish::{
+    self, GuideFile, Origin, PreparedGuide, PreparedVersion, Problem, VersionInput, write_version,
+};
 use crate::domain::catalog::ApiSlug;
 use crate::model::{PublishTokenCreated, PublishTokenView, VersionStatus};
 use crate::server::actor::Actor;
@@ -304,6 +306,29 @@ pub async fn publish(
     max_spec_bytes: usize,
     now: i64,
 ) -> Result<Published, PublishFailure> {
+    let prepared = prepare(store, target, request, max_spec_bytes).await?;
+    commit(store, publisher, prepared, now).await
+}
+
+/// A version checked and rendered, not yet written (see [`publish`]).
+pub struct Prepared {
+    api_id: i64,
+    slug: ApiSlug,
+    guides: Option<Vec<PreparedGuide>>,
+    version: PreparedVersion,
+    /// When the request left out `spec`: the stored spec it was rendered from (`None` when the
+    /// version had none). Publishing goes ahead only while that is still the stored one.
+    kept_spec: Option<Option<String>>,
+}
+
+/// The first half of [`publish`]: reads what it keeps (the environment's base URL, the spec
+/// when left out) and renders off the async workers. Writes nothing.
+pub async fn prepare(
+    store: &Store,
+    target: Target,
+    request: PublishRequest,
+    max_spec_bytes: usize,
+) -> Result<Prepared, PublishFailure> {
     let Target { api_id, slug } = target;
     let status = match request.status.as_deref() {
         None => VersionStatus::Current,
@@ -317,16 +342,12 @@ pub async fn publish(
     .bind(api_id)
     .fetch_optional(store.pool())
     .await?;
-    let spec = match request.spec {
-        Some(text) => Some(text),
-        None => sqlx::query_scalar::<_, Option<String>>(
-            "SELECT spec_source FROM api_versions WHERE api_id = $1 AND label = $2",
-        )
-        .bind(api_id)
-        .bind(&request.label)
-        .fetch_optional(store.pool())
-        .await?
-        .flatten(),
+    let (spec, kept_spec) = match request.spec {
+        Some(text) => (Some(text), None),
+        None => {
+            let kept = stored_spec(store.pool(), api_id, &request.label).await?;
+            (kept.clone(), Some(kept))
+        }
     };
     let problems = |found: Vec<Problem>| {
         PublishFailure::Problems(
@@ -379,8 +400,58 @@ pub async fn publish(
         ))
     })?;
     let (guides, version) = prepared.map_err(problems)?;
+    Ok(Prepared {
+        api_id,
+        slug,
+        guides,
+        version,
+        kept_spec,
+    })
+}
 
+/// The spec stored for a version (`None` when the version or its spec does not exist).
+async fn stored_spec<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    conn: E,
+    api_id: i64,
+    label: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT spec_source FROM api_versions WHERE api_id = $1 AND label = $2",
+    )
+    .bind(api_id)
+    .bind(label)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}
+
+/// The second half of [`publish`]: writes the prepared version, its audit event and the token's
+/// last use in one transaction. A version prepared with the spec it kept is refused when another
+/// publish changed that spec meanwhile (the spec rendered would overwrite the newer one).
+pub async fn commit(
+    store: &Store,
+    publisher: &Publisher,
+    prepared: Prepared,
+    now: i64,
+) -> Result<Published, PublishFailure> {
+    let Prepared {
+        api_id,
+        slug,
+        guides,
+        version,
+        kept_spec,
+    } = prepared;
     let mut tx = audit::write_tx(store).await?;
+    if let Some(kept) = kept_spec
+        && stored_spec(&mut *tx, api_id, &version.label).await? != kept
+    {
+        return Err(ServiceError::Conflict(format!(
+            "Version {} of {slug} got another spec while this request was rendered; nothing was \
+             written. Send it again to keep the new spec, or include `spec`.",
+            version.label
+        ))
+        .into());
+    }
     let shown_before = crate::server::db::catalog::shown_version(&mut *tx, api_id).await?;
     let written = write_version(
         &mut tx,
