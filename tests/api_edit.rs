@@ -358,3 +358,140 @@ async fn images_from_a_docs_folder_are_served_only_to_those_who_may_see_the_api(
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+/// The edit form as loaded (`/api/catalog/edit/load`), sent back as the browser sends it, with
+/// `name` changed and `extra_scope` added: every field, the revision included.
+async fn load_and_change(
+    app: &axum::Router,
+    cookie: &str,
+    name: &str,
+    extra_scope: Option<&str>,
+) -> String {
+    let reply = send(
+        app,
+        post_form(
+            "/api/catalog/edit/load",
+            "slug=files".into(),
+            SAME_ORIGIN,
+            Some(cookie),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let current: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+    let mut fields: Vec<(String, String)> = vec![("slug".into(), "files".into())];
+    for key in [
+        "summary",
+        "description_md",
+        "lifecycle",
+        "visibility",
+        "tags",
+        "repository_url",
+        "runbook_url",
+        "chat_channel",
+    ] {
+        fields.push((format!("edit[{key}]"), text(&current[key])));
+    }
+    fields.push(("edit[name]".into(), name.into()));
+    fields.push(("edit[revision]".into(), current["revision"].to_string()));
+    for (i, e) in current["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        fields.push((format!("edit[environments][{i}][name]"), text(&e["name"])));
+        fields.push((
+            format!("edit[environments][{i}][base_url]"),
+            text(&e["base_url"]),
+        ));
+    }
+    let mut scopes = current["scopes"].as_array().unwrap().clone();
+    if let Some(extra) = extra_scope {
+        scopes.push(
+            serde_json::json!({ "name": extra, "description": "Archive files", "risk": "low" }),
+        );
+    }
+    for (i, s) in scopes.iter().enumerate() {
+        for key in ["name", "description", "risk"] {
+            fields.push((format!("edit[scopes][{i}][{key}]"), text(&s[key])));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    form(&pairs)
+}
+
+#[tokio::test]
+async fn a_save_from_a_form_someone_else_saved_over_is_refused_changing_nothing() {
+    for db in seeded_stores().await {
+        let app = router(app_state(db.store.clone(), config(&db.dir, &[])));
+        let priya = cookie(&db, "priya.shah@example.com").await; // owns Data, which owns files
+        let alex = cookie(&db, "alex.rivera@example.com").await; // an admin
+        // Both open the form; Alex saves first, adding a scope.
+        let priyas = load_and_change(&app, &priya, "Files (Priya)", None).await;
+        let alexs = load_and_change(&app, &alex, "Files (Alex)", Some("files:archive")).await;
+        let save = |cookie: &str, body: String| {
+            post_form("/api/catalog/edit/save", body, SAME_ORIGIN, Some(cookie))
+        };
+        let reply = send(&app, save(&alex, alexs)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            db.backend,
+            reply.body
+        );
+        let events = "SELECT COUNT(*) FROM audit_events WHERE action = 'api_updated'";
+        let audited = count(&db, events).await;
+
+        // Priya's form predates Alex's save: saving it would drop files:archive.
+        let reply = send(&app, save(&priya, priyas)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CONFLICT,
+            "{}: {}",
+            db.backend,
+            reply.body
+        );
+        assert!(
+            reply
+                .body
+                .contains("Someone saved this API after you opened the form"),
+            "{}",
+            reply.body
+        );
+        let name: String = sqlx::query_scalar("SELECT name FROM apis WHERE slug = 'files'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(name, "Files (Alex)", "{}", db.backend);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM scopes s JOIN apis a ON a.id = s.api_id WHERE a.slug = 'files' AND s.name = 'files:archive'").await,
+            1,
+            "{}",
+            db.backend
+        );
+        assert_eq!(count(&db, events).await, audited, "{}", db.backend);
+
+        // From the form as it is now, her save goes through and keeps Alex's scope.
+        let priyas = load_and_change(&app, &priya, "Files (Priya)", None).await;
+        let reply = send(&app, save(&priya, priyas)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            db.backend,
+            reply.body
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM scopes s JOIN apis a ON a.id = s.api_id WHERE a.slug = 'files' AND s.name = 'files:archive'").await,
+            1,
+            "{}",
+            db.backend
+        );
+    }
+}

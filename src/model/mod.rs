@@ -450,6 +450,10 @@ pub struct ApiEdit {
     pub environments: Vec<EnvironmentInput>,
     #[serde(default)]
     pub scopes: Vec<ScopeInput>,
+    /// The metadata revision the form was loaded at. When sent, a save is refused if another
+    /// came in between (its changes would be undone); left out, the save applies as is.
+    #[serde(default)]
+    pub revision: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

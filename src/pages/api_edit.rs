@@ -80,6 +80,7 @@ fn EditForm(slug: String, edit: ApiEdit, save: ServerAction<UpdateApi>) -> impl 
         chat_channel,
         mut environments,
         mut scopes,
+        revision,
     } = edit;
     environments.extend(std::iter::repeat_n(EnvironmentInput::default(), SPARE_ROWS));
     scopes.extend(std::iter::repeat_n(
@@ -115,6 +116,7 @@ fn EditForm(slug: String, edit: ApiEdit, save: ServerAction<UpdateApi>) -> impl 
         }}
         <ActionForm action=save attr:class="panel form-grid api-edit" attr:data-testid="api-edit-form">
             <input type="hidden" name="slug" value=slug.clone() />
+            {revision.map(|r| view! { <input type="hidden" name="edit[revision]" value=r /> })}
             <label class="field">
                 "Name"
                 <input type="text" name="edit[name]" required maxlength="120" value=name.clone() />

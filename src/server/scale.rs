@@ -425,6 +425,7 @@ pub async fn seed_scale(
                     ScopeInput { name: format!("read:{noun}"), description: format!("Read {noun}s"), risk: "low".into() },
                     ScopeInput { name: format!("write:{noun}"), description: format!("Change {noun}s"), risk: "high".into() },
                 ],
+                revision: None,
             })
             .map_err(|p| ScaleError::Publish(slug.clone(), p.join("; ")))?;
             store_metadata(

@@ -376,6 +376,7 @@ pub async fn seed_demo(store: &Store, now: i64) -> Result<SeedReport, SeedError>
                     risk: s.risk.clone(),
                 })
                 .collect(),
+            revision: None,
         })
         .map_err(|p| SeedError::Invalid(format!("{}: {}", a.slug, p.join("; "))))?;
         store_metadata(

@@ -57,7 +57,7 @@ pub async fn store_metadata(
     sqlx::query(
         "UPDATE apis SET name = $2, summary = $3, description_md = $4, lifecycle = $5, visibility = $6,
                 repository_url = $7, runbook_url = $8, chat_channel = $9, updated_at = $10,
-                description_html = $11 WHERE id = $1",
+                description_html = $11, metadata_revision = metadata_revision + 1 WHERE id = $1",
     )
     .bind(api_id)
     .bind(&meta.name)
@@ -238,7 +238,8 @@ pub async fn load(
     let mut conn = store.pool().acquire().await?;
     let api_id = can.api_id();
     let row = sqlx::query(
-        "SELECT name, summary, description_md, lifecycle, visibility, repository_url, runbook_url, chat_channel
+        "SELECT name, summary, description_md, lifecycle, visibility, repository_url, runbook_url, chat_channel,
+                metadata_revision
          FROM apis WHERE id = $1",
     )
     .bind(api_id)
@@ -286,6 +287,7 @@ pub async fn load(
         chat_channel: text("chat_channel")?,
         environments,
         scopes,
+        revision: Some(row.try_get("metadata_revision")?),
     })
 }
 
@@ -304,6 +306,20 @@ pub async fn update(
         ApiMetadata::parse(edit).map_err(|p| ServiceError::Invalid(capitalise(&p.join("; "))))?;
     let description_html = render_description(slug, &meta.description_md);
     let mut tx = audit::write_tx(store).await?;
+    // Compared in the transaction: no save can come between this check and this one's write.
+    if let Some(loaded) = edit.revision {
+        let current: i64 = sqlx::query_scalar("SELECT metadata_revision FROM apis WHERE id = $1")
+            .bind(can.api_id())
+            .fetch_one(&mut *tx)
+            .await?;
+        if current != loaded {
+            return Err(ServiceError::Conflict(
+                "Someone saved this API after you opened the form, so nothing was saved: \
+                 the form now shows what is saved. Make your changes again from there."
+                    .into(),
+            ));
+        }
+    }
     let removed = store_metadata(&mut tx, can.api_id(), slug, &meta, &description_html, now)
         .await
         .map_err(|e| match e {

@@ -367,6 +367,7 @@ async fn check(
         chat_channel: manifest.links.chat.unwrap_or_default(),
         environments: manifest.environments,
         scopes: manifest.scopes,
+        revision: None,
     };
     let meta = match ApiMetadata::parse(&edit) {
         Ok(meta) => Some(meta),
