@@ -1353,3 +1353,35 @@ async fn admins_set_global_limits_that_policies_must_keep() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_waits_while_its_api_is_retired_is_refused() {
+    for db in seeded_stores().await {
+        let requests = "SELECT COUNT(*) FROM access_requests";
+        let before = count(&db, requests).await;
+        let sam = actor(&db.store, SAM).await;
+        // An admin's change holds the write lock while Sam's request is on its way: the request
+        // finds Files in production (reading is not blocked), then waits for the lock.
+        let mut change = gatehouse::server::services::audit::write_tx(&db.store)
+            .await
+            .unwrap();
+        let store = db.store.clone();
+        let pending = tokio::spawn(async move {
+            let input = input("production", &["files.read"], "10");
+            access::submit(&store, &sam, "files", &input, NOW).await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        sqlx::query("UPDATE apis SET lifecycle = 'retired' WHERE slug = 'files'")
+            .execute(&mut *change)
+            .await
+            .unwrap();
+        change.commit().await.unwrap();
+        let result = pending.await.unwrap();
+        assert!(
+            matches!(&result, Err(ServiceError::Conflict(m)) if m.contains("is retired")),
+            "{}: {result:?}",
+            db.backend
+        );
+        assert_eq!(count(&db, requests).await, before, "{}", db.backend);
+    }
+}

@@ -916,6 +916,9 @@ pub async fn submit(
 ) -> Result<i64, ServiceError> {
     let api = visible_api(store, actor, slug, now).await?;
     let mut tx = audit::write_tx(store).await?;
+    // Read again in the transaction: the API may have been retired or given to another team
+    // while this request waited for the write lock (its stages go to the owners of now).
+    let api = api_row(&mut tx, api.id).await?;
     let requester = person(&mut tx, actor.person_id)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
