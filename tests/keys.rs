@@ -892,3 +892,62 @@ async fn keys_in_use_are_read_again_in_the_background_before_their_cache_entry_r
         assert_eq!(state.verifier.refresh_cached().await, 1, "{}", db.backend);
     }
 }
+
+#[tokio::test]
+async fn one_background_read_brings_every_queued_key_up_to_date() {
+    for db in seeded_stores().await {
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
+        let mut keys = Vec::new();
+        for _ in 0..3 {
+            keys.push(
+                create(&state, SAM, &input(sam_grant, &["read:pets"]))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for k in &keys {
+            let reply = verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await;
+            assert_eq!(code(&reply), "valid", "{}", db.backend);
+        }
+        // Changes this process is not told of: the first key's end moves into the past, the
+        // second is revoked; the third stays as it was.
+        sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+            .bind(NOW - 1)
+            .bind(keys[0].key.id)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
+            .bind(NOW)
+            .bind(keys[1].key.id)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        state.verifier.set_refresh_after(std::time::Duration::ZERO);
+        for k in &keys {
+            let reply = verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await;
+            assert_eq!(
+                code(&reply),
+                "valid",
+                "{}: still the cached answer",
+                db.backend
+            );
+        }
+        assert_eq!(state.verifier.refresh_cached().await, 3, "{}", db.backend);
+        let mut codes = Vec::new();
+        for k in &keys {
+            let reply = verify(&app, Some(&gw), serde_json::json!({"key": k.secret})).await;
+            codes.push(code(&reply));
+        }
+        assert_eq!(codes, ["expired", "revoked", "valid"], "{}", db.backend);
+        // The third key's answer still names its scope, read in the same batch.
+        let reply = verify(&app, Some(&gw), serde_json::json!({"key": keys[2].secret})).await;
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(
+            body["scopes"],
+            serde_json::json!(["read:pets"]),
+            "{}",
+            db.backend
+        );
+    }
+}

@@ -665,28 +665,33 @@ impl Verifier {
     }
 
     /// Reads again the records queued by calls that used them after `REFRESH_AFTER`; run every
-    /// second. Answers how many were read. A record the store cannot give stays until its TTL
-    /// runs out, and verification then fails closed as before.
+    /// second, [`LOAD_BATCH`] keys a statement. Answers how many were read. A record the store
+    /// cannot give stays until its TTL runs out, and verification then fails closed as before.
     pub async fn refresh_cached(&self) -> usize {
         let queued = match self.refresh.lock() {
             Ok(mut queue) => std::mem::take(&mut *queue),
             Err(_) => return 0,
         };
         let mut read = 0;
-        for lookup_id in queued {
+        for batch in queued.chunks(LOAD_BATCH) {
             let forgets = self.forgets.load(Ordering::Acquire);
-            match load(&self.store, &lookup_id).await {
-                Ok(record) => {
-                    read += 1;
-                    self.cache_record(&lookup_id, record.map(Arc::new), forgets);
+            let ids: Vec<&str> = batch.iter().map(String::as_str).collect();
+            match load_many(&self.store, &ids).await {
+                Ok(records) => {
+                    read += records.len();
+                    for (lookup_id, record) in records {
+                        self.cache_record(&lookup_id, record.map(Arc::new), forgets);
+                    }
                 }
                 Err(error) => {
                     add(&self.metrics.mine().store_failures, 1);
-                    tracing::warn!(%error, "reading a cached key again failed; it runs out as usual");
-                    if let Ok(cache) = self.cache[lookup_shard(&lookup_id)].read()
-                        && let Some(c) = cache.get(&lookup_id)
-                    {
-                        c.refreshing.store(false, Ordering::Release);
+                    tracing::warn!(%error, keys = batch.len(), "reading cached keys again failed; they run out as usual");
+                    for lookup_id in batch {
+                        if let Ok(cache) = self.cache[lookup_shard(lookup_id)].read()
+                            && let Some(c) = cache.get(lookup_id)
+                        {
+                            c.refreshing.store(false, Ordering::Release);
+                        }
                     }
                 }
             }
@@ -942,34 +947,87 @@ const USAGE_ROWS_PER_STATEMENT: usize = 500;
 pub const GATEWAY_PREFIX: &str = "ghgw_";
 
 async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Error> {
-    let Some(r) = sqlx::query(
-        "SELECT k.id, k.secret_hash, k.previous_secret_hash, k.previous_valid_until, k.expires_at, k.revoked_at,
-                k.ip_allowlist, k.rate_limit_per_minute, g.api_id, g.revoked_at AS grant_revoked,
+    let mut found = load_many(store, &[lookup_id]).await?;
+    Ok(found.pop().and_then(|(_, record)| record))
+}
+
+/// How many keys one background read asks for in a statement.
+const LOAD_BATCH: usize = 200;
+
+/// The records of several keys in two statements (their rows, then their scopes), whatever
+/// their number up to [`LOAD_BATCH`]: the background refresh reads every key due in one go
+/// rather than two statements a key. Each lookup id comes back once, with `None` for a key
+/// that does not exist (or whose stored hash is malformed).
+async fn load_many(
+    store: &Store,
+    lookup_ids: &[&str],
+) -> Result<Vec<(String, Option<Record>)>, sqlx::Error> {
+    if lookup_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = |n: usize| {
+        (1..=n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT k.lookup_id, k.id, k.secret_hash, k.previous_secret_hash, k.previous_valid_until, k.expires_at,
+                k.revoked_at, k.ip_allowlist, k.rate_limit_per_minute, g.api_id, g.revoked_at AS grant_revoked,
                 g.expires_at AS grant_expires, p.id AS person_id, p.email, p.kind, p.deactivated_at,
                 p.contract_ends_at, a.slug, e.name AS env
          FROM api_keys k JOIN grants g ON g.id = k.grant_id JOIN people p ON p.id = k.person_id
               JOIN apis a ON a.id = g.api_id JOIN environments e ON e.id = g.environment_id
-         WHERE k.lookup_id = $1",
-    )
-    .bind(lookup_id)
-    .fetch_optional(store.pool())
-    .await?
-    else {
-        return Ok(None);
-    };
+         WHERE k.lookup_id IN ({})",
+        list(lookup_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in lookup_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
+    let key_ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    let mut scopes: HashMap<i64, Vec<String>> = HashMap::new();
+    if !key_ids.is_empty() {
+        let sql = format!(
+            "SELECT ks.key_id, s.name FROM api_key_scopes ks JOIN scopes s ON s.id = ks.scope_id
+             WHERE ks.key_id IN ({}) ORDER BY ks.key_id, s.name",
+            list(key_ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in &key_ids {
+            query = query.bind(*id);
+        }
+        for (key_id, name) in query.fetch_all(store.pool()).await? {
+            scopes.entry(key_id).or_default().push(name);
+        }
+    }
+    let mut records: HashMap<String, Record> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let key_id: i64 = r.try_get("id")?;
+        let lookup_id: String = r.try_get("lookup_id")?;
+        if let Some(record) = record_from(r, scopes.remove(&key_id).unwrap_or_default())? {
+            records.insert(lookup_id, record);
+        }
+    }
+    Ok(lookup_ids
+        .iter()
+        .map(|id| (id.to_string(), records.remove(*id)))
+        .collect())
+}
+
+/// A key's record from its row (see [`load_many`]) and its scopes.
+fn record_from(r: &sqlx::any::AnyRow, scopes: Vec<String>) -> Result<Option<Record>, sqlx::Error> {
     let key_id: i64 = r.try_get("id")?;
     let kind: String = r.try_get("kind")?;
     let expires_at = crate::server::db::contract_capped(
-        &r,
+        r,
         r.try_get::<i64, _>("expires_at")?
             .min(r.try_get("grant_expires")?),
     )?;
-    let scopes: Vec<String> = sqlx::query_scalar(
-        "SELECT s.name FROM api_key_scopes ks JOIN scopes s ON s.id = ks.scope_id WHERE ks.key_id = $1",
-    )
-    .bind(key_id)
-    .fetch_all(store.pool())
-    .await?;
     let hash = |text: Option<String>| -> Option<[u8; 32]> {
         decode_hex(&text?).and_then(|bytes| bytes.try_into().ok())
     };
