@@ -393,6 +393,13 @@ fn refs_follow_json_pointer_escapes_and_array_indexes() {
     assert!(operation.contains("slashTilde"), "{operation}");
     assert!(operation.contains("secondOne"), "{operation}");
     assert!(!operation.contains("firstOne"), "{operation}");
+    // Percent-escapes in the fragment are decoded before the pointer is followed.
+    let mut encoded = spec.clone();
+    encoded["paths"]["/things"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        ["properties"]["second"] =
+        serde_json::json!({ "$ref": "#/components/schemas/Pair/oneOf/%31" });
+    let reference = openapi::render(encoded.to_string().as_bytes(), &ctx()).unwrap();
+    assert!(reference.html.contains("secondOne"));
 
     // RFC 6901 indexes are digits without a sign or a leading zero; "~" alone is no escape.
     for bad in [
@@ -401,6 +408,11 @@ fn refs_follow_json_pointer_escapes_and_array_indexes() {
         "Pair/oneOf/2",
         "Pair/oneOf/x",
         "a~2b~0c",
+        // A percent sign before characters that are not two hex digits, some of them more
+        // than one byte: no escape, and no panic cutting a character in two.
+        "Pair/oneOf/%aé",
+        "Pair/oneOf/%€",
+        "Pair%4",
     ] {
         let mut broken = spec.clone();
         broken["components"]["schemas"]["Uses"] =

@@ -120,10 +120,12 @@ pub fn snippet(body: &str, words: &[String]) -> Vec<SnippetPart> {
     let start = if start == 0 {
         0
     } else {
-        // Begin at a word.
+        // Begin at a word: after the whole of the space found (a no-break space is two or
+        // three bytes; stepping one byte in would cut it).
         body[start..]
-            .find(char::is_whitespace)
-            .map(|i| start + i + 1)
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(i, c)| start + i + c.len_utf8())
             .filter(|&i| i <= first)
             .unwrap_or(start)
     };
@@ -232,6 +234,19 @@ mod tests {
         assert_eq!(query_words(&"a ".repeat(50)).len(), 1);
         let many: String = (0..20).map(|i| format!("w{i} ")).collect();
         assert_eq!(query_words(&many).len(), MAX_QUERY_WORDS);
+    }
+
+    #[test]
+    fn a_snippet_starts_after_a_whole_space_of_any_width() {
+        // A no-break space (2 bytes) and an ideographic space (3 bytes) where the excerpt
+        // starts: the excerpt begins after the whole space, not inside it.
+        for space in ['\u{a0}', '\u{202f}', '\u{3000}'] {
+            let body = format!("{}{space}pets are listed here", "a".repeat(70));
+            let parts = snippet(&body, &["pets".into()]);
+            let text: String = parts.iter().map(|p| p.text.as_str()).collect();
+            assert_eq!(text, "…pets are listed here", "{space:?}");
+            assert!(parts.iter().any(|p| p.hit && p.text == "pets"));
+        }
     }
 
     #[test]

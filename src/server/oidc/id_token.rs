@@ -219,7 +219,7 @@ pub fn verify(
         .get("exp")
         .and_then(Value::as_i64)
         .ok_or(IdTokenError::MissingClaim("exp"))?;
-    if expected.now >= exp + LEEWAY_SECONDS {
+    if expected.now >= exp.saturating_add(LEEWAY_SECONDS) {
         return Err(IdTokenError::Expired);
     }
     let iat = claims

@@ -235,11 +235,12 @@ fn percent_decode(text: &str) -> Cow<'_, str> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        // Two hex digits, read as bytes: slicing the text there could cut a character.
+        let hex = |at: usize| bytes.get(at).and_then(|&b| char::from(b).to_digit(16));
         if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+            && let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2))
         {
-            out.push(b);
+            out.push((high * 16 + low) as u8);
             i += 3;
             continue;
         }
