@@ -1171,6 +1171,7 @@ async fn owners_write_a_policy_that_is_checked_whole_previewed_and_applied() {
             &priya,
             "files",
             Some(r#"{"rules": [{"requester": "any", "approve": "automatic", "max_days": 500}]}"#),
+            None,
             NOW,
         )
         .await;
@@ -1187,6 +1188,7 @@ async fn owners_write_a_policy_that_is_checked_whole_previewed_and_applied() {
                 &actor(&db.store, SAM).await,
                 "files",
                 Some("{}"),
+                None,
                 NOW
             )
             .await,
@@ -1199,7 +1201,7 @@ async fn owners_write_a_policy_that_is_checked_whole_previewed_and_applied() {
             {"requester": "employee", "stages": ["manager", "api_owner"], "max_days": 60},
             {"requester": "contractor", "stages": ["sponsor", "api_owner"], "max_days": 14}
         ]}"#;
-        access::save_policy(&db.store, &priya, "files", Some(policy), NOW)
+        access::save_policy(&db.store, &priya, "files", Some(policy), None, NOW)
             .await
             .unwrap();
         let edit = access::get_policy(&db.store, &priya, "files", NOW)
@@ -1233,7 +1235,7 @@ async fn owners_write_a_policy_that_is_checked_whole_previewed_and_applied() {
         assert_eq!(view.timeline.last().unwrap().kind, "auto_approved");
 
         // Back to the default.
-        access::save_policy(&db.store, &priya, "files", None, NOW)
+        access::save_policy(&db.store, &priya, "files", None, None, NOW)
             .await
             .unwrap();
         assert!(
@@ -1328,6 +1330,7 @@ async fn admins_set_global_limits_that_policies_must_keep() {
             Some(
                 r#"{"rules": [{"requester": "employee", "stages": ["security"], "max_days": 10}]}"#,
             ),
+            None,
             NOW,
         )
         .await
@@ -1383,5 +1386,77 @@ async fn a_request_that_waits_while_its_api_is_retired_is_refused() {
             db.backend
         );
         assert_eq!(count(&db, requests).await, before, "{}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn a_policy_saved_from_an_editor_someone_else_saved_over_is_refused() {
+    for db in seeded_stores().await {
+        let priya = actor(&db.store, PRIYA).await; // an owner of Data, which owns Files
+        let alex = actor(&db.store, ALEX).await; // an admin
+        let policy = |days: u32| {
+            format!(
+                r#"{{"rules": [
+                    {{"requester": "employee", "stages": ["manager", "api_owner"], "max_days": {days}}},
+                    {{"requester": "contractor", "stages": ["sponsor", "api_owner"], "max_days": 14}}
+                ]}}"#
+            )
+        };
+        // Both open the editor on the default policy; Alex saves first.
+        let priya_opened = access::get_policy(&db.store, &priya, "files", NOW)
+            .await
+            .unwrap();
+        let alex_opened = access::get_policy(&db.store, &alex, "files", NOW)
+            .await
+            .unwrap();
+        assert_eq!(priya_opened.revision, "default");
+        access::save_policy(
+            &db.store,
+            &alex,
+            "files",
+            Some(&policy(30)),
+            Some(&alex_opened.revision),
+            NOW,
+        )
+        .await
+        .unwrap();
+        // Priya's save, or her going back to the default, would undo Alex's unseen.
+        for document in [Some(policy(60)), None] {
+            let stale = access::save_policy(
+                &db.store,
+                &priya,
+                "files",
+                document.as_deref(),
+                Some(&priya_opened.revision),
+                NOW,
+            )
+            .await;
+            assert!(
+                matches!(&stale, Err(ServiceError::Conflict(m)) if m.contains("after you opened it")),
+                "{}: {stale:?}",
+                db.backend
+            );
+        }
+        let reopened = access::get_policy(&db.store, &priya, "files", NOW)
+            .await
+            .unwrap();
+        assert!(
+            reopened.document.contains("30"),
+            "{}: {}",
+            db.backend,
+            reopened.document
+        );
+        assert_ne!(reopened.revision, priya_opened.revision);
+        // From the editor as it is now, her save goes through.
+        access::save_policy(
+            &db.store,
+            &priya,
+            "files",
+            Some(&policy(60)),
+            Some(&reopened.revision),
+            NOW,
+        )
+        .await
+        .unwrap();
     }
 }

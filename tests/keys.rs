@@ -268,6 +268,7 @@ async fn the_apis_policy_sets_a_keys_default_expiry_and_highest_rate_limit() {
             &alex,
             "pet-store",
             Some(&document.to_string()),
+            None,
             NOW,
         )
         .await

@@ -223,19 +223,29 @@ pub async fn get_policy(slug: String) -> Result<PolicyEdit, AppError> {
         .map_err(edge::fail)
 }
 
-/// Saves a policy document; with `reset` set, goes back to the default policy.
+/// Saves a policy document; with `reset` set, goes back to the default policy. `revision` is the
+/// editor's `PolicyEdit::revision` (a save on a policy changed since is refused).
 #[server(endpoint = "access/policy/save")]
 pub async fn save_policy(
     slug: String,
     #[server(default)] document: String,
     #[server(default)] reset: Option<String>,
+    #[server(default)] revision: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::{edge, services::access};
     let (state, actor) = edge::require_actor().await?;
     let document = reset.is_none().then_some(document.as_str());
-    access::save_policy(&state.store, &actor, &slug, document, state.clock.now())
-        .await
-        .map_err(edge::fail)
+    let seen = revision.as_deref();
+    access::save_policy(
+        &state.store,
+        &actor,
+        &slug,
+        document,
+        seen,
+        state.clock.now(),
+    )
+    .await
+    .map_err(edge::fail)
 }
 
 /// For an API's owners: who would approve a request from this person for these scopes

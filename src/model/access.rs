@@ -202,6 +202,9 @@ pub struct Counts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyEdit {
     pub api: ApiRef,
+    /// What the editor was loaded with (`default` or a fingerprint of the API's own policy);
+    /// a save sends it back and is refused if the policy changed meanwhile.
+    pub revision: String,
     pub document: String,
     /// True while the API has no policy of its own and the default applies.
     pub is_default: bool,

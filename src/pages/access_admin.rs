@@ -168,6 +168,7 @@ fn PolicyEditor(
 ) -> impl IntoView {
     let PolicyEdit {
         api,
+        revision,
         document,
         is_default,
         environments,
@@ -209,6 +210,7 @@ fn PolicyEditor(
         <div class="policy-layout">
             <ActionForm action=save attr:class="panel policy-form" attr:data-testid="policy-form">
                 <input type="hidden" name="slug" value=save_slug />
+                <input type="hidden" name="revision" value=revision />
                 <label class="field">
                     "Policy (JSON): rules in order; the first that matches a request decides it"
                     <textarea name="document" rows="18" spellcheck="false" class="code-input">{document}</textarea>

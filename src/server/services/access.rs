@@ -403,6 +403,7 @@ pub async fn get_policy(
             slug: api.slug,
             name: api.name,
         },
+        revision: policy_revision(updated_at.is_some().then_some(document.as_str())),
         is_default: updated_at.is_none(),
         document,
         environments: environments(&mut conn, can.api_id()).await?,
@@ -417,16 +418,42 @@ pub async fn get_policy(
     })
 }
 
-/// Saves an API's policy after checking it whole; `None` goes back to the default.
+/// What the policy editor was loaded with, as a short fingerprint: `default`, or a hash of the
+/// API's own document.
+fn policy_revision(document: Option<&str>) -> String {
+    match document {
+        None => "default".into(),
+        Some(text) => crate::server::secrets::sha256_hex(text)[..16].to_owned(),
+    }
+}
+
+/// Saves an API's policy after checking it whole; `None` goes back to the default. With `seen`
+/// (the editor's [`PolicyEdit::revision`]), the save is refused when the policy changed since
+/// the editor was loaded: a second owner's save would otherwise undo the first's unseen.
 pub async fn save_policy(
     store: &Store,
     actor: &Actor,
     slug: &str,
     document: Option<&str>,
+    seen: Option<&str>,
     now: i64,
 ) -> Result<(), ServiceError> {
     let (can, api) = editable_api(store, actor, slug, now).await?;
     let mut tx = audit::write_tx(store).await?;
+    if let Some(seen) = seen {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT document FROM policies WHERE api_id = $1")
+                .bind(can.api_id())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if policy_revision(stored.as_deref()) != seen {
+            return Err(ServiceError::Conflict(
+                "Someone saved this API's policy after you opened it, so nothing was saved. \
+                 Reload to see their policy, then make your change again."
+                    .into(),
+            ));
+        }
+    }
     match document {
         Some(text) => {
             let limits = limits(&mut tx).await?;
