@@ -952,3 +952,25 @@ async fn one_background_read_brings_every_queued_key_up_to_date() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_key_queued_twice_for_the_background_read_stays_valid() {
+    for db in seeded_stores().await {
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
+        let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        let lookup_id = key.key.prefix.rsplit('_').next().unwrap().to_owned();
+        let call = || verify(&app, Some(&gw), serde_json::json!({"key": key.secret}));
+        state.verifier.set_refresh_after(std::time::Duration::ZERO);
+        // Used (cached, then queued), forgotten (a change elsewhere), used again (read, cached
+        // anew) and used once more (queued again): the queue holds the key twice.
+        assert_eq!(code(&call().await), "valid");
+        assert_eq!(code(&call().await), "valid");
+        state.verifier.forget(Some(&lookup_id));
+        assert_eq!(code(&call().await), "valid");
+        assert_eq!(code(&call().await), "valid");
+        assert_eq!(state.verifier.refresh_cached().await, 2, "{}", db.backend);
+        assert_eq!(code(&call().await), "valid", "{}", db.backend);
+    }
+}

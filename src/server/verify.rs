@@ -639,7 +639,7 @@ impl Verifier {
         add(&self.metrics.mine().cache_misses, 1);
         let forgets = self.forgets.load(Ordering::Acquire);
         let loaded = match load(&self.store, lookup_id).await {
-            Ok(r) => r.map(Arc::new),
+            Ok(r) => r,
             Err(error) => {
                 add(&self.metrics.mine().store_failures, 1);
                 tracing::warn!(%error, "key lookup failed; failing closed");
@@ -680,7 +680,7 @@ impl Verifier {
                 Ok(records) => {
                     read += records.len();
                     for (lookup_id, record) in records {
-                        self.cache_record(&lookup_id, record.map(Arc::new), forgets);
+                        self.cache_record(&lookup_id, record, forgets);
                     }
                 }
                 Err(error) => {
@@ -946,7 +946,7 @@ const USAGE_ROWS_PER_STATEMENT: usize = 500;
 
 pub const GATEWAY_PREFIX: &str = "ghgw_";
 
-async fn load(store: &Store, lookup_id: &str) -> Result<Option<Record>, sqlx::Error> {
+async fn load(store: &Store, lookup_id: &str) -> Result<Option<Arc<Record>>, sqlx::Error> {
     let mut found = load_many(store, &[lookup_id]).await?;
     Ok(found.pop().and_then(|(_, record)| record))
 }
@@ -956,12 +956,15 @@ const LOAD_BATCH: usize = 200;
 
 /// The records of several keys in two statements (their rows, then their scopes), whatever
 /// their number up to [`LOAD_BATCH`]: the background refresh reads every key due in one go
-/// rather than two statements a key. Each lookup id comes back once, with `None` for a key
-/// that does not exist (or whose stored hash is malformed).
+/// rather than two statements a key. Each lookup id asked for comes back with its record, a
+/// lookup id asked for twice twice (a key forgotten and queued again before the read), with
+/// `None` for a key that does not exist (or whose stored hash is malformed). A batch's statement
+/// is not kept prepared: its placeholder count changes from batch to batch, and each count kept
+/// would push a statement the pages use out of the connection's statement cache.
 async fn load_many(
     store: &Store,
     lookup_ids: &[&str],
-) -> Result<Vec<(String, Option<Record>)>, sqlx::Error> {
+) -> Result<Vec<(String, Option<Arc<Record>>)>, sqlx::Error> {
     if lookup_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -981,7 +984,7 @@ async fn load_many(
          WHERE k.lookup_id IN ({})",
         list(lookup_ids.len())
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query(&sql).persistent(lookup_ids.len() == 1);
     for id in lookup_ids {
         query = query.bind(*id);
     }
@@ -997,7 +1000,7 @@ async fn load_many(
              WHERE ks.key_id IN ({}) ORDER BY ks.key_id, s.name",
             list(key_ids.len())
         );
-        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql).persistent(key_ids.len() == 1);
         for id in &key_ids {
             query = query.bind(*id);
         }
@@ -1005,17 +1008,17 @@ async fn load_many(
             scopes.entry(key_id).or_default().push(name);
         }
     }
-    let mut records: HashMap<String, Record> = HashMap::with_capacity(rows.len());
+    let mut records: HashMap<String, Arc<Record>> = HashMap::with_capacity(rows.len());
     for r in &rows {
         let key_id: i64 = r.try_get("id")?;
         let lookup_id: String = r.try_get("lookup_id")?;
         if let Some(record) = record_from(r, scopes.remove(&key_id).unwrap_or_default())? {
-            records.insert(lookup_id, record);
+            records.insert(lookup_id, Arc::new(record));
         }
     }
     Ok(lookup_ids
         .iter()
-        .map(|id| (id.to_string(), records.remove(*id)))
+        .map(|id| (id.to_string(), records.get(*id).cloned()))
         .collect())
 }
 
