@@ -119,13 +119,25 @@ pub fn state() -> Result<AppState, AppError> {
 #[derive(Clone, Default)]
 pub struct RequestActor(std::sync::Arc<tokio::sync::OnceCell<Option<Actor>>>);
 
+/// The signed-in person, resolved from the session before the request reached the page (set
+/// only by the server, in the request's extensions), so the page does not read the session
+/// again.
+#[derive(Clone, Debug)]
+pub struct ResolvedActor(pub Actor);
+
 /// For server functions: the state and the signed-in person, if any.
 pub async fn current_actor() -> Result<(AppState, Option<Actor>), AppError> {
     let state = state()?;
     let resolve = || async {
-        let headers = leptos::prelude::use_context::<axum::http::request::Parts>()
-            .map(|parts| parts.headers)
-            .unwrap_or_default();
+        let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+        // The page cache resolved this request's session already (see `page_cache`).
+        if let Some(ResolvedActor(actor)) = parts
+            .as_ref()
+            .and_then(|parts| parts.extensions.get::<ResolvedActor>())
+        {
+            return Ok(Some(actor.clone()));
+        }
+        let headers = parts.map(|parts| parts.headers).unwrap_or_default();
         actor_from_headers(&state, &headers).await
     };
     let actor = match leptos::prelude::use_context::<RequestActor>() {

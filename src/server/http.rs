@@ -29,15 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::scim::routes())
         .merge(super::rest::routes())
         .merge(super::gateway::routes())
-        .leptos_routes_with_context(
-            &state,
-            route_list(),
-            || leptos::prelude::provide_context(super::edge::RequestActor::default()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .merge(pages(&state))
         .nest("/pkg", bundle(&state.leptos_options.site_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
@@ -51,6 +43,25 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The pages and server functions, docs pages through the page cache (only these routes pay
+/// for its check, not the gateways' hot path).
+fn pages(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .leptos_routes_with_context(
+            state,
+            route_list(),
+            || leptos::prelude::provide_context(super::edge::RequestActor::default()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::page_cache::layer,
+        ))
 }
 
 /// The browser bundle (`/pkg`), precompressed files first. Served here rather than by Leptos's

@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod oidc;
+pub mod page_cache;
 pub mod render;
 pub mod rest;
 pub mod scale;

@@ -58,6 +58,8 @@ pub struct Shared {
     pub oidc: Option<Arc<Provider>>,
     /// Key verification for gateways, with its cache and counters.
     pub verifier: Arc<super::verify::Verifier>,
+    /// Docs pages kept per session until something they show changes.
+    pub pages: Arc<super::page_cache::PageCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -101,8 +103,10 @@ impl AppState {
         };
         let verifier =
             super::verify::Verifier::new(store.clone(), secrets.key_pepper.expose(), clock.clone());
+        let pages = super::page_cache::PageCache::new(store.clone());
         Ok(Self(Arc::new(Shared {
             verifier,
+            pages,
             store,
             config: Arc::new(config),
             secrets: Arc::new(secrets),

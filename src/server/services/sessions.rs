@@ -122,6 +122,26 @@ pub async fn resolve(
     timeouts: Timeouts,
     now: i64,
 ) -> Result<Option<Actor>, ServiceError> {
+    Ok(resolve_with_window(store, token, timeouts, now)
+        .await?
+        .map(|(actor, _)| actor))
+}
+
+/// Until when a live session may be taken as live without reading it again (the page cache's
+/// answers rely on it): never past its absolute end or its idle end, nor past the time its
+/// `last_seen_at` is next due to be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionWindow {
+    pub live_until: i64,
+}
+
+/// [`resolve`], with the session's [`SessionWindow`].
+pub async fn resolve_with_window(
+    store: &Store,
+    token: &str,
+    timeouts: Timeouts,
+    now: i64,
+) -> Result<Option<(Actor, SessionWindow)>, ServiceError> {
     if !well_formed(token) {
         return Ok(None);
     }
@@ -141,11 +161,22 @@ pub async fn resolve(
         return Ok(None);
     };
     // Write at most once a minute per session, not on every request.
-    if now - session.last_seen_at >= 60 {
+    let mut last_seen = session.last_seen_at;
+    if now - last_seen >= TOUCH_EVERY {
         db::sessions::touch(store.pool(), &id_hash, now).await?;
+        last_seen = now;
     }
-    Ok(Some(actor))
+    let window = SessionWindow {
+        live_until: session
+            .expires_at
+            .min(last_seen.saturating_add(idle))
+            .min(last_seen + TOUCH_EVERY),
+    };
+    Ok(Some((actor, window)))
 }
+
+/// How often (seconds) a session in use has its `last_seen_at` written.
+const TOUCH_EVERY: i64 = 60;
 
 /// Signs out: the session is deleted server-side, so the old cookie stops working everywhere.
 /// Signing out of a session that no longer exists changes nothing and records nothing.
