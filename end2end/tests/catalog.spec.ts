@@ -122,6 +122,20 @@ test("reference: move through operations with the navigation, and a deep link la
   await expect(page.locator("#op-placeorder")).toBeInViewport();
 });
 
+test("a reference opened again is the page kept for the session, and it hydrates under its own nonce", async ({ page }) => {
+  await signInAs(page, "Sam Taylor", "/apis/pet-store/reference");
+  await hydrated(page);
+  const again = await page.reload();
+  expect(again?.headers()["x-gatehouse-page"]).toBe("kept");
+  await hydrated(page);
+  // Interactive: the navigation moves to another part without a reload.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByTestId("reference-nav").getByRole("link", { name: "POST /store/order" }).click();
+  await expect(page).toHaveURL(/\/apis\/pet-store\/reference\?section=tag-store#op-placeorder$/);
+  await expect(page.locator("#op-placeorder")).toBeInViewport();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
 test("changelog: each version with its release notes", async ({ page }) => {
   await signInAs(page, "Sam Taylor", "/apis/pet-store");
   await hydrated(page);
