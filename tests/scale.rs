@@ -108,6 +108,20 @@ async fn seed_scale_writes_a_consistent_company_whose_keys_verify() {
             count(&db, "SELECT COUNT(*) FROM grants g JOIN access_requests r ON r.id = g.request_id WHERE r.state = 'approved' AND r.justification LIKE 'Generated:%'").await,
             70
         );
+        // No pending request is overdue or owes its approvers a reminder (two days before it
+        // expires): the first job passes after start-up have no backlog to work through.
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) {generated} AND state = 'pending' AND expires_at <= {}",
+                    NOW + 2 * 86_400
+                )
+            )
+            .await,
+            0,
+            "{b}"
+        );
         // Keys under grants, each with at least one scope, and none stored in plaintext.
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM api_keys WHERE name LIKE 'app-%'").await,

@@ -526,7 +526,15 @@ pub async fn seed_scale(
                         vec![scopes[0]]
                     },
                     state,
-                    created: now - ((r % 90) as i64 + 1) * DAY,
+                    // Pending ones are the last 11 days' (they expire after 14, approvers are
+                    // reminded 2 days before): a company's job passes keep up with their
+                    // requests, so the data starts with none overdue and no reminder owed, not
+                    // with a backlog the first passes after start-up would work through.
+                    created: if state == "pending" {
+                        now - ((r / 10) % 11 + 1) as i64 * DAY
+                    } else {
+                        now - ((r % 90) as i64 + 1) * DAY
+                    },
                 }
             })
             .collect();
