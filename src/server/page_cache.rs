@@ -272,15 +272,9 @@ fn nonce_of(policy: &str) -> Option<&str> {
 fn split(page: &Bytes, nonce: &[u8]) -> Vec<Bytes> {
     let mut parts = Vec::new();
     let mut from = 0;
-    let mut at = 0;
-    while at + nonce.len() <= page.len() {
-        if page[at..].starts_with(nonce) {
-            parts.push(page.slice(from..at));
-            at += nonce.len();
-            from = at;
-        } else {
-            at += 1;
-        }
+    for at in memchr::memmem::find_iter(page, nonce) {
+        parts.push(page.slice(from..at));
+        from = at + nonce.len();
     }
     parts.push(page.slice(from..));
     parts
