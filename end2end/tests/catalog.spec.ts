@@ -125,8 +125,14 @@ test("reference: move through operations with the navigation, and a deep link la
 test("a reference opened again is the page kept for the session, and it hydrates under its own nonce", async ({ page }) => {
   await signInAs(page, "Sam Taylor", "/apis/pet-store/reference");
   await hydrated(page);
-  const again = await page.reload();
-  expect(again?.headers()["x-gatehouse-page"]).toBe("kept");
+  // Kept until anything a page shows changes; the server's job passes may write meanwhile
+  // (every 30 s), so a reload that finds a change is rendered anew and the next one is kept.
+  let source: string | undefined;
+  for (let i = 0; i < 3 && source !== "kept"; i++) {
+    source = (await page.reload())?.headers()["x-gatehouse-page"];
+    expect(["kept", "rendered"]).toContain(source);
+  }
+  expect(source).toBe("kept");
   await hydrated(page);
   // Interactive: the navigation moves to another part without a reload.
   await page.evaluate(() => ((window as any).__sameDocument = true));
