@@ -87,15 +87,6 @@ impl PageCache {
         })
     }
 
-    /// How many pages are kept.
-    pub fn len(&self) -> usize {
-        self.kept.lock().map(|k| k.pages.len()).unwrap_or_default()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn get(&self, key: &Key) -> Option<Arc<Kept>> {
         self.kept.lock().ok()?.pages.get(key).cloned()
     }
