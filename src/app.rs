@@ -66,14 +66,6 @@ pub fn App() -> impl IntoView {
     provide_context(me);
     provide_context(crate::components::header::CountsChanged(RwSignal::new(0)));
 
-    // Effects never run on the server: this marks the moment the page became interactive, for
-    // people's scripts and for the end-to-end tests.
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Link rel="icon" href="/favicon.svg" />
@@ -113,6 +105,19 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Marks `<html data-hydrated="true">` once the page it is part of is interactive, for people's
+/// scripts and for the end-to-end tests. It sits in the page, not in `<App/>`: a page's code may
+/// still be on its way when the shell has hydrated (the router hydrates a lazy route once its
+/// chunk is there), and an effect runs only after the view it belongs to is built, in the browser.
+#[component]
+pub fn PageHydrated() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
 /// Pages are lazy routes, fetched by area: with `cargo leptos build --split` each area's pages
 /// are a chunk the browser fetches the first time one of them is shown, so the bundle a browser
 /// needs first is the shell, the header and the router, and someone reading the docs never
@@ -130,7 +135,7 @@ macro_rules! lazy_areas {
         #[lazy]
         fn $area(page: $pages) -> AnyView {
             match page {
-                $($pages::$page => view! { <$page /> }.into_any()),*
+                $($pages::$page => view! { <$page /> <PageHydrated /> }.into_any()),*
             }
         }
 
