@@ -141,13 +141,14 @@ async fn find_in(
     } else {
         String::new()
     };
-    let candidates = format!(
-        "(SELECT d.id, d.api_id, d.version_id, d.kind, d.title, d.link, d.body, d.terms
-          FROM {from} WHERE {query} {window_limit})"
-    );
+    // Only the ids are ordered: sorting thousands of matches whole copied every one's text into
+    // the sort (a third of the query's time on SQLite). The chosen ones are read once more.
+    let candidates = format!("(SELECT d.id FROM {from} WHERE {query} {window_limit})");
     let sql = format!(
         "SELECT a.slug AS api_slug, a.name AS api_name, d.kind, d.title, d.link, d.body
-         FROM {candidates} d JOIN apis a ON a.id = d.api_id
+         FROM {candidates} w
+         JOIN search_documents d ON d.id = w.id
+         JOIN apis a ON a.id = d.api_id
          WHERE {visible}
            AND (d.version_id IS NULL OR d.version_id = (
                 SELECT v.id FROM api_versions v WHERE v.api_id = d.api_id
