@@ -73,7 +73,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Header />
             <main class="page" id="main">
-                <Routes fallback=NotFound>
+                <Routes fallback=|| view! { <NotFound /> <PageHydrated /> }>
                     <Route path=path!("/") view={Lazy::<CatalogPageRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug") view={Lazy::<ApiPageRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/apis/:slug/guides/:guide") view={Lazy::<GuidePageViewRoute>::new()} ssr=SsrMode::Async />
@@ -106,9 +106,10 @@ pub fn App() -> impl IntoView {
 }
 
 /// Marks `<html data-hydrated="true">` once the page it is part of is interactive, for people's
-/// scripts and for the end-to-end tests. It sits in the page, not in `<App/>`: a page's code may
-/// still be on its way when the shell has hydrated (the router hydrates a lazy route once its
-/// chunk is there), and an effect runs only after the view it belongs to is built, in the browser.
+/// scripts and for the end-to-end tests; every page has one (each lazy area's pages below, and
+/// the not-found fallback above). It sits in the page, not in `<App/>`: a page's code may still
+/// be on its way when the shell has hydrated (the router hydrates a lazy route once its chunk is
+/// there), and an effect runs only after the view it belongs to is built, in the browser.
 #[component]
 pub fn PageHydrated() -> impl IntoView {
     Effect::new(|_| {

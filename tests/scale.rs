@@ -115,7 +115,9 @@ async fn seed_scale_writes_a_consistent_company_whose_keys_verify() {
                 &db,
                 &format!(
                     "SELECT COUNT(*) {generated} AND state = 'pending' AND expires_at <= {}",
-                    NOW + 2 * 86_400
+                    NOW + i64::from(
+                        gatehouse::domain::access::AccessLimits::default().reminder_days_before
+                    ) * 86_400
                 )
             )
             .await,

@@ -201,6 +201,19 @@ test("a page is marked hydrated only once its own code has arrived and run, not 
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
 
+test("an address nothing lives at answers 404 with a page that is marked hydrated and works", async ({ page }) => {
+  await signInAs(page, "Sam Taylor");
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByRole("link", { name: "Back to the catalog" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("api-card").first()).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
 test("every page names its area's code for the browser to preload, under the page's own nonce", async ({ page }) => {
   await signInAs(page, "Sam Taylor");
   // Rendered anew each time (a hard reload), a dozen times a page: the preloads were once left

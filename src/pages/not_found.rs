@@ -16,6 +16,5 @@ pub fn NotFound() -> impl IntoView {
             <p>"Nothing lives at this address."</p>
             <a class="button" href="/">"Back to the catalog"</a>
         </div>
-        <crate::app::PageHydrated />
     }
 }

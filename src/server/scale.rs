@@ -492,6 +492,10 @@ pub async fn seed_scale(
     // Access requests: 70% approved (with a grant), 10% pending, 10% rejected, 10% expired.
     // (grant id, person id, index in api_rows, environment name)
     let mut grants: Vec<(i64, i64, usize, &'static str)> = Vec::new();
+    // Requests expire and are reminded as the default access limits say.
+    let limits = crate::domain::access::AccessLimits::default();
+    let expiry_days = i64::from(limits.request_expiry_days);
+    let pending_days = expiry_days - i64::from(limits.reminder_days_before) - 1;
     for chunk_start in (0..scale.requests).step_by(500) {
         let mut tx = pool.begin().await?;
         let range = chunk_start..(chunk_start + 500).min(scale.requests);
@@ -526,12 +530,12 @@ pub async fn seed_scale(
                         vec![scopes[0]]
                     },
                     state,
-                    // Pending ones are the last 11 days' (they expire after 14, approvers are
-                    // reminded 2 days before): a company's job passes keep up with their
-                    // requests, so the data starts with none overdue and no reminder owed, not
-                    // with a backlog the first passes after start-up would work through.
+                    // Pending ones are younger than their reminder (the default limits): a
+                    // company's job passes keep up with their requests, so the data starts with
+                    // none overdue and no reminder owed, not with a backlog the first passes
+                    // after start-up would work through.
                     created: if state == "pending" {
-                        now - ((r / 10) % 11 + 1) as i64 * DAY
+                        now - ((r / 10) as i64 % pending_days + 1) * DAY
                     } else {
                         now - ((r % 90) as i64 + 1) * DAY
                     },
@@ -561,7 +565,7 @@ pub async fn seed_scale(
                     p.state,
                     p.created,
                     p.created + DAY,
-                    p.created + 14 * DAY,
+                    p.created + expiry_days * DAY,
                 ));
             }
             sql.push_str(" RETURNING id");
