@@ -671,3 +671,143 @@ async fn concurrent_membership_patches_to_one_group_each_add_their_member() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_group_of_thousands_changes_by_the_people_a_patch_names() {
+    for db in seeded_stores().await {
+        let app = app(&db);
+        // 3,000 people, as a company-wide group holds.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+             INSERT INTO people (email, name, kind, created_at, updated_at)
+             SELECT 'bulk' || i || '@example.com', 'Bulk Person ' || i, 'employee', 1, 1 FROM n",
+        )
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+        let bulk: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM people WHERE email LIKE 'bulk%' ORDER BY id")
+                .fetch_all(db.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(bulk.len(), 3000, "{}", db.backend);
+        let value = |ids: &[i64]| -> Value {
+            ids.iter()
+                .map(|id| json!({ "value": id.to_string() }))
+                .collect()
+        };
+        let (status, group) = call(
+            &app,
+            Method::POST,
+            "/scim/v2/Groups",
+            Some(json!({ "displayName": "Everyone", "members": value(&bulk) })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{}", db.backend);
+        let id = group["id"].as_str().unwrap().to_owned();
+        let path = format!("/scim/v2/Groups/{id}");
+        let members = format!("SELECT COUNT(*) FROM team_members WHERE team_id = {id}");
+        assert_eq!(count(&db, &members).await, 3000, "{}", db.backend);
+        let last_change = || async {
+            let details: String = sqlx::query_scalar(
+                "SELECT details FROM audit_events WHERE action = 'team_changed' ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+            serde_json::from_str::<Value>(&details).unwrap()
+        };
+        assert_eq!(last_change().await["added"].as_array().unwrap().len(), 3000);
+
+        // Okta adds one person and removes another: the audit event names those two.
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let (status, body) = call(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    { "op": "add", "path": "members", "value": [{ "value": sam.to_string() }] },
+                    { "op": "remove", "path": format!("members[value eq \"{}\"]", bulk[10]) }
+                ]
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{}: {body}", db.backend);
+        let change = last_change().await;
+        assert_eq!(change["added"], json!([sam]), "{}", db.backend);
+        assert_eq!(change["removed"], json!([bulk[10]]), "{}", db.backend);
+        assert_eq!(count(&db, &members).await, 3000, "{}", db.backend);
+        let (_, group) = call(&app, Method::GET, &path, None).await;
+        let listed: std::collections::HashSet<&str> = group["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap())
+            .collect();
+        assert!(listed.contains(sam.to_string().as_str()));
+        assert!(!listed.contains(bulk[10].to_string().as_str()));
+
+        // A replacement naming one unknown person among thousands is refused whole, and says
+        // which one.
+        let audited = count(&db, "SELECT COUNT(*) FROM audit_events").await;
+        let mut replacement = value(&bulk[..2500]);
+        replacement
+            .as_array_mut()
+            .unwrap()
+            .insert(1200, json!({ "value": "987654321" }));
+        let (status, answer) = call(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "replace", "path": "members", "value": replacement }]
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}: {answer}", db.backend);
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap()
+                .contains("member 987654321 is not a known User"),
+            "{answer}"
+        );
+        assert_eq!(count(&db, &members).await, 3000, "{}", db.backend);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM audit_events").await,
+            audited
+        );
+        let still: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM team_members WHERE team_id = {id} AND person_id = $1"
+        ))
+        .bind(sam)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(still, 1, "{}", db.backend);
+
+        // Without it, the replacement takes: the one removed above is back, Sam and the last
+        // 500 leave.
+        replacement.as_array_mut().unwrap().remove(1200);
+        let (status, answer) = call(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "replace", "path": "members", "value": replacement }]
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{}: {answer}", db.backend);
+        assert_eq!(count(&db, &members).await, 2500, "{}", db.backend);
+        let change = last_change().await;
+        assert_eq!(change["added"], json!([bulk[10]]), "{}", db.backend);
+        let removed = change["removed"].as_array().unwrap();
+        assert_eq!(removed.len(), 501, "{}", db.backend);
+        assert!(removed.contains(&json!(sam)), "{}", db.backend);
+    }
+}

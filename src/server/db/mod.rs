@@ -197,6 +197,19 @@ pub fn values_rows(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> S
     sql
 }
 
+/// The parameters of an `IN (…)` list: `?, ?` on SQLite, `$1, $2` on PostgreSQL (see
+/// [`values_rows`] for why SQLite's are positional).
+pub fn in_list(conn: &sqlx::AnyConnection, n: usize) -> String {
+    if conn.backend_name() == "SQLite" {
+        vec!["?"; n].join(", ")
+    } else {
+        (1..=n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub fn like_contains(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

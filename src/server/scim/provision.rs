@@ -7,6 +7,7 @@ use crate::server::db::identity::{self as idb, NewPerson};
 use crate::server::db::{self, Store};
 use crate::server::services::audit::{self, Action, Event, Who};
 use sqlx::{AnyConnection, Row};
+use std::collections::HashSet;
 
 /// Proof that the caller presented the provisioning token. Only the token check makes one.
 pub struct Provisioner(pub(super) ());
@@ -376,59 +377,125 @@ fn slugify(name: &str) -> String {
     if slug.is_empty() { "team".into() } else { slug }
 }
 
-async fn member_ids(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<i64>, ProvisionError> {
+/// People per statement when checking or changing a group's members: 1,500 parameters at most,
+/// well under SQLite's limit (32,766) and PostgreSQL's (65,535).
+const MEMBERS_PER_STATEMENT: usize = 500;
+
+/// The ids `ids` names, each once and in their order. Each must be a User; those in `known` (the
+/// team's members now, who exist: a person's memberships go with them) are not asked about
+/// again, so a PATCH adding one person to a group of thousands looks up that one person. The
+/// others are looked up a few hundred to a statement.
+async fn member_ids(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    known: &HashSet<i64>,
+) -> Result<Vec<i64>, ProvisionError> {
     let mut out = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::with_capacity(ids.len());
     for raw in ids {
         let id: i64 = raw
             .parse()
             .map_err(|_| ProvisionError::Invalid(format!("member '{raw:.40}' is not a User id")))?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
-            return Err(ProvisionError::Invalid(format!(
-                "member {id} is not a known User"
-            )));
-        }
-        if !out.contains(&id) {
+        if seen.insert(id) {
             out.push(id);
         }
+    }
+    let asked: Vec<i64> = out
+        .iter()
+        .copied()
+        .filter(|id| !known.contains(id))
+        .collect();
+    let mut found = HashSet::with_capacity(asked.len());
+    for batch in asked.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id FROM people WHERE id IN ({})",
+            db::in_list(conn, batch.len())
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for id in batch {
+            query = query.bind(*id);
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    if let Some(missing) = asked.iter().find(|id| !found.contains(id)) {
+        return Err(ProvisionError::Invalid(format!(
+            "member {missing} is not a known User"
+        )));
     }
     Ok(out)
 }
 
-/// Makes the team's members exactly `members`: new ones join as members, owners who stay keep
-/// their ownership (a Gatehouse role the provider does not know of), the rest leave.
+/// The team's members now, by id.
+async fn current_members(conn: &mut AnyConnection, team_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT person_id FROM team_members WHERE team_id = $1 ORDER BY person_id")
+        .bind(team_id)
+        .fetch_all(&mut *conn)
+        .await
+}
+
+/// Who joined a team and who left it in one change, for its audit event: a change to a large
+/// group records the people it concerns, not the whole list again.
+#[derive(Default)]
+struct MembersChanged {
+    added: Vec<i64>,
+    removed: Vec<i64>,
+}
+
+/// Makes the team's members exactly `members`, given `current` (its members now): new ones join
+/// as members, owners who stay keep their ownership (a Gatehouse role the provider does not
+/// know of), the rest leave. A few hundred people to a statement.
 async fn sync_members(
     conn: &mut AnyConnection,
     team_id: i64,
+    current: &[i64],
     members: &[i64],
     now: i64,
-) -> Result<(), sqlx::Error> {
-    let current: Vec<i64> =
-        sqlx::query_scalar("SELECT person_id FROM team_members WHERE team_id = $1")
-            .bind(team_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    for gone in current.iter().filter(|id| !members.contains(id)) {
-        sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND person_id = $2")
-            .bind(team_id)
-            .bind(gone)
-            .execute(&mut *conn)
-            .await?;
+) -> Result<MembersChanged, sqlx::Error> {
+    let wanted: HashSet<i64> = members.iter().copied().collect();
+    let had: HashSet<i64> = current.iter().copied().collect();
+    let changed = MembersChanged {
+        added: members
+            .iter()
+            .copied()
+            .filter(|id| !had.contains(id))
+            .collect(),
+        removed: current
+            .iter()
+            .copied()
+            .filter(|id| !wanted.contains(id))
+            .collect(),
+    };
+    for batch in changed.removed.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = if conn.backend_name() == "SQLite" {
+            format!(
+                "DELETE FROM team_members WHERE team_id = ? AND person_id IN ({})",
+                db::in_list(conn, batch.len())
+            )
+        } else {
+            let list: Vec<String> = (2..batch.len() + 2).map(|i| format!("${i}")).collect();
+            format!(
+                "DELETE FROM team_members WHERE team_id = $1 AND person_id IN ({})",
+                list.join(", ")
+            )
+        };
+        let mut query = sqlx::query(&sql).bind(team_id);
+        for id in batch {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
     }
-    for new in members.iter().filter(|id| !current.contains(id)) {
-        sqlx::query(
-            "INSERT INTO team_members (team_id, person_id, role, added_at) VALUES ($1, $2, 'member', $3)",
-        )
-        .bind(team_id)
-        .bind(new)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    for batch in changed.added.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO team_members (team_id, person_id, role, added_at) VALUES {}",
+            db::values_rows(conn, batch.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for id in batch {
+            query = query.bind(team_id).bind(*id).bind("member").bind(now);
+        }
+        query.execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(changed)
 }
 
 pub async fn create_group(
@@ -448,7 +515,12 @@ pub async fn create_group(
             input.display_name
         )));
     }
-    let members = member_ids(&mut tx, input.members.as_deref().unwrap_or_default()).await?;
+    let members = member_ids(
+        &mut tx,
+        input.members.as_deref().unwrap_or_default(),
+        &HashSet::new(),
+    )
+    .await?;
     let base = slugify(&input.display_name);
     let mut slug = base.clone();
     let mut n = 2;
@@ -470,7 +542,7 @@ pub async fn create_group(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    sync_members(&mut tx, id, &members, now).await?;
+    let changed = sync_members(&mut tx, id, &[], &members, now).await?;
     audit::record(
         &mut tx,
         &Event {
@@ -478,7 +550,7 @@ pub async fn create_group(
             action: Action::TeamChanged,
             target_kind: "team",
             target_id: id.to_string(),
-            details: serde_json::json!({ "created": input.display_name, "members": members, "source": "scim" }),
+            details: serde_json::json!({ "created": input.display_name, "added": changed.added, "source": "scim" }),
             ip: None,
         },
         now,
@@ -530,13 +602,9 @@ pub async fn patch_group<E: From<ProvisionError>>(
         .await
         .map_err(ProvisionError::from)?
         .ok_or_else(|| ProvisionError::NotFound(format!("Group {id} not found")))?;
-    let members: Vec<i64> = sqlx::query_scalar(
-        "SELECT person_id FROM team_members WHERE team_id = $1 ORDER BY person_id",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ProvisionError::from)?;
+    let members = current_members(&mut tx, id)
+        .await
+        .map_err(ProvisionError::from)?;
     let (input, members) = patch(GroupInput {
         display_name: current.name,
         external_id: current.external_id,
@@ -573,13 +641,14 @@ async fn write_group(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let members = match members {
+    let changed = match members {
         Some(ids) => {
-            let ids = member_ids(tx, ids).await?;
-            sync_members(tx, id, &ids, now).await?;
-            Some(ids)
+            let current = current_members(tx, id).await?;
+            let known: HashSet<i64> = current.iter().copied().collect();
+            let ids = member_ids(tx, ids, &known).await?;
+            sync_members(tx, id, &current, &ids, now).await?
         }
-        None => None,
+        None => MembersChanged::default(),
     };
     audit::record(
         tx,
@@ -588,7 +657,12 @@ async fn write_group(
             action: Action::TeamChanged,
             target_kind: "team",
             target_id: id.to_string(),
-            details: serde_json::json!({ "name": input.display_name, "members": members, "source": "scim" }),
+            details: serde_json::json!({
+                "name": input.display_name,
+                "added": changed.added,
+                "removed": changed.removed,
+                "source": "scim",
+            }),
             ip: None,
         },
         now,

@@ -5,6 +5,7 @@
 
 use crate::domain::org::parse_email;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -490,6 +491,16 @@ pub fn parse_group(doc: &Value) -> Result<GroupInput, ScimProblem> {
     })
 }
 
+/// Adds `ids` to `members`, each once (a group can hold thousands).
+fn add_members(members: &mut Vec<String>, ids: Vec<String>) {
+    let mut present: HashSet<String> = members.iter().cloned().collect();
+    for id in ids {
+        if present.insert(id.clone()) {
+            members.push(id);
+        }
+    }
+}
+
 /// A group PATCH applied to the current state: display name, external id and member ids.
 pub fn patch_group(
     current: GroupInput,
@@ -515,13 +526,7 @@ pub fn patch_group(
                         }
                         "externalid" => group.external_id = text(Some(v), "externalId")?,
                         "members" if kind == "replace" => members = member_ids(v)?,
-                        "members" => {
-                            for id in member_ids(v)? {
-                                if !members.contains(&id) {
-                                    members.push(id);
-                                }
-                            }
-                        }
+                        "members" => add_members(&mut members, member_ids(v)?),
                         "id" | "schemas" | "meta" => {}
                         _ => {
                             return Err(problem("invalidPath", format!("unknown attribute '{k}'")));
@@ -533,7 +538,7 @@ pub fn patch_group(
                 if value.is_null() {
                     members.clear();
                 } else {
-                    let gone = member_ids(&value)?;
+                    let gone: HashSet<String> = member_ids(&value)?.into_iter().collect();
                     members.retain(|m| !gone.contains(m));
                 }
             }
@@ -544,13 +549,7 @@ pub fn patch_group(
                 })?;
                 members.retain(|m| *m != id);
             }
-            ("add", Some("members")) => {
-                for id in member_ids(&value)? {
-                    if !members.contains(&id) {
-                        members.push(id);
-                    }
-                }
-            }
+            ("add", Some("members")) => add_members(&mut members, member_ids(&value)?),
             ("replace", Some("members")) => members = member_ids(&value)?,
             (_, Some("displayname")) => {
                 group.display_name = text(Some(&value), "displayName")?
