@@ -10,7 +10,7 @@ use gatehouse::server::db::Store;
 use gatehouse::server::secrets::Secrets;
 use gatehouse::server::state::{AppState, Clock};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// 2026-11-28T12:00:00Z, so tests do not depend on the wall clock.
 pub const NOW: i64 = 1_795_867_200;
@@ -81,17 +81,44 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", gatehouse::server::secrets::random_hex(6))
 }
 
-pub fn temp_dir() -> PathBuf {
+fn fresh_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(unique("gatehouse-test"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A directory of a test's own, removed when the test is done with it (runs left one behind
+/// per test that asked for one).
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn temp_dir() -> TempDir {
+    TempDir(fresh_dir())
 }
 
 /// A fresh, migrated SQLite file; and a fresh PostgreSQL database as well when
 /// `TEST_DATABASE_URL` names a server, so the same test runs on both backends.
 pub async fn stores() -> Vec<TestStore> {
     let mut out = Vec::new();
-    let dir = temp_dir();
+    let dir = fresh_dir();
     let sqlite = Store::connect(&DatabaseUrl::Sqlite(dir.join("test.db")), 4)
         .await
         .expect("open SQLite");
