@@ -163,3 +163,50 @@ async fn only_admins_may_import_the_org_file() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imports_sent_side_by_side_each_apply_against_what_the_one_before_wrote() {
+    for db in seeded_stores().await {
+        let alex = actor(&db.store, "alex.rivera@example.com").await;
+        let before = count(&db.store, "SELECT COUNT(*) FROM people").await;
+        // Two admins (or one clicking twice) import the same file at once: both must succeed,
+        // the second finding the first's people there, not failing on them or adding them twice.
+        let mut imports = tokio::task::JoinSet::new();
+        for at in 0..4 {
+            let (store, alex) = (db.store.clone(), alex.clone());
+            imports.spawn(async move {
+                let cap = authz::manage_org(&alex).unwrap();
+                org::import(&store, &alex, &cap, OrgFormat::Csv, FILE, NOW + at).await
+            });
+        }
+        let mut reports = Vec::new();
+        while let Some(done) = imports.join_next().await {
+            reports.push(
+                done.unwrap()
+                    .unwrap_or_else(|e| panic!("{}: {e}", db.backend)),
+            );
+        }
+        assert_eq!(
+            reports.iter().map(|r| r.created).sum::<usize>(),
+            2,
+            "{}: {reports:?}",
+            db.backend
+        );
+        assert_eq!(
+            count(&db.store, "SELECT COUNT(*) FROM people").await,
+            before + 2,
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            count(
+                &db.store,
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'org_imported'"
+            )
+            .await,
+            4,
+            "{}",
+            db.backend
+        );
+    }
+}

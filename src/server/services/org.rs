@@ -27,17 +27,19 @@ pub async fn import(
     text: &str,
     now: i64,
 ) -> Result<OrgImportReport, ServiceError> {
-    let pool = store.pool();
-    // Everything the plan needs is read before the transaction, whose statements are then all
-    // writes (SQLite takes its write lock at the first one). A concurrent change in between
-    // makes a write fail and the whole import roll back; nothing is half-applied.
+    // The organisation is read inside the write transaction, after the audit chain's head is
+    // claimed, which every audited change takes first: nothing can change between the read and
+    // the writes planned from it. Imports sent side by side each apply against what the one
+    // before wrote; read before the transaction, the later ones failed on the people the first
+    // had just added.
+    let mut tx = audit::write_tx(store).await?;
     let mut known: HashMap<String, Known> = HashMap::new();
     let mut manager_emails: HashMap<String, Option<String>> = HashMap::new();
     for r in sqlx::query(
         "SELECT p.id, p.email, p.name, p.manager_id, m.email AS manager_email
          FROM people p LEFT JOIN people m ON m.id = p.manager_id",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     {
         let email: String = r.try_get("email")?;
@@ -52,7 +54,7 @@ pub async fn import(
         );
     }
     let teams: HashMap<String, i64> = sqlx::query("SELECT slug, id FROM teams")
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .map(|r| Ok((r.try_get("slug")?, r.try_get("id")?)))
@@ -60,7 +62,7 @@ pub async fn import(
     let team_slugs: HashSet<String> = teams.keys().cloned().collect();
     let roles: HashMap<(i64, i64), bool> =
         sqlx::query("SELECT team_id, person_id, role FROM team_members")
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .map(|r| {
@@ -90,7 +92,6 @@ pub async fn import(
     let mut report = OrgImportReport::default();
     let mut changed: HashSet<i64> = HashSet::new();
     let mut ids: HashMap<String, i64> = known.iter().map(|(e, k)| (e.clone(), k.id)).collect();
-    let mut tx = pool.begin().await?;
     for r in &rows {
         match known.get(&r.email) {
             None => {
