@@ -899,3 +899,33 @@ async fn pages_answer_while_another_router_is_built() {
     }
     building.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_panic_while_answering_is_a_500_that_says_so_and_the_next_request_is_answered() {
+    let app = Router::new()
+        .route(
+            "/defect",
+            axum::routing::get(|| async {
+                let empty: Vec<u8> = Vec::new();
+                empty[3].to_string()
+            }),
+        )
+        .route("/fine", axum::routing::get(|| async { "fine" }))
+        .layer(gatehouse::server::http::panic_guard());
+    let reply = send(&app, get("/defect", None)).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        reply
+            .body
+            .contains("Gatehouse failed while answering this request"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.headers[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    let reply = send(&app, get("/fine", None)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "fine");
+}

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages(&state))
         .nest("/pkg", bundle(&state.leptos_options.site_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(panic_guard())
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(
             PublicOrigin(state.config.public_origin().map(Arc::from)),
@@ -43,6 +44,37 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What a panic while answering becomes. The layer sits inside the others, so the answer still
+/// carries the security headers and is traced.
+pub type PanicGuard =
+    tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response>;
+
+/// A panic while answering a request (a defect) is logged with its message and answered with a
+/// 500 that says so, instead of a connection dropped without an answer. Other requests were
+/// never affected: each connection is a task of its own.
+pub fn panic_guard() -> PanicGuard {
+    tower_http::catch_panic::CatchPanicLayer::custom(answer_panic as fn(_) -> _)
+}
+
+fn answer_panic(payload: Box<dyn std::any::Any + Send>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(
+        panic = message,
+        "answering a request panicked; it got a 500"
+    );
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Gatehouse failed while answering this request; the failure is logged. Try again, and \
+         if it keeps failing, tell the portal's operators.\n",
+    )
+        .into_response()
 }
 
 /// The pages and server functions, docs pages through the page cache (only these routes pay
