@@ -1113,7 +1113,7 @@ async fn load_routes(store: &Store, api_id: i64) -> Result<Routes, sqlx::Error> 
     };
     let doc: serde_json::Value = match serde_json::from_str(&text) {
         Ok(doc) => doc,
-        Err(_) => serde_norway::from_str(&text).unwrap_or_default(),
+        Err(_) => crate::server::render::yaml::parse(&text).unwrap_or_default(),
     };
     Ok(Routes::from_spec(&doc))
 }

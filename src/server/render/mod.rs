@@ -5,6 +5,7 @@ pub mod diff;
 pub mod highlight;
 pub mod markdown;
 pub mod openapi;
+pub mod yaml;
 
 /// Bumped whenever the output changes, so stored documents can be re-rendered.
 pub const RENDERER_VERSION: i64 = 1;

@@ -127,17 +127,8 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<(Value, Flavor), SpecProb
             )
         })?
     } else {
-        // The YAML parser refuses deep nesting and alias bombs itself; a panic inside it must
-        // still not take the publisher down.
-        let parsed = std::panic::catch_unwind(|| serde_norway::from_str::<Value>(trimmed))
-            .map_err(|_| problem("", "the YAML could not be read"))?;
-        parsed.map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!("line {}, column {}", l.line(), l.column()))
-                .unwrap_or_default();
-            problem(at, format!("invalid YAML: {e}"))
-        })?
+        super::yaml::parse(trimmed)
+            .map_err(|e| problem(e.location(), format!("invalid YAML: {e}")))?
     };
     let flavor = match (
         value.get("openapi").and_then(Value::as_str),

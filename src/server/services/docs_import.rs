@@ -343,11 +343,11 @@ async fn check(
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| (None, vec![format!("{MANIFEST}: not valid UTF-8")]))?;
-    let manifest: Manifest = serde_norway::from_str(&text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
-            .unwrap_or_default();
+    let manifest: Manifest = crate::server::render::yaml::parse(&text).map_err(|e| {
+        let at = match e.location() {
+            at if at.is_empty() => at,
+            at => format!(" ({at})"),
+        };
         (None, vec![format!("{MANIFEST}{at}: {e}")])
     })?;
     let slug = Some(manifest.slug.clone());

@@ -119,7 +119,7 @@ fn front_matter(source: &str) -> Result<(FrontMatter, &str), String> {
         .trim_start_matches('\n')
         .trim_start_matches("---")
         .trim_start_matches(['\r', '\n']);
-    let matter: serde_json::Value = serde_norway::from_str(yaml)
+    let matter: serde_json::Value = crate::server::render::yaml::parse(yaml)
         .map_err(|e| format!("the front matter is not valid YAML: {e}"))?;
     if matter.is_null() {
         return Ok((FrontMatter::default(), body));
