@@ -131,8 +131,9 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 }
 
 /// The process is up. Also answers POST, so a benchmark can send it the very request it sends
-/// the verify endpoint (the bare baseline of `bench/run`).
-async fn healthz() -> &'static str {
+/// the verify endpoint (the bare baseline of `bench/run`). It reads the body, as any endpoint
+/// taking that request must.
+async fn healthz(_body: axum::body::Bytes) -> &'static str {
     "ok"
 }
 
