@@ -49,6 +49,15 @@ async fn call(
     (reply.status, parse(&reply))
 }
 
+/// A PATCH of `path` with these operations, as the providers send it.
+async fn patch(app: &Router, path: &str, operations: Value) -> (StatusCode, Value) {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations
+    });
+    call(app, Method::PATCH, path, Some(body)).await
+}
+
 fn parse(reply: &Reply) -> Value {
     if reply.body.is_empty() {
         Value::Null
@@ -721,17 +730,13 @@ async fn a_group_of_thousands_changes_by_the_people_a_patch_names() {
 
         // Okta adds one person and removes another: the audit event names those two.
         let sam = person_id(&db.store, "sam.taylor@example.com").await;
-        let (status, body) = call(
+        let (status, body) = patch(
             &app,
-            Method::PATCH,
             &path,
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [
-                    { "op": "add", "path": "members", "value": [{ "value": sam.to_string() }] },
-                    { "op": "remove", "path": format!("members[value eq \"{}\"]", bulk[10]) }
-                ]
-            })),
+            json!([
+                { "op": "add", "path": "members", "value": [{ "value": sam.to_string() }] },
+                { "op": "remove", "path": format!("members[value eq \"{}\"]", bulk[10]) }
+            ]),
         )
         .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{}: {body}", db.backend);
@@ -752,21 +757,19 @@ async fn a_group_of_thousands_changes_by_the_people_a_patch_names() {
         // A replacement naming one unknown person among thousands is refused whole, and says
         // which one.
         let audited = count(&db, "SELECT COUNT(*) FROM audit_events").await;
+        let replace_members = |members: &Value| {
+            patch(
+                &app,
+                &path,
+                json!([{ "op": "replace", "path": "members", "value": members }]),
+            )
+        };
         let mut replacement = value(&bulk[..2500]);
         replacement
             .as_array_mut()
             .unwrap()
             .insert(1200, json!({ "value": "987654321" }));
-        let (status, answer) = call(
-            &app,
-            Method::PATCH,
-            &path,
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{ "op": "replace", "path": "members", "value": replacement }]
-            })),
-        )
-        .await;
+        let (status, answer) = replace_members(&replacement).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{}: {answer}", db.backend);
         assert!(
             answer["detail"]
@@ -792,16 +795,7 @@ async fn a_group_of_thousands_changes_by_the_people_a_patch_names() {
         // Without it, the replacement takes: the one removed above is back, Sam and the last
         // 500 leave.
         replacement.as_array_mut().unwrap().remove(1200);
-        let (status, answer) = call(
-            &app,
-            Method::PATCH,
-            &path,
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{ "op": "replace", "path": "members", "value": replacement }]
-            })),
-        )
-        .await;
+        let (status, answer) = replace_members(&replacement).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{}: {answer}", db.backend);
         assert_eq!(count(&db, &members).await, 2500, "{}", db.backend);
         let change = last_change().await;
