@@ -197,13 +197,13 @@ pub fn values_rows(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> S
     sql
 }
 
-/// The parameters of an `IN (…)` list: `?, ?` on SQLite, `$1, $2` on PostgreSQL (see
-/// [`values_rows`] for why SQLite's are positional).
-pub fn in_list(conn: &sqlx::AnyConnection, n: usize) -> String {
+/// `n` parameters for a statement, the first of them its `first`th: `?, ?` on SQLite, `$3, $4`
+/// on PostgreSQL (see [`values_rows`] for why SQLite's are positional).
+pub fn params(conn: &sqlx::AnyConnection, first: usize, n: usize) -> String {
     if conn.backend_name() == "SQLite" {
         vec!["?"; n].join(", ")
     } else {
-        (1..=n)
+        (first..first + n)
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ")

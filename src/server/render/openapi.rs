@@ -127,8 +127,12 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<(Value, Flavor), SpecProb
             )
         })?
     } else {
-        super::yaml::parse(trimmed)
-            .map_err(|e| problem(e.location(), format!("invalid YAML: {e}")))?
+        super::yaml::parse(trimmed).map_err(|e| {
+            problem(
+                e.location().unwrap_or_default(),
+                format!("invalid YAML: {e}"),
+            )
+        })?
     };
     let flavor = match (
         value.get("openapi").and_then(Value::as_str),

@@ -14,11 +14,10 @@ pub struct YamlError {
 }
 
 impl YamlError {
-    /// `line L, column C`, or nothing when the parser did not say.
-    pub fn location(&self) -> String {
+    /// `line L, column C`, when the parser said.
+    pub fn location(&self) -> Option<String> {
         self.at
             .map(|(line, column)| format!("line {line}, column {column}"))
-            .unwrap_or_default()
     }
 }
 
@@ -53,7 +52,7 @@ mod tests {
         let value: serde_json::Value = parse("title: Orders\norder: 2\n").unwrap();
         assert_eq!(value["order"], 2);
         let err = parse::<serde_json::Value>("title: Orders\nlist: [1, 2\n").unwrap_err();
-        assert!(err.location().starts_with("line "), "{err:?}");
+        assert!(err.location().unwrap().starts_with("line "), "{err:?}");
         assert!(!err.message.is_empty());
     }
 
@@ -71,6 +70,6 @@ mod tests {
     fn a_panic_inside_the_parser_is_an_error() {
         let err = parse::<Defect>("title: x\n").unwrap_err();
         assert_eq!(err.message, "the YAML could not be read");
-        assert_eq!(err.location(), "");
+        assert_eq!(err.location(), None);
     }
 }

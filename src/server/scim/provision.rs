@@ -409,7 +409,7 @@ async fn member_ids(
     for batch in asked.chunks(MEMBERS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id FROM people WHERE id IN ({})",
-            db::in_list(conn, batch.len())
+            db::params(conn, 1, batch.len())
         );
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
         for id in batch {
@@ -466,18 +466,11 @@ async fn sync_members(
             .collect(),
     };
     for batch in changed.removed.chunks(MEMBERS_PER_STATEMENT) {
-        let sql = if conn.backend_name() == "SQLite" {
-            format!(
-                "DELETE FROM team_members WHERE team_id = ? AND person_id IN ({})",
-                db::in_list(conn, batch.len())
-            )
-        } else {
-            let list: Vec<String> = (2..batch.len() + 2).map(|i| format!("${i}")).collect();
-            format!(
-                "DELETE FROM team_members WHERE team_id = $1 AND person_id IN ({})",
-                list.join(", ")
-            )
-        };
+        let sql = format!(
+            "DELETE FROM team_members WHERE team_id = {} AND person_id IN ({})",
+            db::params(conn, 1, 1),
+            db::params(conn, 2, batch.len())
+        );
         let mut query = sqlx::query(&sql).bind(team_id);
         for id in batch {
             query = query.bind(*id);
@@ -577,6 +570,10 @@ pub async fn replace_group(
     if exists.is_none() {
         return Err(ProvisionError::NotFound(format!("Group {id} not found")));
     }
+    let members = match members {
+        Some(ids) => Some((ids, current_members(&mut tx, id).await?)),
+        None => None,
+    };
     write_group(&mut tx, id, input, members, now).await?;
     tx.commit().await?;
     Ok(())
@@ -605,12 +602,12 @@ pub async fn patch_group<E: From<ProvisionError>>(
     let members = current_members(&mut tx, id)
         .await
         .map_err(ProvisionError::from)?;
-    let (input, members) = patch(GroupInput {
+    let (input, wanted) = patch(GroupInput {
         display_name: current.name,
         external_id: current.external_id,
         members: Some(members.iter().map(i64::to_string).collect()),
     })?;
-    write_group(&mut tx, id, &input, Some(&members), now).await?;
+    write_group(&mut tx, id, &input, Some((&wanted, members)), now).await?;
     tx.commit().await.map_err(ProvisionError::from)?;
     Ok(())
 }
@@ -620,7 +617,7 @@ async fn write_group(
     tx: &mut AnyConnection,
     id: i64,
     input: &GroupInput,
-    members: Option<&[String]>,
+    members: Option<(&[String], Vec<i64>)>,
     now: i64,
 ) -> Result<(), ProvisionError> {
     let clash: Option<i64> =
@@ -642,8 +639,7 @@ async fn write_group(
         .execute(&mut *tx)
         .await?;
     let changed = match members {
-        Some(ids) => {
-            let current = current_members(tx, id).await?;
+        Some((ids, current)) => {
             let known: HashSet<i64> = current.iter().copied().collect();
             let ids = member_ids(tx, ids, &known).await?;
             sync_members(tx, id, &current, &ids, now).await?

@@ -344,10 +344,10 @@ async fn check(
     let text = String::from_utf8(bytes)
         .map_err(|_| (None, vec![format!("{MANIFEST}: not valid UTF-8")]))?;
     let manifest: Manifest = crate::server::render::yaml::parse(&text).map_err(|e| {
-        let at = match e.location() {
-            at if at.is_empty() => at,
-            at => format!(" ({at})"),
-        };
+        let at = e
+            .location()
+            .map(|at| format!(" ({at})"))
+            .unwrap_or_default();
         (None, vec![format!("{MANIFEST}{at}: {e}")])
     })?;
     let slug = Some(manifest.slug.clone());
