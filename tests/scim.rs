@@ -578,6 +578,116 @@ async fn groups_become_teams_and_membership_follows_the_provider() {
     }
 }
 
+#[tokio::test]
+async fn reads_return_the_attributes_asked_for() {
+    for db in seeded_stores().await {
+        let app = app(&db);
+        let sam = person_id(&db.store, "sam.taylor@example.com").await;
+        let (status, group) = call(
+            &app,
+            Method::POST,
+            "/scim/v2/Groups",
+            Some(json!({
+                "displayName": "Observability",
+                "externalId": "grp-obs",
+                "members": [{ "value": sam.to_string() }]
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{group}");
+        let id = group["id"].as_str().unwrap().to_owned();
+        let names = |doc: &Value| -> Vec<String> {
+            let mut k: Vec<String> = doc.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+
+        // Entra ID's reads of a group: found by name, members left out.
+        let (status, list) = call(
+            &app,
+            Method::GET,
+            "/scim/v2/Groups?excludedAttributes=members&filter=displayName%20eq%20%22Observability%22",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(list["totalResults"], 1);
+        assert_eq!(
+            names(&list["Resources"][0]),
+            ["displayName", "externalId", "id", "meta", "schemas"],
+            "{}",
+            db.backend
+        );
+        let path = format!("/scim/v2/Groups/{id}");
+        let (_, one) = call(
+            &app,
+            Method::GET,
+            &format!("{path}?excludedAttributes=members"),
+            None,
+        )
+        .await;
+        assert_eq!(one, list["Resources"][0]);
+        // Without the parameter, the members are there.
+        let (_, whole) = call(&app, Method::GET, &path, None).await;
+        assert_eq!(whole["members"][0]["value"], sam.to_string());
+        assert_eq!(whole["displayName"], "Observability");
+
+        // `attributes` narrows to those named (any case, qualified or not, sub-attributes too).
+        let (_, narrow) = call(
+            &app,
+            Method::GET,
+            &format!(
+                "{path}?attributes=urn:ietf:params:scim:schemas:core:2.0:Group:DISPLAYNAME,members.value"
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(
+            narrow,
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "id": id,
+                "displayName": "Observability",
+                "members": [{ "value": sam.to_string() }],
+            })
+        );
+
+        // Users: the same parameters, in a list and for one.
+        let (_, users) = call(
+            &app,
+            Method::GET,
+            "/scim/v2/Users?attributes=userName,active&filter=userName%20eq%20%22sam.taylor@example.com%22",
+            None,
+        )
+        .await;
+        assert_eq!(
+            users["Resources"][0],
+            json!({ "id": sam.to_string(), "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE
+            ], "userName": "sam.taylor@example.com", "active": true })
+        );
+        let (_, user) = call(
+            &app,
+            Method::GET,
+            &format!("/scim/v2/Users/{sam}?excludedAttributes=groups,{ENTERPRISE}:manager"),
+            None,
+        )
+        .await;
+        assert!(user.get("groups").is_none(), "{user}");
+        assert!(user[ENTERPRISE].get("manager").is_none(), "{user}");
+        assert!(user["userName"].is_string() && user["meta"].is_object());
+        let (_, user) = call(&app, Method::GET, &format!("/scim/v2/Users/{sam}"), None).await;
+        let teams: Vec<&str> = user["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|g| g["display"].as_str())
+            .collect();
+        assert!(teams.contains(&"Observability"), "{user}");
+        assert!(user[ENTERPRISE]["manager"]["value"].is_string(), "{user}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_to_one_user_each_keep_their_change() {
     for db in seeded_stores().await {

@@ -4,12 +4,14 @@
 //! configuration; bodies are `application/scim+json` or `application/json`, and every error is a
 //! SCIM error document.
 
+mod attributes;
 mod provision;
 pub mod resource;
 
 use super::secrets::{constant_time_eq, sha256_hex};
 use super::state::AppState;
 use crate::domain::time::format_rfc3339;
+use attributes::Projection;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -194,9 +196,36 @@ struct ListQuery {
     #[serde(rename = "startIndex")]
     start_index: Option<i64>,
     count: Option<i64>,
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+/// The query of a GET for one resource.
+#[derive(Deserialize)]
+struct GetQuery {
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+impl GetQuery {
+    fn projection(&self) -> Projection {
+        Projection::new(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )
+    }
 }
 
 impl ListQuery {
+    fn projection(&self) -> Projection {
+        Projection::new(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )
+    }
+
     fn page(&self) -> (i64, i64) {
         let start = self.start_index.unwrap_or(1).max(1);
         let count = self.count.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT);
@@ -228,13 +257,23 @@ fn meta(state: &AppState, kind: &str, id: i64, created: i64, modified: i64) -> V
 }
 
 async fn user_doc(state: &AppState, p: &Provisioner, user_id: i64) -> Result<Value, ScimError> {
-    user_doc_from(state, &provision::user(&state.store, p, user_id).await?).await
+    let user = provision::user(&state.store, p, user_id).await?;
+    user_doc_from(state, &user, &Projection::default()).await
 }
 
-async fn user_doc_from(state: &AppState, u: &provision::UserRow) -> Result<Value, ScimError> {
-    let groups = provision::groups_of(&state.store, u.id)
-        .await
-        .map_err(ProvisionError::from)?;
+/// A user's document with what `proj` asks for; their teams are read only if it asks for them.
+async fn user_doc_from(
+    state: &AppState,
+    u: &provision::UserRow,
+    proj: &Projection,
+) -> Result<Value, ScimError> {
+    let groups = if proj.wants("groups") {
+        provision::groups_of(&state.store, u.id)
+            .await
+            .map_err(ProvisionError::from)?
+    } else {
+        Vec::new()
+    };
     let mut doc = json!({
         "schemas": [USER_SCHEMA, resource::ENTERPRISE],
         "id": u.id.to_string(),
@@ -265,16 +304,13 @@ async fn user_doc_from(state: &AppState, u: &provision::UserRow) -> Result<Value
         ext.insert("manager".into(), json!({ "value": m.to_string() }));
     }
     doc[resource::ENTERPRISE] = Value::Object(ext);
+    proj.apply(&mut doc);
     Ok(doc)
 }
 
 /// The parts of a stored user that PATCH works on: the document minus read-only attributes.
-fn patchable(mut doc: Value) -> Value {
-    if let Some(obj) = doc.as_object_mut() {
-        obj.remove("groups");
-        obj.remove("meta");
-    }
-    doc
+fn patchable() -> Projection {
+    Projection::new(None, Some("groups,meta"))
 }
 
 async fn service_provider_config(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -339,9 +375,10 @@ async fn list_users(
     };
     let (start, count) = q.page();
     let (rows, total) = provision::users(&state.store, &p, &filter, start - 1, count).await?;
+    let proj = q.projection();
     let mut docs = Vec::with_capacity(rows.len());
-    for row in rows {
-        docs.push(user_doc(&state, &p, row.id).await?);
+    for row in &rows {
+        docs.push(user_doc_from(&state, row, &proj).await?);
     }
     Ok(list(docs, total, start))
 }
@@ -350,9 +387,11 @@ async fn get_user(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
+    Query(q): Query<GetQuery>,
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
-    let doc = user_doc(&state, &p, id(&raw, "User")?).await?;
+    let user = provision::user(&state.store, &p, id(&raw, "User")?).await?;
+    let doc = user_doc_from(&state, &user, &q.projection()).await?;
     Ok(scim_json(StatusCode::OK, doc))
 }
 
@@ -400,7 +439,7 @@ async fn read_modify_write(
 ) -> Result<(), ScimError> {
     for _ in 0..ATTEMPTS {
         let base = provision::user(&state.store, p, user_id).await?;
-        let input = change(patchable(user_doc_from(state, &base).await?))?;
+        let input = change(user_doc_from(state, &base, &patchable()).await?)?;
         match provision::replace_user(
             &state.store,
             p,
@@ -458,10 +497,24 @@ async fn delete_user(
 }
 
 async fn group_doc(state: &AppState, p: &Provisioner, group_id: i64) -> Result<Value, ScimError> {
-    let g = provision::group(&state.store, p, group_id).await?;
-    let members = provision::members(&state.store, g.id)
-        .await
-        .map_err(ProvisionError::from)?;
+    let group = provision::group(&state.store, p, group_id).await?;
+    group_doc_from(state, &group, &Projection::default()).await
+}
+
+/// A group's document with what `proj` asks for; its members are read only if it asks for them
+/// (Entra ID reads groups with `excludedAttributes=members`).
+async fn group_doc_from(
+    state: &AppState,
+    g: &provision::GroupRow,
+    proj: &Projection,
+) -> Result<Value, ScimError> {
+    let members = if proj.wants("members") {
+        provision::members(&state.store, g.id)
+            .await
+            .map_err(ProvisionError::from)?
+    } else {
+        Vec::new()
+    };
     let mut doc = json!({
         "schemas": [GROUP_SCHEMA],
         "id": g.id.to_string(),
@@ -473,9 +526,10 @@ async fn group_doc(state: &AppState, p: &Provisioner, group_id: i64) -> Result<V
         })).collect::<Vec<_>>(),
         "meta": meta(state, "Group", g.id, g.created_at, g.created_at),
     });
-    if let Some(x) = g.external_id {
+    if let Some(x) = &g.external_id {
         doc["externalId"] = json!(x);
     }
+    proj.apply(&mut doc);
     Ok(doc)
 }
 
@@ -498,9 +552,10 @@ async fn list_groups(
     let (start, count) = q.page();
     let (rows, total) =
         provision::groups(&state.store, &p, name.as_deref(), start - 1, count).await?;
+    let proj = q.projection();
     let mut docs = Vec::with_capacity(rows.len());
-    for row in rows {
-        docs.push(group_doc(&state, &p, row.id).await?);
+    for row in &rows {
+        docs.push(group_doc_from(&state, row, &proj).await?);
     }
     Ok(list(docs, total, start))
 }
@@ -509,11 +564,13 @@ async fn get_group(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
+    Query(q): Query<GetQuery>,
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
+    let group = provision::group(&state.store, &p, id(&raw, "Group")?).await?;
     Ok(scim_json(
         StatusCode::OK,
-        group_doc(&state, &p, id(&raw, "Group")?).await?,
+        group_doc_from(&state, &group, &q.projection()).await?,
     ))
 }
 
