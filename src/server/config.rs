@@ -775,14 +775,11 @@ fn check_data_dir(setting: &str, dir: &Path) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::temp_dir::TempDir;
     use std::collections::HashMap;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("gatehouse-config-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    fn temp_dir(name: &str) -> TempDir {
+        TempDir::new(&format!("config-{name}"))
     }
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {

@@ -25,4 +25,6 @@ pub mod seed;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod temp_dir;
 pub mod verify;

@@ -148,8 +148,7 @@ mod tests {
 
     #[test]
     fn a_generated_secret_is_owner_only_and_stable_across_loads() {
-        let dir = std::env::temp_dir().join(format!("gatehouse-secrets-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::server::temp_dir::TempDir::new("secrets");
         let path = dir.join("secrets").join("session.key");
         let first = load_or_generate(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
