@@ -9,6 +9,7 @@
 //! allows.
 
 use super::resource::{ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// An attribute path: a top-level attribute and, optionally, one of its sub-attributes. Both
@@ -52,8 +53,23 @@ impl AttrPath {
 /// Attributes returned however a request narrows them (RFC 7643 §2.4 `returned: always`).
 const ALWAYS: &[&str] = &["id", "schemas"];
 
-/// What one request asked to see.
-#[derive(Debug, Default, Clone)]
+/// The query parameters as sent.
+#[derive(Deserialize)]
+struct Params {
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+impl From<Params> for Projection {
+    fn from(p: Params) -> Projection {
+        Projection::new(p.attributes.as_deref(), p.excluded_attributes.as_deref())
+    }
+}
+
+/// What one request asked to see, read from its query (`Query<Projection>`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(from = "Params")]
 pub struct Projection {
     /// `attributes`: only these (and those always returned); `None` means the default set.
     only: Option<Vec<AttrPath>>,

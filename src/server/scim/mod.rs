@@ -196,36 +196,9 @@ struct ListQuery {
     #[serde(rename = "startIndex")]
     start_index: Option<i64>,
     count: Option<i64>,
-    attributes: Option<String>,
-    #[serde(rename = "excludedAttributes")]
-    excluded_attributes: Option<String>,
-}
-
-/// The query of a GET for one resource.
-#[derive(Deserialize)]
-struct GetQuery {
-    attributes: Option<String>,
-    #[serde(rename = "excludedAttributes")]
-    excluded_attributes: Option<String>,
-}
-
-impl GetQuery {
-    fn projection(&self) -> Projection {
-        Projection::new(
-            self.attributes.as_deref(),
-            self.excluded_attributes.as_deref(),
-        )
-    }
 }
 
 impl ListQuery {
-    fn projection(&self) -> Projection {
-        Projection::new(
-            self.attributes.as_deref(),
-            self.excluded_attributes.as_deref(),
-        )
-    }
-
     fn page(&self) -> (i64, i64) {
         let start = self.start_index.unwrap_or(1).max(1);
         let count = self.count.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_COUNT);
@@ -353,6 +326,7 @@ async fn list_users(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
+    Query(proj): Query<Projection>,
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
     let filter = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
@@ -375,7 +349,6 @@ async fn list_users(
     };
     let (start, count) = q.page();
     let (rows, total) = provision::users(&state.store, &p, &filter, start - 1, count).await?;
-    let proj = q.projection();
     let mut docs = Vec::with_capacity(rows.len());
     for row in &rows {
         docs.push(user_doc_from(&state, row, &proj).await?);
@@ -387,11 +360,11 @@ async fn get_user(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    Query(q): Query<GetQuery>,
+    Query(proj): Query<Projection>,
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
     let user = provision::user(&state.store, &p, id(&raw, "User")?).await?;
-    let doc = user_doc_from(&state, &user, &q.projection()).await?;
+    let doc = user_doc_from(&state, &user, &proj).await?;
     Ok(scim_json(StatusCode::OK, doc))
 }
 
@@ -537,6 +510,7 @@ async fn list_groups(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
+    Query(proj): Query<Projection>,
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
     let name = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
@@ -552,7 +526,6 @@ async fn list_groups(
     let (start, count) = q.page();
     let (rows, total) =
         provision::groups(&state.store, &p, name.as_deref(), start - 1, count).await?;
-    let proj = q.projection();
     let mut docs = Vec::with_capacity(rows.len());
     for row in &rows {
         docs.push(group_doc_from(&state, row, &proj).await?);
@@ -564,13 +537,13 @@ async fn get_group(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    Query(q): Query<GetQuery>,
+    Query(proj): Query<Projection>,
 ) -> Result<Response, ScimError> {
     let p = provisioner(&state, &headers)?;
     let group = provision::group(&state.store, &p, id(&raw, "Group")?).await?;
     Ok(scim_json(
         StatusCode::OK,
-        group_doc_from(&state, &group, &q.projection()).await?,
+        group_doc_from(&state, &group, &proj).await?,
     ))
 }
 
