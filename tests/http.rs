@@ -598,6 +598,118 @@ async fn the_org_import_answers_403_to_non_admins_and_changes_nothing() {
     }
 }
 
+/// Form-encodes a value the way browsers do (every byte but letters and digits escaped).
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// An org file of `n` new people with long accented names (1.2 KB each, form-encoded), each
+/// reporting to the one before, all in the platform team.
+fn large_org_file(n: usize) -> String {
+    let mut file = String::from("email,name,manager_email,teams\n");
+    let name = "é".repeat(190);
+    for i in 0..n {
+        let manager = if i == 0 {
+            String::new()
+        } else {
+            format!("bulk{}@example.com", i - 1)
+        };
+        file.push_str(&format!("bulk{i}@example.com,{name} {i},{manager},platform\n"));
+    }
+    file
+}
+
+async fn people(store: &gatehouse::server::db::Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM people")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+/// Server functions read at most 2 MB (axum's default); an admin's org import may carry a
+/// whole company's file. Over either limit, the answer is 413 with a message, whether the length
+/// was declared or the body was cut off while read, and nothing changes.
+#[tokio::test]
+async fn a_large_org_file_is_imported_for_admins_and_refused_clearly_over_the_limit() {
+    use gatehouse::server::http::{ORG_IMPORT_BODY_LIMIT, SERVER_FN_BODY_LIMIT};
+    for db in seeded_stores().await {
+        let body = format!("format=csv&content={}", form_encode(&large_org_file(2_000)));
+        assert!(body.len() > SERVER_FN_BODY_LIMIT, "{}", body.len());
+        let before = people(&db.store).await;
+        let import = |body: String, cookie: &str, declared: bool| {
+            let length = body.len();
+            let mut request =
+                post_form("/api/admin/org/import", body, SAME_ORIGIN, Some(cookie));
+            if declared {
+                request
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, length.into());
+            }
+            request
+        };
+
+        // Not an admin: the default limit, told as such.
+        let (app, morgan) = signed_in(&db, "morgan.lee@example.com").await;
+        for declared in [true, false] {
+            let reply = send(&app, import(body.clone(), &morgan, declared)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "{}: declared {declared}: {}",
+                db.backend,
+                reply.body
+            );
+            let expected = if declared {
+                "The request is larger than 2 MB, the most this accepts; nothing was changed."
+            } else {
+                "The request is larger than the server accepts for this; nothing was changed."
+            };
+            assert_eq!(reply.body, format!("{{\"TooLarge\":\"{expected}\"}}"));
+        }
+        assert_eq!(people(&db.store).await, before, "{}", db.backend);
+
+        // An admin: imported, sent without a declared length as well.
+        let alex = sign_in(&app, person_id(&db.store, "alex.rivera@example.com").await).await;
+        let reply = send(&app, import(body, &alex, false)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}: {}", db.backend, reply.body);
+        assert!(reply.body.contains("\"created\":2000"), "{}", reply.body);
+        assert_eq!(people(&db.store).await, before + 2_000, "{}", db.backend);
+
+        // Over the admin's limit too.
+        let huge = format!("format=csv&content={}", "a".repeat(ORG_IMPORT_BODY_LIMIT));
+        for declared in [true, false] {
+            let reply = send(&app, import(huge.clone(), &alex, declared)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "{}: declared {declared}: {}",
+                db.backend,
+                reply.body
+            );
+            assert!(reply.body.contains("TooLarge"), "{}", reply.body);
+        }
+        assert_eq!(people(&db.store).await, before + 2_000, "{}", db.backend);
+
+        // Other server functions keep the default, and a body they cannot read is a 400 that
+        // says why, not a 502.
+        let reply = send(
+            &app,
+            post_form("/api/catalog/list", format!("filter[q]={}", "a".repeat(3 << 20)), SAME_ORIGIN, Some(&alex)),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.body);
+    }
+}
+
 /// The data each resource sent for hydration, in the page's order.
 fn hydration_payloads(page: &str) -> Vec<&str> {
     const MARK: &str = "__RESOLVED_RESOURCES[";

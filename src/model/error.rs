@@ -19,6 +19,9 @@ pub enum AppError {
     /// Well-formed, but breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// The request is larger than the server accepts for it.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("Something went wrong on our side. It has been logged; please try again.")]
     Internal,
     /// The call did not reach the server or its answer could not be read.
@@ -34,6 +37,7 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
+            AppError::TooLarge(_) => 413,
             AppError::Invalid(_) => 422,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
@@ -51,6 +55,17 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
                 AppError::BadRequest(format!("Bad arguments: {msg}"))
             }
             E::ServerError(_) | E::Registration(_) | E::MiddlewareError(_) => AppError::Internal,
+            // On the server, this is the request's body that could not be read: cut off at the
+            // server's limit (`http::server_fn_body_limit`), or broken.
+            #[cfg(feature = "ssr")]
+            E::Deserialization(msg) if msg.contains("length limit exceeded") => AppError::TooLarge(
+                "The request is larger than the server accepts for this; nothing was changed."
+                    .to_owned(),
+            ),
+            #[cfg(feature = "ssr")]
+            E::Deserialization(msg) => {
+                AppError::BadRequest(format!("The request could not be read: {msg}"))
+            }
             other => AppError::Transport(other.to_string()),
         }
     }

@@ -94,6 +94,67 @@ fn pages(state: &AppState) -> Router<AppState> {
             state.clone(),
             super::page_cache::layer,
         ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            server_fn_body_limit,
+        ))
+}
+
+/// The most a server function's request may carry: axum's default. Arguments are read whole.
+pub const SERVER_FN_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The most an org import's request may carry, for admins: room for a file of
+/// [`MAX_ROWS`](crate::domain::org::MAX_ROWS) people, form-encoded.
+pub const ORG_IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Server functions' request limits. The org import takes a whole file, which for a large
+/// company passes the default; an admin's import gets the larger limit (decided from the
+/// session before the body is read, so no one else can make the server hold 32 MB). A body over
+/// its limit is answered 413 with a message saying so: before it is read when its length is
+/// declared, else as soon as reading it passes the limit. (Before, a large import was answered
+/// "502 The server could not be reached: error deserializing server function results".)
+async fn server_fn_body_limit(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    use leptos::server_fn::ServerFn;
+    use tower::{Layer, ServiceExt};
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let mut limit = SERVER_FN_BODY_LIMIT;
+    if request.uri().path() == crate::api::ImportOrg::PATH
+        && let Ok(Some(actor)) = edge::actor_from_headers(&state, request.headers()).await
+        && authz::manage_org(&actor).is_some()
+    {
+        limit = ORG_IMPORT_BODY_LIMIT;
+        // The server function takes the person from here rather than reading the session again.
+        request.extensions_mut().insert(edge::ResolvedActor(actor));
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return request_too_large(limit);
+    }
+    // Cut off at the limit while being read, the server function's arguments are an error that
+    // says so (see `AppError::from_server_fn_error`).
+    axum::extract::DefaultBodyLimit::max(limit)
+        .layer(next)
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {})
+}
+
+fn request_too_large(limit: usize) -> Response {
+    let message = format!(
+        "The request is larger than {} MB, the most this accepts; nothing was changed.",
+        limit / (1024 * 1024)
+    );
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(AppError::TooLarge(message))).into_response()
 }
 
 /// The browser bundle (`/pkg`), precompressed files first. Served here rather than by Leptos's
