@@ -623,7 +623,9 @@ fn large_org_file(n: usize) -> String {
         } else {
             format!("bulk{}@example.com", i - 1)
         };
-        file.push_str(&format!("bulk{i}@example.com,{name} {i},{manager},platform\n"));
+        file.push_str(&format!(
+            "bulk{i}@example.com,{name} {i},{manager},platform\n"
+        ));
     }
     file
 }
@@ -647,8 +649,7 @@ async fn a_large_org_file_is_imported_for_admins_and_refused_clearly_over_the_li
         let before = people(&db.store).await;
         let import = |body: String, cookie: &str, declared: bool| {
             let length = body.len();
-            let mut request =
-                post_form("/api/admin/org/import", body, SAME_ORIGIN, Some(cookie));
+            let mut request = post_form("/api/admin/org/import", body, SAME_ORIGIN, Some(cookie));
             if declared {
                 request
                     .headers_mut()
@@ -680,7 +681,13 @@ async fn a_large_org_file_is_imported_for_admins_and_refused_clearly_over_the_li
         // An admin: imported, sent without a declared length as well.
         let alex = sign_in(&app, person_id(&db.store, "alex.rivera@example.com").await).await;
         let reply = send(&app, import(body, &alex, false)).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}: {}", db.backend, reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            db.backend,
+            reply.body
+        );
         assert!(reply.body.contains("\"created\":2000"), "{}", reply.body);
         assert_eq!(people(&db.store).await, before + 2_000, "{}", db.backend);
 
@@ -703,10 +710,20 @@ async fn a_large_org_file_is_imported_for_admins_and_refused_clearly_over_the_li
         // says why, not a 502.
         let reply = send(
             &app,
-            post_form("/api/catalog/list", format!("filter[q]={}", "a".repeat(3 << 20)), SAME_ORIGIN, Some(&alex)),
+            post_form(
+                "/api/catalog/list",
+                format!("filter[q]={}", "a".repeat(3 << 20)),
+                SAME_ORIGIN,
+                Some(&alex),
+            ),
         )
         .await;
-        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            reply.body
+        );
     }
 }
 

@@ -210,3 +210,139 @@ async fn imports_sent_side_by_side_each_apply_against_what_the_one_before_wrote(
         );
     }
 }
+
+/// An org file of `n` people `p0`… in the platform team; `shape` gives each one's name suffix,
+/// manager (by number) and whether they own the team.
+fn company(n: usize, shape: impl Fn(usize) -> (&'static str, Option<usize>, bool)) -> String {
+    let mut file = String::from("email,name,manager_email,teams\n");
+    for i in 0..n {
+        let (suffix, manager, owner) = shape(i);
+        let manager = manager
+            .map(|m| format!("p{m}@corp.example.com"))
+            .unwrap_or_default();
+        let team = if owner { "platform:owner" } else { "platform" };
+        file.push_str(&format!(
+            "p{i}@corp.example.com,Person {i}{suffix},{manager},{team}\n"
+        ));
+    }
+    file
+}
+
+/// What the store holds for the file's people: name, manager's email, role in platform.
+async fn people_of_company(store: &Store) -> Vec<(String, String, Option<String>, String)> {
+    sqlx::query_as(
+        "SELECT p.email, p.name, m.email, tm.role FROM people p
+         LEFT JOIN people m ON m.id = p.manager_id
+         JOIN team_members tm ON tm.person_id = p.id JOIN teams t ON t.id = tm.team_id AND t.slug = 'platform'
+         WHERE p.email LIKE '%@corp.example.com' ORDER BY p.id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// Everyone not in the generated company, as stored.
+async fn others(store: &Store) -> Vec<(i64, String, Option<i64>, i64)> {
+    sqlx::query_as(
+        "SELECT id, name, manager_id, updated_at FROM people
+         WHERE email NOT LIKE '%@corp.example.com' ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// Thousands of people, written several hundred to a statement: the first import creates them
+/// all; a reorganisation renames some, takes the manager away from more than a whole statement's
+/// worth (a batch of nothing but NULLs), moves others and changes roles both ways, and changes
+/// nothing else.
+#[tokio::test]
+async fn a_company_is_imported_whole_and_a_reorganisation_changes_exactly_what_moved() {
+    const N: usize = 1_300;
+    for db in seeded_stores().await {
+        let alex = actor(&db.store, "alex.rivera@example.com").await;
+        let cap = authz::manage_org(&alex).unwrap();
+        let others_before = others(&db.store).await;
+        let first = company(N, |i| ("", i.checked_sub(1).map(|m| m / 4), i % 100 == 0));
+        let report = org::import(&db.store, &alex, &cap, OrgFormat::Csv, &first, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            OrgImportReport {
+                created: N,
+                memberships_added: N,
+                ..Default::default()
+            },
+            "{}",
+            db.backend
+        );
+        let stored = people_of_company(&db.store).await;
+        assert_eq!(stored.len(), N, "{}", db.backend);
+        for (i, (email, name, manager, role)) in stored.iter().enumerate() {
+            assert_eq!(email, &format!("p{i}@corp.example.com"));
+            assert_eq!(name, &format!("Person {i}"));
+            let expected = i
+                .checked_sub(1)
+                .map(|m| format!("p{}@corp.example.com", m / 4));
+            assert_eq!(manager, &expected, "{}: p{i}", db.backend);
+            assert_eq!(role, if i % 100 == 0 { "owner" } else { "member" });
+        }
+
+        // People 1–700 lose their manager; 701–900 report to p0; every third is renamed; owners
+        // are demoted and every 50th (not 100th) promoted.
+        let shape = |i: usize| {
+            let suffix = if i % 3 == 0 { " (renamed)" } else { "" };
+            let manager = match i {
+                0..=700 => None,
+                701..=900 => Some(0),
+                _ => Some((i - 1) / 4),
+            };
+            (suffix, manager, i % 100 == 50)
+        };
+        let second = company(N, shape);
+        let report = org::import(&db.store, &alex, &cap, OrgFormat::Csv, &second, NOW + 1)
+            .await
+            .unwrap();
+        let moved = (1..N)
+            .filter(|&i| (i <= 700) || (701..=900).contains(&i) && (i - 1) / 4 != 0)
+            .count();
+        let renamed = (0..N).filter(|i| i % 3 == 0).count();
+        let updated = (0..N)
+            .filter(|&i| {
+                i % 3 == 0 || (1..=700).contains(&i) || (701..=900).contains(&i) && (i - 1) / 4 != 0
+            })
+            .count();
+        assert!(moved > 500 && renamed > 0);
+        assert_eq!(
+            report,
+            OrgImportReport {
+                created: 0,
+                updated,
+                unchanged: N - updated,
+                memberships_added: 0,
+                roles_changed: (0..N).filter(|i| i % 50 == 0).count(),
+            },
+            "{}",
+            db.backend
+        );
+        for (i, (_, name, manager, role)) in people_of_company(&db.store).await.iter().enumerate() {
+            let (suffix, expected, owner) = shape(i);
+            assert_eq!(name, &format!("Person {i}{suffix}"), "{}", db.backend);
+            assert_eq!(
+                manager,
+                &expected.map(|m| format!("p{m}@corp.example.com")),
+                "{}: p{i}",
+                db.backend
+            );
+            assert_eq!(
+                role,
+                if owner { "owner" } else { "member" },
+                "{}: p{i}",
+                db.backend
+            );
+        }
+        // Everyone else is untouched.
+        assert_eq!(others(&db.store).await, others_before, "{}", db.backend);
+    }
+}

@@ -154,7 +154,11 @@ fn request_too_large(limit: usize) -> Response {
         "The request is larger than {} MB, the most this accepts; nothing was changed.",
         limit / (1024 * 1024)
     );
-    (StatusCode::PAYLOAD_TOO_LARGE, Json(AppError::TooLarge(message))).into_response()
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Json(AppError::TooLarge(message)),
+    )
+        .into_response()
 }
 
 /// The browser bundle (`/pkg`), precompressed files first. Served here rather than by Leptos's
