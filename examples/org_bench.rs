@@ -73,8 +73,8 @@ async fn main() {
         .expect("the admin is active");
     let cap = authz::manage_org(&admin).expect("the demo admin manages the org");
 
-    let first = company(n, 8, |_| false, |i| i % 50 == 0);
-    let reorganised = company(n, 6, |i| i % 3 == 0, |i| i % 40 == 0);
+    let first = company(n, 8, |_| false, |i| i.is_multiple_of(50));
+    let reorganised = company(n, 6, |i| i.is_multiple_of(3), |i| i.is_multiple_of(40));
     for (what, file) in [
         ("first import", &first),
         ("the same file again", &first),

@@ -263,7 +263,9 @@ async fn a_company_is_imported_whole_and_a_reorganisation_changes_exactly_what_m
         let alex = actor(&db.store, "alex.rivera@example.com").await;
         let cap = authz::manage_org(&alex).unwrap();
         let others_before = others(&db.store).await;
-        let first = company(N, |i| ("", i.checked_sub(1).map(|m| m / 4), i % 100 == 0));
+        let first = company(N, |i| {
+            ("", i.checked_sub(1).map(|m| m / 4), i.is_multiple_of(100))
+        });
         let report = org::import(&db.store, &alex, &cap, OrgFormat::Csv, &first, NOW)
             .await
             .unwrap();
@@ -286,13 +288,24 @@ async fn a_company_is_imported_whole_and_a_reorganisation_changes_exactly_what_m
                 .checked_sub(1)
                 .map(|m| format!("p{}@corp.example.com", m / 4));
             assert_eq!(manager, &expected, "{}: p{i}", db.backend);
-            assert_eq!(role, if i % 100 == 0 { "owner" } else { "member" });
+            assert_eq!(
+                role,
+                if i.is_multiple_of(100) {
+                    "owner"
+                } else {
+                    "member"
+                }
+            );
         }
 
         // People 1–700 lose their manager; 701–900 report to p0; every third is renamed; owners
         // are demoted and every 50th (not 100th) promoted.
         let shape = |i: usize| {
-            let suffix = if i % 3 == 0 { " (renamed)" } else { "" };
+            let suffix = if i.is_multiple_of(3) {
+                " (renamed)"
+            } else {
+                ""
+            };
             let manager = match i {
                 0..=700 => None,
                 701..=900 => Some(0),
@@ -307,10 +320,12 @@ async fn a_company_is_imported_whole_and_a_reorganisation_changes_exactly_what_m
         let moved = (1..N)
             .filter(|&i| (i <= 700) || (701..=900).contains(&i) && (i - 1) / 4 != 0)
             .count();
-        let renamed = (0..N).filter(|i| i % 3 == 0).count();
+        let renamed = (0..N).filter(|i| i.is_multiple_of(3)).count();
         let updated = (0..N)
             .filter(|&i| {
-                i % 3 == 0 || (1..=700).contains(&i) || (701..=900).contains(&i) && (i - 1) / 4 != 0
+                i.is_multiple_of(3)
+                    || (1..=700).contains(&i)
+                    || (701..=900).contains(&i) && (i - 1) / 4 != 0
             })
             .count();
         assert!(moved > 500 && renamed > 0);
@@ -321,7 +336,7 @@ async fn a_company_is_imported_whole_and_a_reorganisation_changes_exactly_what_m
                 updated,
                 unchanged: N - updated,
                 memberships_added: 0,
-                roles_changed: (0..N).filter(|i| i % 50 == 0).count(),
+                roles_changed: (0..N).filter(|i| i.is_multiple_of(50)).count(),
             },
             "{}",
             db.backend
