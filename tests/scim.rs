@@ -915,3 +915,86 @@ async fn a_group_of_thousands_changes_by_the_people_a_patch_names() {
         assert!(removed.contains(&json!(sam)), "{}", db.backend);
     }
 }
+
+/// A list page reads its groups' members and its users' teams a page at a time: each resource
+/// still carries its own, whoever else is on the page.
+#[tokio::test]
+async fn list_pages_carry_each_resource_its_own_members_and_groups() {
+    for db in seeded_stores().await {
+        let app = app(&db);
+        let mut people: Vec<i64> = sqlx::query_scalar("SELECT id FROM people ORDER BY id")
+            .fetch_all(db.store.pool())
+            .await
+            .unwrap();
+        people.truncate(6);
+        // Three groups: the first three people, the last four (two shared), nobody.
+        let made: Vec<(String, Vec<i64>)> = vec![
+            ("Alpha".into(), people[..3].to_vec()),
+            ("Beta".into(), people[2..].to_vec()),
+            ("Gamma".into(), Vec::new()),
+        ];
+        let mut ids = Vec::new();
+        for (name, members) in &made {
+            let members: Vec<Value> = members
+                .iter()
+                .map(|id| json!({ "value": id.to_string() }))
+                .collect();
+            let (status, group) = call(
+                &app,
+                Method::POST,
+                "/scim/v2/Groups",
+                Some(json!({ "displayName": name, "members": members })),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{group}");
+            ids.push(group["id"].as_str().unwrap().to_owned());
+        }
+
+        let (status, list) = call(&app, Method::GET, "/scim/v2/Groups?count=200", None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let listed = list["Resources"].as_array().unwrap();
+        for ((_, members), id) in made.iter().zip(&ids) {
+            let group = listed
+                .iter()
+                .find(|g| g["id"] == json!(id))
+                .unwrap_or_else(|| panic!("{}: group {id} not listed", db.backend));
+            let got: Vec<i64> = group["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(&got, members, "{}: {group}", db.backend);
+            // The same as the group read alone.
+            let (_, one) = call(&app, Method::GET, &format!("/scim/v2/Groups/{id}"), None).await;
+            assert_eq!(group, &one, "{}", db.backend);
+        }
+
+        // Users: each listed user's groups are their teams, by name, as read alone.
+        let (status, list) = call(&app, Method::GET, "/scim/v2/Users?count=200", None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let listed = list["Resources"].as_array().unwrap();
+        assert!(listed.len() >= 6, "{}", db.backend);
+        for user in listed {
+            let id = user["id"].as_str().unwrap();
+            let mut teams: Vec<String> = sqlx::query_scalar(
+                "SELECT t.name FROM team_members m JOIN teams t ON t.id = m.team_id
+                 WHERE m.person_id = $1",
+            )
+            .bind(id.parse::<i64>().unwrap())
+            .fetch_all(db.store.pool())
+            .await
+            .unwrap();
+            teams.sort();
+            let got: Vec<String> = user["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["display"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(got, teams, "{}: {user}", db.backend);
+            let (_, one) = call(&app, Method::GET, &format!("/scim/v2/Users/{id}"), None).await;
+            assert_eq!(user, &one, "{}", db.backend);
+        }
+    }
+}

@@ -22,6 +22,7 @@ use provision::{ProvisionError, Provisioner, UserFilter};
 use resource::{ERROR, GROUP_SCHEMA, LIST_RESPONSE, ScimProblem, USER_SCHEMA};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -234,19 +235,44 @@ async fn user_doc(state: &AppState, p: &Provisioner, user_id: i64) -> Result<Val
     user_doc_from(state, &user, &Projection::default()).await
 }
 
-/// A user's document with what `proj` asks for; their teams are read only if it asks for them.
+/// One user's document with what `proj` asks for.
 async fn user_doc_from(
     state: &AppState,
     u: &provision::UserRow,
     proj: &Projection,
 ) -> Result<Value, ScimError> {
-    let groups = if proj.wants("groups") {
-        provision::groups_of(&state.store, u.id)
+    Ok(user_docs(state, std::slice::from_ref(u), proj)
+        .await?
+        .remove(0))
+}
+
+/// The users' documents with what `proj` asks for; their teams are read (for all of them at
+/// once) only if it asks for them.
+async fn user_docs(
+    state: &AppState,
+    users: &[provision::UserRow],
+    proj: &Projection,
+) -> Result<Vec<Value>, ScimError> {
+    let mut groups = if proj.wants("groups") {
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        provision::groups_of(&state.store, &ids)
             .await
             .map_err(ProvisionError::from)?
     } else {
-        Vec::new()
+        HashMap::new()
     };
+    Ok(users
+        .iter()
+        .map(|u| user_doc_with(state, u, groups.remove(&u.id).unwrap_or_default(), proj))
+        .collect())
+}
+
+fn user_doc_with(
+    state: &AppState,
+    u: &provision::UserRow,
+    groups: Vec<(i64, String)>,
+    proj: &Projection,
+) -> Value {
     let mut doc = json!({
         "schemas": [USER_SCHEMA, resource::ENTERPRISE],
         "id": u.id.to_string(),
@@ -278,7 +304,7 @@ async fn user_doc_from(
     }
     doc[resource::ENTERPRISE] = Value::Object(ext);
     proj.apply(&mut doc);
-    Ok(doc)
+    doc
 }
 
 /// The parts of a stored user that PATCH works on: the document minus read-only attributes.
@@ -349,11 +375,7 @@ async fn list_users(
     };
     let (start, count) = q.page();
     let (rows, total) = provision::users(&state.store, &p, &filter, start - 1, count).await?;
-    let mut docs = Vec::with_capacity(rows.len());
-    for row in &rows {
-        docs.push(user_doc_from(&state, row, &proj).await?);
-    }
-    Ok(list(docs, total, start))
+    Ok(list(user_docs(&state, &rows, &proj).await?, total, start))
 }
 
 async fn get_user(
@@ -474,20 +496,44 @@ async fn group_doc(state: &AppState, p: &Provisioner, group_id: i64) -> Result<V
     group_doc_from(state, &group, &Projection::default()).await
 }
 
-/// A group's document with what `proj` asks for; its members are read only if it asks for them
-/// (Entra ID reads groups with `excludedAttributes=members`).
+/// One group's document with what `proj` asks for.
 async fn group_doc_from(
     state: &AppState,
     g: &provision::GroupRow,
     proj: &Projection,
 ) -> Result<Value, ScimError> {
-    let members = if proj.wants("members") {
-        provision::members(&state.store, g.id)
+    Ok(group_docs(state, std::slice::from_ref(g), proj)
+        .await?
+        .remove(0))
+}
+
+/// The groups' documents with what `proj` asks for; their members are read (for all of them at
+/// once) only if it asks for them (Entra ID reads groups with `excludedAttributes=members`).
+async fn group_docs(
+    state: &AppState,
+    groups: &[provision::GroupRow],
+    proj: &Projection,
+) -> Result<Vec<Value>, ScimError> {
+    let mut members = if proj.wants("members") {
+        let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+        provision::members(&state.store, &ids)
             .await
             .map_err(ProvisionError::from)?
     } else {
-        Vec::new()
+        HashMap::new()
     };
+    Ok(groups
+        .iter()
+        .map(|g| group_doc_with(state, g, members.remove(&g.id).unwrap_or_default(), proj))
+        .collect())
+}
+
+fn group_doc_with(
+    state: &AppState,
+    g: &provision::GroupRow,
+    members: Vec<(i64, String)>,
+    proj: &Projection,
+) -> Value {
     let mut doc = json!({
         "schemas": [GROUP_SCHEMA],
         "id": g.id.to_string(),
@@ -503,7 +549,7 @@ async fn group_doc_from(
         doc["externalId"] = json!(x);
     }
     proj.apply(&mut doc);
-    Ok(doc)
+    doc
 }
 
 async fn list_groups(
@@ -526,11 +572,7 @@ async fn list_groups(
     let (start, count) = q.page();
     let (rows, total) =
         provision::groups(&state.store, &p, name.as_deref(), start - 1, count).await?;
-    let mut docs = Vec::with_capacity(rows.len());
-    for row in &rows {
-        docs.push(group_doc_from(&state, row, &proj).await?);
-    }
-    Ok(list(docs, total, start))
+    Ok(list(group_docs(&state, &rows, &proj).await?, total, start))
 }
 
 async fn get_group(

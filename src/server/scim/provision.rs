@@ -7,7 +7,7 @@ use crate::server::db::identity::{self as idb, NewPerson};
 use crate::server::db::{self, Store};
 use crate::server::services::audit::{self, Action, Event, Who};
 use sqlx::{AnyConnection, Row};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Proof that the caller presented the provisioning token. Only the token check makes one.
 pub struct Provisioner(pub(super) ());
@@ -59,17 +59,31 @@ pub async fn user(store: &Store, _p: &Provisioner, id: i64) -> Result<UserRow, P
 }
 
 /// The teams a person is in, as (team id, team name).
-pub async fn groups_of(store: &Store, person_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query(
-        "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
-         WHERE m.person_id = $1 ORDER BY t.name",
-    )
-    .bind(person_id)
-    .fetch_all(store.pool())
-    .await?
-    .into_iter()
-    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-    .collect()
+/// The teams of each of these people, by name; a page of users is read in a few statements, not
+/// one per person.
+pub async fn groups_of(
+    store: &Store,
+    person_ids: &[i64],
+) -> Result<HashMap<i64, Vec<(i64, String)>>, sqlx::Error> {
+    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    let mut conn = store.pool().acquire().await?;
+    for batch in person_ids.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT m.person_id, t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
+             WHERE m.person_id IN ({}) ORDER BY t.name, t.id",
+            db::params(&conn, 1, batch.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in batch {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get("person_id")?)
+                .or_default()
+                .push((r.try_get("id")?, r.try_get("name")?));
+        }
+    }
+    Ok(out)
 }
 
 pub enum UserFilter {
@@ -321,17 +335,31 @@ pub async fn group(store: &Store, _p: &Provisioner, id: i64) -> Result<GroupRow,
 }
 
 /// Members as (person id, name).
-pub async fn members(store: &Store, team_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query(
-        "SELECT p.id, p.name FROM team_members m JOIN people p ON p.id = m.person_id
-         WHERE m.team_id = $1 ORDER BY p.id",
-    )
-    .bind(team_id)
-    .fetch_all(store.pool())
-    .await?
-    .into_iter()
-    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-    .collect()
+/// The members of each of these teams, by id; a page of groups is read in a few statements, not
+/// one per group.
+pub async fn members(
+    store: &Store,
+    team_ids: &[i64],
+) -> Result<HashMap<i64, Vec<(i64, String)>>, sqlx::Error> {
+    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    let mut conn = store.pool().acquire().await?;
+    for batch in team_ids.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT m.team_id, p.id, p.name FROM team_members m JOIN people p ON p.id = m.person_id
+             WHERE m.team_id IN ({}) ORDER BY p.id",
+            db::params(&conn, 1, batch.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in batch {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get("team_id")?)
+                .or_default()
+                .push((r.try_get("id")?, r.try_get("name")?));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn groups(
