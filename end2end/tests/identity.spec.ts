@@ -93,6 +93,49 @@ test("a contractor accepts an invitation, signs in, and is refused once the enga
   await again.close();
 });
 
+test("an admin imports the org file from disk: a bad file changes nothing, a clean one is applied", async ({ page }) => {
+  await signInAs(page, "Alex Rivera", "/admin/people");
+  await hydrated(page);
+  const form = page.getByTestId("org-import");
+  const contents = form.getByLabel("Org file contents (filled from the file, or pasted)");
+
+  // A manager nobody knows: refused whole, the problem named by line.
+  await form.getByLabel("File", { exact: true }).setInputFiles({
+    name: "org.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("email,name,manager_email,teams\nriley.import@example.com,Riley Import,ghost@example.com,platform\n"),
+  });
+  await expect(contents).toHaveValue(/riley\.import@example\.com/);
+  await expect(form.getByLabel("Format")).toHaveValue("csv");
+  await form.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByTestId("org-import-problems")).toContainText(
+    "line 2: manager ghost@example.com is neither in the file nor in Gatehouse",
+  );
+  await expect(page.getByTestId("org-import-problems")).toContainText("nothing changed");
+
+  // A clean JSON file: the format follows the file's name; the report says what changed, and
+  // the list shows the new person with their manager.
+  await form.getByLabel("File", { exact: true }).setInputFiles({
+    name: "org.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(
+      JSON.stringify([
+        { email: "riley.import@example.com", name: "Riley Import", manager_email: "morgan.lee@example.com", teams: ["platform"] },
+      ]),
+    ),
+  });
+  await expect(form.getByLabel("Format")).toHaveValue("json");
+  await expect(contents).toHaveValue(/Riley Import/);
+  await form.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByTestId("org-import-report")).toContainText("Imported: 1 created");
+  await page.getByLabel("Search people").fill("riley.import");
+  await page.getByRole("button", { name: "Search" }).click();
+  const rows = page.getByTestId("people").locator("tbody tr");
+  await expect(rows).toHaveCount(1);
+  await expect(rows).toContainText("Morgan Lee");
+  await expect(rows).toContainText("Platform");
+});
+
 test("an admin finds a person and changes their manager", async ({ page }) => {
   await signInAs(page, "Alex Rivera", "/admin/people");
   await hydrated(page);

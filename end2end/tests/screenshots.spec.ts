@@ -52,6 +52,26 @@ test("an admin editing a person", async ({ page }) => {
   await page.screenshot({ path: "../docs/screenshots/admin-person.png" });
 });
 
+test("an admin importing the org file", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 1100 });
+  await signInAs(page, "Alex Rivera", "/admin/people?q=novak");
+  await hydrated(page);
+  const form = page.getByTestId("org-import");
+  await form.getByLabel("File", { exact: true }).setInputFiles({
+    name: "org.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(
+      "email,name,manager_email,teams\n" +
+        "casey.novak@example.com,Casey Novak,morgan.lee@example.com,data\n" +
+        "dana.wells@example.com,Dana Wells,casey.novak@example.com,data;platform\n" +
+        "eli.brooks@example.com,Eli Brooks,casey.novak@example.com,data:owner\n",
+    ),
+  });
+  await form.getByRole("button", { name: "Import" }).click();
+  await page.getByTestId("org-import-report").waitFor();
+  await page.screenshot({ path: "../docs/screenshots/org-import.png" });
+});
+
 test("a guide with its navigation and table of contents", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await signInAs(page, "Sam Taylor", "/apis/pet-store/guides/stripe-cli-readme");

@@ -3,11 +3,15 @@
 
 use crate::api::{
     AdminEndSessions, AdminSetActive, AdminSetAdmin, AdminSetKind, AdminSetManager,
-    CreatePublishToken, RevokePublishToken, SetTeamRole, admin_people, admin_person, list_teams,
+    CreatePublishToken, ImportOrg, RevokePublishToken, SetTeamRole, admin_people, admin_person,
+    list_teams,
 };
+use crate::app::use_me;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::format_date;
-use crate::model::{AppError, PersonDetail, PersonKind, PersonSummary, PublishTokenView, TeamView};
+use crate::model::{
+    AppError, OrgImportReport, PersonDetail, PersonKind, PersonSummary, PublishTokenView, TeamView,
+};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,11 +32,16 @@ pub fn AdminPeoplePage() -> impl IntoView {
     // Above `SignedIn`: see there.
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let people = Resource::new(q, admin_people);
+    let import = ServerAction::<ImportOrg>::new();
+    // Read again after an import, which may have added or changed anyone listed.
+    let people = Resource::new(
+        move || (q(), import.version().get()),
+        |(q, _)| admin_people(q),
+    );
     view! {
         <Title text="People" />
         <SignedIn>
-            <PeopleBody query people />
+            <PeopleBody query people import />
         </SignedIn>
     }
 }
@@ -41,8 +50,17 @@ pub fn AdminPeoplePage() -> impl IntoView {
 fn PeopleBody(
     query: Memo<ParamsMap>,
     people: Resource<Result<Vec<PersonSummary>, AppError>>,
+    import: ServerAction<ImportOrg>,
 ) -> impl IntoView {
     let q = move || query.read().get("q").unwrap_or_default();
+    let me = use_me();
+    let is_admin = move || {
+        me.try_get()
+            .flatten()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|me| me.is_admin)
+    };
     view! {
         <section>
             <h1>"People"</h1>
@@ -73,7 +91,104 @@ fn PeopleBody(
                         })
                 }}
             </Suspense>
+            <Show when=is_admin>
+                <OrgImport import />
+            </Show>
         </section>
+    }
+}
+
+/// The org file: chosen from disk (read in the browser into the text box) or pasted, checked
+/// whole on the server, and either applied with a report of what changed or refused with every
+/// problem by line.
+#[component]
+fn OrgImport(import: ServerAction<ImportOrg>) -> impl IntoView {
+    let content = NodeRef::<leptos::html::Textarea>::new();
+    let format = RwSignal::new("csv".to_owned());
+    let read_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            let Some(file) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+                .and_then(|input| input.files())
+                .and_then(|files| files.get(0))
+            else {
+                return;
+            };
+            if file.name().to_lowercase().ends_with(".json") {
+                format.set("json".to_owned());
+            } else {
+                format.set("csv".to_owned());
+            }
+            leptos::task::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+                if let (Ok(text), Some(area)) = (text, content.get_untracked()) {
+                    area.set_value(&text.as_string().unwrap_or_default());
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let outcome = move || {
+        import.value().get().map(|result| match result {
+            Ok(OrgImportReport {
+                created,
+                updated,
+                unchanged,
+                memberships_added,
+                roles_changed,
+            }) => view! {
+                <div class="panel panel-success" role="status" data-testid="org-import-report">
+                    {format!(
+                        "Imported: {created} created, {updated} updated, {unchanged} unchanged; \
+                         {memberships_added} team membership(s) added, {roles_changed} role(s) changed."
+                    )}
+                </div>
+            }
+                .into_any(),
+            Err(error) => view! {
+                <div class="panel panel-error org-import-problems" role="alert" data-testid="org-import-problems">
+                    {error.to_string()}
+                </div>
+            }
+                .into_any(),
+        })
+    };
+    view! {
+        <ActionForm action=import attr:class="panel stack org-import" attr:data-testid="org-import">
+            <h2>"Import the org file"</h2>
+            <p class="muted">
+                "People, their managers and teams, from your HR system: CSV with the header "
+                <code>"email,name,manager_email,teams"</code>
+                " (teams as " <code>"slug"</code> " or " <code>"slug:owner"</code>
+                ", separated by " <code>";"</code>
+                "), or a JSON array of the same fields. The file is checked whole first; nothing changes unless it is clean. People it leaves out are left as they are."
+            </p>
+            <div class="form-grid">
+                <label class="field">
+                    "File"
+                    <input type="file" accept=".csv,.json,text/csv,application/json" on:change=read_file />
+                </label>
+                <label class="field">
+                    "Format"
+                    <select name="format" prop:value=move || format.get() on:change=move |ev| format.set(event_target_value(&ev))>
+                        <option value="csv">"CSV"</option>
+                        <option value="json">"JSON"</option>
+                    </select>
+                </label>
+            </div>
+            <label class="field">
+                "Org file contents (filled from the file, or pasted)"
+                <textarea class="code-input" name="content" rows="10" required node_ref=content spellcheck="false"></textarea>
+            </label>
+            <button class="button" type="submit" disabled=move || import.pending().get()>
+                {move || if import.pending().get() { "Importing…" } else { "Import" }}
+            </button>
+            {outcome}
+        </ActionForm>
     }
 }
 
