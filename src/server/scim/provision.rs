@@ -65,20 +65,33 @@ pub async fn groups_of(
     store: &Store,
     person_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<(i64, String)>>, sqlx::Error> {
+    named_by_key(store, person_ids, |keys| {
+        format!(
+            "SELECT m.person_id AS of_id, t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
+             WHERE m.person_id IN ({keys}) ORDER BY t.name, t.id"
+        )
+    })
+    .await
+}
+
+/// `(id, name)` rows for each of `keys`, in the statement's order, a few hundred keys to a
+/// statement: `select` makes the statement from its `IN` list, and its rows carry `of_id` (the key), `id`
+/// and `name`.
+async fn named_by_key(
+    store: &Store,
+    keys: &[i64],
+    select: impl Fn(&str) -> String,
+) -> Result<HashMap<i64, Vec<(i64, String)>>, sqlx::Error> {
     let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
     let mut conn = store.pool().acquire().await?;
-    for batch in person_ids.chunks(MEMBERS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT m.person_id, t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
-             WHERE m.person_id IN ({}) ORDER BY t.name, t.id",
-            db::params(&conn, 1, batch.len())
-        );
+    for batch in keys.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = select(&db::params(&conn, 1, batch.len()));
         let mut query = sqlx::query(&sql);
-        for id in batch {
-            query = query.bind(*id);
+        for key in batch {
+            query = query.bind(*key);
         }
         for r in query.fetch_all(&mut *conn).await? {
-            out.entry(r.try_get("person_id")?)
+            out.entry(r.try_get("of_id")?)
                 .or_default()
                 .push((r.try_get("id")?, r.try_get("name")?));
         }
@@ -341,25 +354,13 @@ pub async fn members(
     store: &Store,
     team_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<(i64, String)>>, sqlx::Error> {
-    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-    let mut conn = store.pool().acquire().await?;
-    for batch in team_ids.chunks(MEMBERS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT m.team_id, p.id, p.name FROM team_members m JOIN people p ON p.id = m.person_id
-             WHERE m.team_id IN ({}) ORDER BY p.id",
-            db::params(&conn, 1, batch.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in batch {
-            query = query.bind(*id);
-        }
-        for r in query.fetch_all(&mut *conn).await? {
-            out.entry(r.try_get("team_id")?)
-                .or_default()
-                .push((r.try_get("id")?, r.try_get("name")?));
-        }
-    }
-    Ok(out)
+    named_by_key(store, team_ids, |keys| {
+        format!(
+            "SELECT m.team_id AS of_id, p.id, p.name FROM team_members m JOIN people p ON p.id = m.person_id
+             WHERE m.team_id IN ({keys}) ORDER BY p.id"
+        )
+    })
+    .await
 }
 
 pub async fn groups(
