@@ -1058,3 +1058,36 @@ async fn a_panic_while_answering_is_a_500_that_says_so_and_the_next_request_is_a
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, "fine");
 }
+
+/// The header's search box carries the search page's words, not another page's `q` (the People
+/// page's search, the catalog's filter).
+#[tokio::test]
+async fn the_header_search_box_shows_only_the_search_pages_words() {
+    fn header_search(page: &str) -> Option<String> {
+        let doc = scraper::Html::parse_document(page);
+        let input = scraper::Selector::parse("#site-search").unwrap();
+        let found = doc.select(&input).next().expect("the header's search box");
+        found.value().attr("value").map(str::to_owned)
+    }
+    for db in seeded_stores().await {
+        let b = db.backend;
+        let app = dev_app(&db);
+        let alex = sign_in(&app, person_id(&db.store, "alex.rivera@example.com").await).await;
+        let search = send(&app, get("/search?q=pets", Some(&alex))).await;
+        assert_eq!(search.status, StatusCode::OK, "{b}");
+        assert_eq!(header_search(&search.body).as_deref(), Some("pets"), "{b}");
+        for other in ["/admin/people?q=novak", "/?q=novak"] {
+            let page = send(&app, get(other, Some(&alex))).await;
+            assert_eq!(page.status, StatusCode::OK, "{b}: {other}");
+            assert!(
+                page.body.contains("novak"),
+                "{b}: {other} keeps its own words"
+            );
+            assert_eq!(
+                header_search(&page.body).unwrap_or_default(),
+                "",
+                "{b}: {other}"
+            );
+        }
+    }
+}

@@ -129,7 +129,15 @@ pub fn Header() -> impl IntoView {
                     aria-keyshortcuts="/"
                     placeholder="Search…  /"
                     maxlength="200"
-                    value=move || query.try_with(|q| q.get("q")).flatten().unwrap_or_default()
+                    value=move || {
+                        // The search page's own words; other pages' `q` (the People page's
+                        // search, the catalog's filter) are not a site search.
+                        let on_search = location.pathname.try_with(|p| p == "/search").unwrap_or(false);
+                        on_search
+                            .then(|| query.try_with(|q| q.get("q")).flatten())
+                            .flatten()
+                            .unwrap_or_default()
+                    }
                 />
             </form>
             <div class="site-user">
