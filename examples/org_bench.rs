@@ -5,10 +5,12 @@
 //! in SQLite in a temporary directory, or in the PostgreSQL database `DATABASE_URL` names (it
 //! must be empty: the schema is migrated into it). Run with `scripts/bench-org`.
 
+mod common;
+
+use common::{BenchStore, env_number};
 use gatehouse::domain::org::OrgFormat;
 use gatehouse::server::authz;
-use gatehouse::server::config::DatabaseUrl;
-use gatehouse::server::db::{Store, people};
+use gatehouse::server::db::people;
 use gatehouse::server::seed::seed_demo;
 use gatehouse::server::services::org;
 use std::time::Instant;
@@ -44,24 +46,11 @@ fn company(
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("PEOPLE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let dir = std::env::temp_dir().join(format!("gatehouse-org-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => DatabaseUrl::Postgres(url),
-        _ => DatabaseUrl::Sqlite(dir.join("bench.db")),
-    };
-    let backend = match url {
-        DatabaseUrl::Postgres(_) => "PostgreSQL",
-        _ => "SQLite",
-    };
-    let store = Store::connect(&url, 4).await.expect("open the store");
-    store.migrate().await.expect("migrate");
+    let n = env_number("PEOPLE", 20_000);
+    let bench = BenchStore::open("org-bench").await;
+    let (store, backend) = (&bench.store, bench.backend);
     let now = 1_800_000_000;
-    seed_demo(&store, now).await.expect("the demo company");
+    seed_demo(store, now).await.expect("the demo company");
     let admin_id: i64 =
         sqlx::query_scalar("SELECT id FROM people WHERE email = 'alex.rivera@example.com'")
             .fetch_one(store.pool())
@@ -81,7 +70,7 @@ async fn main() {
         ("a reorganisation", &reorganised),
     ] {
         let started = Instant::now();
-        let report = org::import(&store, &admin, &cap, OrgFormat::Csv, file, now)
+        let report = org::import(store, &admin, &cap, OrgFormat::Csv, file, now)
             .await
             .expect("the import");
         println!(
@@ -90,6 +79,5 @@ async fn main() {
             started.elapsed().as_secs_f64() * 1e3,
         );
     }
-    store.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    bench.close().await;
 }

@@ -5,10 +5,12 @@
 //! PostgreSQL database `DATABASE_URL` names (it must be empty: the schema is migrated into it).
 //! Run with `scripts/bench-scim`.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use gatehouse::server::config::{Config, DatabaseUrl};
-use gatehouse::server::db::Store;
+use common::{BenchStore, env_number};
+use gatehouse::server::config::Config;
 use gatehouse::server::http::router;
 use gatehouse::server::secrets::Secrets;
 use gatehouse::server::state::{AppState, Clock};
@@ -19,28 +21,11 @@ use tower::ServiceExt;
 const TOKEN: &str = "scim-token-for-the-benchmark-0123456789";
 const PATCHES: usize = 25;
 
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() {
     let members = env_number("MEMBERS", 5000);
-    let dir = std::env::temp_dir().join(format!("gatehouse-scim-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => DatabaseUrl::Postgres(url),
-        _ => DatabaseUrl::Sqlite(dir.join("bench.db")),
-    };
-    let backend = match url {
-        DatabaseUrl::Postgres(_) => "PostgreSQL",
-        _ => "SQLite",
-    };
-    let store = Store::connect(&url, 4).await.expect("open the store");
-    store.migrate().await.expect("migrate");
+    let bench = BenchStore::open("scim-bench").await;
+    let (store, backend, dir) = (bench.store.clone(), bench.backend, bench.dir.clone());
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
          INSERT INTO people (email, name, kind, created_at, updated_at)
@@ -150,6 +135,5 @@ async fn main() {
             median.as_secs_f64() * 1e3,
         );
     }
-    store.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    bench.close().await;
 }
