@@ -26,7 +26,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, path};
+use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -39,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -56,6 +56,16 @@ pub fn use_me() -> MeResource {
     expect_context::<MeResource>()
 }
 
+/// The signed-in person for an island: an island is its own root in the browser, where the
+/// page's context is not there, so each island that needs the person loads it for itself (on
+/// the server the session is resolved once per request however often it is asked for, and the
+/// answer reaches the browser with the island's data).
+pub fn provide_me() -> MeResource {
+    let me: MeResource = Resource::new(|| (), |_| current_user());
+    provide_context(me);
+    me
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -64,145 +74,99 @@ pub fn App() -> impl IntoView {
     // redirect to the sign-in page or a 404. These pages are small; streaming buys little.
     let me: MeResource = Resource::new_blocking(|| (), |_| current_user());
     provide_context(me);
-    provide_context(crate::components::header::CountsChanged(RwSignal::new(0)));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Link rel="icon" href="/favicon.svg" />
-        <Title formatter=|text: String| if text.is_empty() { "Gatehouse".to_owned() } else { format!("{text} · Gatehouse") } />
+        <Title formatter=crate::components::format_title />
         <Router>
             <Header />
             <main class="page" id="main">
-                <Routes fallback=|| view! { <NotFound /> <PageHydrated /> }>
-                    <Route path=path!("/") view={Lazy::<CatalogPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug") view={Lazy::<ApiPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/guides/:guide") view={Lazy::<GuidePageViewRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/reference") view={Lazy::<ReferencePageViewRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/changelog") view={Lazy::<ChangelogPageViewRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/edit") view={Lazy::<ApiEditPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/request") view={Lazy::<RequestAccessPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/access") view={Lazy::<ApiAccessPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/apis/:slug/policy") view={Lazy::<PolicyPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/requests") view={Lazy::<MyRequestsPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/requests/:id") view={Lazy::<RequestPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/approvals") view={Lazy::<ApprovalsPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/access") view={Lazy::<MyAccessPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/notifications") view={Lazy::<NotificationsPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/access") view={Lazy::<AdminAccessPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/keys") view={Lazy::<KeysPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/gateways") view={Lazy::<GatewaysPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/search") view={Lazy::<SearchPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/sign-in") view={Lazy::<SignInPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/me") view={Lazy::<ProfilePageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/invitations") view={Lazy::<InvitationsPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/invitations/:token") view={Lazy::<AcceptInvitationPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/people") view={Lazy::<AdminPeoplePageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/admin/people/:id") view={Lazy::<AdminPersonPageRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/teams") view={Lazy::<TeamsPageRoute>::new()} ssr=SsrMode::Async />
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug") view=ApiPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/guides/:guide") view=GuidePageView ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/reference") view=ReferencePageView ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/changelog") view=ChangelogPageView ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/edit") view=ApiEditPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/request") view=RequestAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/access") view=ApiAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/apis/:slug/policy") view=PolicyPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view=MyRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view=RequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/gateways") view=GatewaysPage ssr=SsrMode::Async />
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/me") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/invitations") view=InvitationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/:token") view=AcceptInvitationPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/people") view=AdminPeoplePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/people/:id") view=AdminPersonPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
     }
 }
 
-/// Marks `<html data-hydrated="true">` once the page it is part of is interactive, for people's
-/// scripts and for the end-to-end tests; every page has one (each lazy area's pages below, and
-/// the not-found fallback above). It sits in the page, not in `<App/>`: a page's code may still
-/// be on its way when the shell has hydrated (the router hydrates a lazy route once its chunk is
-/// there), and an effect runs only after the view it belongs to is built, in the browser.
-#[component]
-pub fn PageHydrated() -> impl IntoView {
+/// Marks `<html data-hydrated="true">` once every island on the page has been hydrated (its
+/// code fetched and run), for people's scripts and the end-to-end tests. Each island reports
+/// through [`island_ready`]; a page without islands is marked as soon as the bundle has started.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated_when_islands_are() {
+    mark_if_all_ready();
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static ISLANDS_READY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(feature = "hydrate")]
+fn mark_if_all_ready() {
+    let ready = ISLANDS_READY.with(std::cell::Cell::get);
+    let islands = document()
+        .query_selector_all("leptos-island")
+        .map(|list| list.length())
+        .unwrap_or(0);
+    if ready >= islands
+        && let Some(root) = document().document_element()
+    {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// Names a lazy island's code for the browser to preload with the page (`<link rel="preload">`
+/// for each of its files), so it arrives with the main module instead of after it. `loader` is
+/// the island's function name in snake case with `_loader` (what `#[island(lazy)]` calls it).
+pub fn preload_island(loader: &'static str) {
+    #[cfg(feature = "ssr")]
+    leptos::prefetch_lazy_fn_on_server(loader);
+    #[cfg(not(feature = "ssr"))]
+    let _ = loader;
+}
+
+/// The start of a page's island: it counts as hydrated once built ([`island_ready`]), and titles
+/// set in it have a head to go to (in the browser an island is a root of its own; on the server
+/// the app's is used).
+pub fn page_island() {
+    island_ready();
+    provide_meta_context();
+}
+
+/// Called by every island: once its view is built (an effect runs only after that, in the
+/// browser), it counts as hydrated.
+pub fn island_ready() {
     Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
+        #[cfg(feature = "hydrate")]
+        {
+            ISLANDS_READY.with(|ready| ready.set(ready.get() + 1));
+            mark_if_all_ready();
         }
     });
-}
-
-/// Pages are lazy routes, fetched by area: with `cargo leptos build --split` each area's pages
-/// are a chunk the browser fetches the first time one of them is shown, so the bundle a browser
-/// needs first is the shell, the header and the router, and someone reading the docs never
-/// downloads the admin screens. Areas rather than single pages: code two chunks share becomes a
-/// chunk of its own, and a chunk per page made an API page fetch well over a hundred files.
-macro_rules! lazy_areas {
-    ($( $(#[$doc:meta])* $area:ident($pages:ident, $preload:ident) { $($route:ident => $page:ident),* $(,)? } )*) => {$(
-        #[derive(Clone, Copy)]
-        #[allow(clippy::enum_variant_names)]
-        enum $pages {
-            $($page),*
-        }
-
-        $(#[$doc])*
-        #[lazy]
-        fn $area(page: $pages) -> AnyView {
-            match page {
-                $($pages::$page => view! { <$page /> <PageHydrated /> }.into_any()),*
-            }
-        }
-
-        $(
-            struct $route;
-
-            impl LazyRoute for $route {
-                fn data() -> Self {
-                    $route
-                }
-
-                async fn view(_this: Self) -> AnyView {
-                    $area($pages::$page).await
-                }
-
-                // The router awaits this before it hydrates or shows the page, so the area's
-                // code is there when the page is built (`#[lazy]` names the loader
-                // `__preload_<function>` in the browser bundle).
-                async fn preload() {
-                    #[cfg(feature = "hydrate")]
-                    $preload().await;
-                }
-            }
-        )*
-    )*};
-}
-
-lazy_areas! {
-    /// What developers read all day.
-    browse(BrowsePages, __preload_browse) {
-        CatalogPageRoute => CatalogPage,
-        ApiPageRoute => ApiPage,
-        GuidePageViewRoute => GuidePageView,
-        ReferencePageViewRoute => ReferencePageView,
-        ChangelogPageViewRoute => ChangelogPageView,
-        SearchPageRoute => SearchPage,
-    }
-    /// Requesting access, approving it, and the grants that follow.
-    access(AccessPages, __preload_access) {
-        RequestAccessPageRoute => RequestAccessPage,
-        MyRequestsPageRoute => MyRequestsPage,
-        RequestPageRoute => RequestPage,
-        ApprovalsPageRoute => ApprovalsPage,
-        MyAccessPageRoute => MyAccessPage,
-        NotificationsPageRoute => NotificationsPage,
-        ApiAccessPageRoute => ApiAccessPage,
-        PolicyPageRoute => PolicyPage,
-        AdminAccessPageRoute => AdminAccessPage,
-    }
-    /// API keys and gateways.
-    keys(KeyPages, __preload_keys) {
-        KeysPageRoute => KeysPage,
-        GatewaysPageRoute => GatewaysPage,
-    }
-    /// Running the portal: APIs' settings, people, teams, invitations.
-    admin(AdminPages, __preload_admin) {
-        ApiEditPageRoute => ApiEditPage,
-        AdminPeoplePageRoute => AdminPeoplePage,
-        AdminPersonPageRoute => AdminPersonPage,
-        TeamsPageRoute => TeamsPage,
-        InvitationsPageRoute => InvitationsPage,
-    }
-    /// Signing in, accepting an invitation, one's own profile.
-    account(AccountPages, __preload_account) {
-        SignInPageRoute => SignInPage,
-        AcceptInvitationPageRoute => AcceptInvitationPage,
-        ProfilePageRoute => ProfilePage,
-    }
 }

@@ -15,10 +15,13 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The browser bundle's entry point: attaches to the server-rendered page.
+/// The browser bundle's entry point. Pages are rendered on the server only; the islands on a
+/// page (its interactive parts) are hydrated one by one after this, each fetching its own code
+/// if it is a lazy one. A page without islands is ready now.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(app::App);
+    leptos::mount::hydrate_islands();
+    app::mark_hydrated_when_islands_are();
 }

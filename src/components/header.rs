@@ -2,88 +2,26 @@
 
 use super::KindBadge;
 use crate::app::use_me;
-use crate::domain::url::encode_component;
 use crate::model::PersonKind;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-
-/// Bumped by pages after an action that may change the header's numbers (a decision, reading
-/// notifications), so the bell and the approvals count follow without a navigation.
-#[derive(Clone, Copy)]
-pub struct CountsChanged(pub RwSignal<u64>);
-
-impl CountsChanged {
-    /// Bumps the counter each time `version` changes (an action's version signal).
-    pub fn follow(version: impl Fn() -> usize + Send + Sync + 'static) {
-        if let Some(changed) = use_context::<CountsChanged>() {
-            Effect::new(move |previous: Option<usize>| {
-                let now = version();
-                if previous.is_some_and(|p| p != now) {
-                    changed.0.update(|n| *n += 1);
-                }
-                now
-            });
-        }
-    }
-}
+use leptos_router::hooks::{use_location, use_query_map};
+use serde::{Deserialize, Serialize};
 
 #[component]
 pub fn Header() -> impl IntoView {
     let me = use_me();
     let query = use_query_map();
     let location = use_location();
-    // Fetched again on every navigation, so the numbers follow what the person just did.
-    let changed = use_context::<CountsChanged>().map(|c| c.0);
-    let counts = Resource::new(
-        move || {
-            (
-                location.pathname.try_get(),
-                changed.and_then(|c| c.try_get()),
-            )
-        },
-        |_| crate::api::get_counts(),
-    );
+    // Read on the server with the page; the counters' islands follow what the person does on it.
+    let counts = Resource::new(|| (), |_| crate::api::get_counts());
     let count = move |pick: fn(&crate::model::Counts) -> i64| {
         counts
             .try_get()
             .flatten()
             .and_then(Result::ok)
             .map(|c| pick(&c))
-            .filter(|n| *n > 0)
+            .unwrap_or(0)
     };
-    let navigate = use_navigate();
-    let search = NodeRef::<leptos::html::Input>::new();
-    // Before hydration the form submits as a plain GET; after, it navigates in place.
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let text = search.get().map(|input| input.value()).unwrap_or_default();
-        let url = if text.trim().is_empty() {
-            "/".to_owned()
-        } else {
-            format!("/search?q={}", encode_component(text.trim()))
-        };
-        navigate(&url, Default::default());
-    };
-    // `/` from anywhere (but a text field) puts the cursor in the search box.
-    let shortcut = window_event_listener(leptos::ev::keydown, move |ev| {
-        use leptos::wasm_bindgen::JsCast;
-        if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
-            return;
-        }
-        let typing = ev
-            .target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-            .is_some_and(|el| {
-                matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                    || el.is_content_editable()
-            });
-        if let (false, Some(input)) = (typing, search.get_untracked()) {
-            ev.prevent_default();
-            let _ = input.focus();
-            input.select();
-        }
-    });
-    on_cleanup(move || shortcut.remove());
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -107,7 +45,7 @@ pub fn Header() -> impl IntoView {
                                             view! {
                                                 <a href="/approvals" data-testid="approvals-link">
                                                     "Approvals"
-                                                    {move || count(|c| c.approvals).map(|n| view! { <span class="count" data-testid="approvals-count">{n}</span> })}
+                                                    {move || view! { <LiveCount which=Which::Approvals initial=count(|c| c.approvals) /> }}
                                                 </a>
                                                 <a href="/teams">"Teams"</a>
                                                 <a href="/invitations">"Invitations"</a>
@@ -119,9 +57,8 @@ pub fn Header() -> impl IntoView {
                     }}
                 </Suspense>
             </nav>
-            <form class="site-search" method="get" action="/search" role="search" on:submit=on_submit>
+            <form class="site-search" method="get" action="/search" role="search">
                 <input
-                    node_ref=search
                     id="site-search"
                     type="search"
                     name="q"
@@ -139,6 +76,7 @@ pub fn Header() -> impl IntoView {
                             .unwrap_or_default()
                     }
                 />
+                <SearchShortcut />
             </form>
             <div class="site-user">
                 <Suspense fallback=|| ()>
@@ -153,7 +91,7 @@ pub fn Header() -> impl IntoView {
                                                 <path d="M12 3a6 6 0 0 0-6 6v3.6L4.3 15.3A1 1 0 0 0 5.1 17h13.8a1 1 0 0 0 .8-1.7L18 12.6V9a6 6 0 0 0-6-6Zm-2.5 15.5a2.5 2.5 0 0 0 5 0Z" fill="currentColor" />
                                             </svg>
                                             <span class="visually-hidden">"Notifications"</span>
-                                            {move || count(|c| c.unread).map(|n| view! { <span class="count" data-testid="unread-count">{n}</span> })}
+                                            {move || view! { <LiveCount which=Which::Unread initial=count(|c| c.unread) /> }}
                                         </a>
                                         <a class="user-name" href="/me" data-testid="signed-in-as" title="My profile">{me.name.clone()}</a>
                                         <KindBadge kind=me.kind />
@@ -171,4 +109,64 @@ pub fn Header() -> impl IntoView {
             </div>
         </header>
     }
+}
+
+/// Which of the header's numbers a counter shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Which {
+    Approvals,
+    Unread,
+}
+
+/// One of the header's numbers (stages waiting for the viewer, unread notifications), shown when
+/// above zero. Rendered with the page; read again when an island on the page says an action may
+/// have changed it (`components::counts_follow`).
+#[island]
+fn LiveCount(which: Which, initial: i64) -> impl IntoView {
+    crate::app::island_ready();
+    let n = RwSignal::new(initial);
+    let listener = window_event_listener_untyped(crate::components::COUNTS_CHANGED, move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(counts) = crate::api::get_counts().await {
+                n.set(match which {
+                    Which::Approvals => counts.approvals,
+                    Which::Unread => counts.unread,
+                });
+            }
+        });
+    });
+    on_cleanup(move || listener.remove());
+    let testid = match which {
+        Which::Approvals => "approvals-count",
+        Which::Unread => "unread-count",
+    };
+    move || (n.get() > 0).then(|| view! { <span class="count" data-testid=testid>{n.get()}</span> })
+}
+
+/// `/` from anywhere (but a text field) puts the cursor in the search box.
+#[island]
+fn SearchShortcut() -> impl IntoView {
+    crate::app::island_ready();
+    let shortcut = window_event_listener(leptos::ev::keydown, move |ev| {
+        use leptos::wasm_bindgen::JsCast;
+        if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let typing = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            .is_some_and(|el| {
+                matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                    || el.is_content_editable()
+            });
+        let input = document()
+            .get_element_by_id("site-search")
+            .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlInputElement>().ok());
+        if let (false, Some(input)) = (typing, input) {
+            ev.prevent_default();
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    on_cleanup(move || shortcut.remove());
 }

@@ -6,8 +6,6 @@ use crate::app::use_me;
 use crate::domain::url::encode_component;
 use crate::model::{AppError, Lifecycle, PersonKind, Risk, Visibility};
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_location;
 
 #[component]
 pub fn LifecycleBadge(lifecycle: Lifecycle) -> impl IntoView {
@@ -72,7 +70,6 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
 #[component]
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let me = use_me();
-    let location = use_location();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
@@ -81,9 +78,8 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
                     .map(|result| match result {
                         Ok(Some(_)) => children().into_any(),
                         Ok(None) => {
-                            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                            let here = if here.is_empty() { "/".to_owned() } else { here };
-                            view! { <Redirect path=format!("/sign-in?next={}", encode_component(&here)) /> }.into_any()
+                            go(&format!("/sign-in?next={}", encode_component(&here())));
+                            ().into_any()
                         }
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     })
@@ -92,21 +88,68 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// After a client-side navigation to `page#anchor` the browser does not scroll by itself: once
-/// `ready` says the document is on the page, bring the anchor's element into view.
-pub fn scroll_to_hash_when(ready: impl Fn() -> bool + Send + Sync + 'static) {
-    Effect::new(move |_| {
-        if !ready() {
-            return;
+/// The page's path and query: the request's on the server, the address bar's in the browser.
+pub fn here() -> String {
+    #[cfg(feature = "ssr")]
+    let here = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.uri.path_and_query().map(|p| p.as_str().to_owned()));
+    #[cfg(not(feature = "ssr"))]
+    let here = {
+        let location = window().location();
+        Some(format!(
+            "{}{}",
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default()
+        ))
+    };
+    here.filter(|h| !h.is_empty()).unwrap_or_else(|| "/".to_owned())
+}
+
+/// Goes to another page: a redirect while the server renders, a page load in the browser (pages
+/// are rendered on the server; there is no router in the browser).
+pub fn go(url: &str) {
+    #[cfg(feature = "ssr")]
+    leptos_axum::redirect(url);
+    #[cfg(not(feature = "ssr"))]
+    let _ = window().location().assign(url);
+}
+
+/// A page's title, "… · Gatehouse". The format goes with each title rather than once for the
+/// app: a title set in an island is set again in the browser, where the app's root is not.
+#[component]
+pub fn Title(#[prop(into)] text: String) -> impl IntoView {
+    leptos_meta::Title(
+        leptos_meta::TitleProps::builder()
+            .text(text)
+            .formatter(format_title)
+            .build(),
+    )
+}
+
+/// "… · Gatehouse", or "Gatehouse" for a page without a title of its own.
+pub fn format_title(text: String) -> String {
+    if text.is_empty() {
+        "Gatehouse".to_owned()
+    } else {
+        format!("{text} · Gatehouse")
+    }
+}
+
+/// The event an island sends after an action that may change the header's numbers (a
+/// decision, reading notifications), so the bell and the approvals count follow.
+pub const COUNTS_CHANGED: &str = "gatehouse-counts-changed";
+
+/// Tells the header's counters to read their numbers again each time `version` changes (an
+/// action's version signal).
+pub fn counts_follow(version: impl Fn() -> usize + Send + Sync + 'static) {
+    Effect::new(move |previous: Option<usize>| {
+        let now = version();
+        if previous.is_some_and(|p| p != now)
+            && let Ok(event) = leptos::web_sys::Event::new(COUNTS_CHANGED)
+        {
+            let _ = window().dispatch_event(&event);
         }
-        request_animation_frame(|| {
-            let hash = window().location().hash().unwrap_or_default();
-            if let Some(id) = hash.strip_prefix('#').filter(|id| !id.is_empty())
-                && let Some(element) = document().get_element_by_id(id)
-            {
-                element.scroll_into_view();
-            }
-        });
+        now
     });
 }
 

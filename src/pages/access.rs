@@ -8,7 +8,6 @@ use crate::api::{
     get_notifications, get_request, get_request_form, my_delegations, my_grants, my_requests,
     preview_request,
 };
-use crate::components::header::CountsChanged;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, RiskBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{
@@ -17,8 +16,8 @@ use crate::model::{
 };
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use crate::components::Title;
+use leptos_router::hooks::use_params_map;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -48,10 +47,16 @@ fn waited(seconds: i64) -> String {
 
 #[component]
 pub fn RequestAccessPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
-    let form = Resource::new(slug, get_request_form);
+    let slug = params.read_untracked().get("slug").unwrap_or_default();
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::RequestAccess { slug } /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn RequestAccess(slug: String) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let form = Resource::new(move || slug.clone(), get_request_form);
     // What the preview is for: (API, environment, scopes). Set from the form's starting values
     // once the page is live (effects run only in the browser), then by each change. The preview
     // never reads the form resource itself: on the server the page's owner may already be gone
@@ -82,10 +87,9 @@ fn RequestAccessBody(
     // Signals, actions and the preview live above the Suspense: its children may be rebuilt
     // while the page hydrates, and state owned by a discarded child would go dead.
     let submit = ServerAction::<SubmitRequest>::new();
-    let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = submit.value().get() {
-            navigate(&format!("/requests/{id}"), Default::default());
+            crate::components::go(&format!("/requests/{id}"));
         }
     });
     Effect::new(move |_| {
@@ -339,6 +343,12 @@ pub fn PreviewView(preview: Result<ApprovalPreview, crate::model::AppError>) -> 
 
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::MyRequests /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn MyRequests() -> impl IntoView {
     // Above `SignedIn`: see there.
     let requests = Resource::new(|| (), |_| my_requests());
     view! {
@@ -416,15 +426,16 @@ fn MyRequestsBody(requests: Resource<Result<Vec<RequestSummary>, AppError>>) -> 
 
 #[component]
 pub fn RequestPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = params.read_untracked().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Request { id } /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn Request(id: i64) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let id = move || id;
     let decide = ServerAction::<DecideRequest>::new();
     let cancel = ServerAction::<CancelRequest>::new();
     let resubmit = ServerAction::<ResubmitRequest>::new();
@@ -456,7 +467,7 @@ fn RequestBody(
     comment: ServerAction<CommentRequest>,
     request: Resource<Result<RequestView, AppError>>,
 ) -> impl IntoView {
-    CountsChanged::follow(move || decide.version().get() + cancel.version().get());
+    crate::components::counts_follow(move || decide.version().get() + cancel.version().get());
     let error = move || {
         decide
             .value()
@@ -697,6 +708,12 @@ fn ResubmitScopes(scopes: Vec<String>) -> impl IntoView {
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Approvals /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn Approvals() -> impl IntoView {
     // Above `SignedIn`: see there.
     let bulk = ServerAction::<BulkApprove>::new();
     let decide = ServerAction::<DecideRequest>::new();
@@ -731,7 +748,7 @@ fn ApprovalsBody(
     end_delegation: ServerAction<EndDelegation>,
     delegations: Resource<Result<Vec<DelegationView>, AppError>>,
 ) -> impl IntoView {
-    CountsChanged::follow(move || bulk.version().get() + decide.version().get());
+    crate::components::counts_follow(move || bulk.version().get() + decide.version().get());
     view! {
         <Title text="Approvals" />
         <h1>"Approvals"</h1>
@@ -898,6 +915,12 @@ fn DelegationsSection(
 
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::MyAccess /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn MyAccess() -> impl IntoView {
     // Above `SignedIn`: see there.
     let revoke = ServerAction::<RevokeGrant>::new();
     let grants = Resource::new(move || revoke.version().get(), |_| my_grants());
@@ -1003,6 +1026,12 @@ pub fn GrantsTable(
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Notifications /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn Notifications() -> impl IntoView {
     // Above `SignedIn`: see there.
     let read = ServerAction::<MarkNotificationsRead>::new();
     let list = Resource::new(move || read.version().get(), |_| get_notifications());
@@ -1018,7 +1047,7 @@ fn NotificationsBody(
     read: ServerAction<MarkNotificationsRead>,
     list: Resource<Result<Vec<NotificationView>, AppError>>,
 ) -> impl IntoView {
-    CountsChanged::follow(move || read.version().get());
+    crate::components::counts_follow(move || read.version().get());
     view! {
         <Title text="Notifications" />
         <div class="page-head">

@@ -11,9 +11,8 @@ use crate::model::{ApiUsage, AppError, GrantView, KeyView, PolicyEdit};
 use crate::pages::access::{GrantsTable, PreviewView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::use_params_map;
-use leptos_router::params::ParamsMap;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -33,9 +32,17 @@ fn crumbs(slug: String, name: String, here: &'static str) -> impl IntoView {
 
 #[component]
 pub fn ApiAccessPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
+    let slug = params.read_untracked().get("slug").unwrap_or_default();
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::ApiAccess { slug } /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn ApiAccess(slug: String) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let slug = StoredValue::new(slug);
+    let slug = move || slug.get_value();
     let revoke = ServerAction::<RevokeGrant>::new();
     let revoke_key = ServerAction::<crate::api::RevokeKey>::new();
     let grants = Resource::new(
@@ -49,21 +56,22 @@ pub fn ApiAccessPage() -> impl IntoView {
     let usage = Resource::new(slug, crate::api::api_usage);
     view! {
         <SignedIn>
-            <ApiAccessBody params revoke revoke_key grants keys usage />
+            <ApiAccessBody slug=slug() revoke revoke_key grants keys usage />
         </SignedIn>
     }
 }
 
 #[component]
 fn ApiAccessBody(
-    params: Memo<ParamsMap>,
+    slug: String,
     revoke: ServerAction<RevokeGrant>,
     revoke_key: ServerAction<crate::api::RevokeKey>,
     grants: Resource<Result<Vec<GrantView>, AppError>>,
     keys: Resource<Result<Vec<KeyView>, AppError>>,
     usage: Resource<Result<ApiUsage, AppError>>,
 ) -> impl IntoView {
-    let slug = move || params.read().get("slug").unwrap_or_default();
+    let slug = StoredValue::new(slug);
+    let slug = move || slug.get_value();
     view! {
         <Title text="Access" />
         {move || crumbs(slug(), slug(), "Access")}
@@ -123,9 +131,17 @@ fn ApiAccessBody(
 }
 #[component]
 pub fn PolicyPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
+    let slug = params.read_untracked().get("slug").unwrap_or_default();
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Policy { slug } /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn Policy(slug: String) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let slug = StoredValue::new(slug);
+    let slug = move || slug.get_value();
     let save = ServerAction::<SavePolicy>::new();
     let policy = Resource::new(
         move || (slug(), save.version().get()),
@@ -266,6 +282,12 @@ fn PolicyEditor(
 
 #[component]
 pub fn AdminAccessPage() -> impl IntoView {
+    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::AdminAccess /> }
+}
+
+/// The page's interactive part, in the access area's island.
+#[component]
+pub fn AdminAccess() -> impl IntoView {
     // Above `SignedIn`: see there.
     let save = ServerAction::<SetAccessLimits>::new();
     let limits = Resource::new(move || save.version().get(), |_| get_access_limits());

@@ -14,9 +14,8 @@ use crate::model::{
 };
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::params::ParamsMap;
 
 /// The first error among the actions' latest results, shown once above the page.
 fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
@@ -29,9 +28,18 @@ fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
 
 #[component]
 pub fn AdminPeoplePage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let query = use_query_map();
-    let q = move || query.read().get("q").unwrap_or_default();
+    let q = query.read_untracked().get("q").unwrap_or_default();
+    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::AdminPeople { q } /> }
+}
+
+/// The page's interactive part, in the admin area's island.
+#[component]
+pub fn AdminPeople(q: String) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let query = q;
+    let q = StoredValue::new(query);
+    let q = move || q.get_value();
     let import = ServerAction::<ImportOrg>::new();
     // Read again after an import, which may have added or changed anyone listed.
     let people = Resource::new(
@@ -41,18 +49,19 @@ pub fn AdminPeoplePage() -> impl IntoView {
     view! {
         <Title text="People" />
         <SignedIn>
-            <PeopleBody query people import />
+            <PeopleBody q=q() people import />
         </SignedIn>
     }
 }
 
 #[component]
 fn PeopleBody(
-    query: Memo<ParamsMap>,
+    q: String,
     people: Resource<Result<Vec<PersonSummary>, AppError>>,
     import: ServerAction<ImportOrg>,
 ) -> impl IntoView {
-    let q = move || query.read().get("q").unwrap_or_default();
+    let q = StoredValue::new(q);
+    let q = move || q.get_value();
     let me = use_me();
     let is_admin = move || {
         me.try_get()
@@ -245,15 +254,16 @@ fn PeopleTable(list: Vec<PersonSummary>) -> impl IntoView {
 
 #[component]
 pub fn AdminPersonPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or_default()
-    };
+    let id = params.read_untracked().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or_default();
+    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::AdminPerson { id } /> }
+}
+
+/// The page's interactive part, in the admin area's island.
+#[component]
+pub fn AdminPerson(id: i64) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let id = move || id;
     let actions = PersonActions {
         set_kind: ServerAction::new(),
         set_manager: ServerAction::new(),
@@ -510,6 +520,12 @@ fn PersonEditor(detail: PersonDetail, actions: PersonActions) -> impl IntoView {
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
+    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::Teams /> }
+}
+
+/// The page's interactive part, in the admin area's island.
+#[component]
+pub fn Teams() -> impl IntoView {
     // Above `SignedIn`: see there.
     let set_team = ServerAction::<SetTeamRole>::new();
     let create_token = ServerAction::<CreatePublishToken>::new();

@@ -7,18 +7,25 @@ use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{ApiEdit, AppError, EnvironmentInput, Lifecycle, Risk, ScopeInput, Visibility};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::use_params_map;
-use leptos_router::params::ParamsMap;
 
 /// Empty rows offered for adding environments and scopes.
 const SPARE_ROWS: usize = 2;
 
 #[component]
 pub fn ApiEditPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
+    let slug = params.read_untracked().get("slug").unwrap_or_default();
+    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::ApiEdit { slug } /> }
+}
+
+/// The page's interactive part, in the admin area's island.
+#[component]
+pub fn ApiEdit(slug: String) -> impl IntoView {
+    // Above `SignedIn`: see there.
+    let slug = StoredValue::new(slug);
+    let slug = move || slug.get_value();
     let save = ServerAction::<UpdateApi>::new();
     let current = Resource::new(
         move || (slug(), save.version().get()),
@@ -26,18 +33,19 @@ pub fn ApiEditPage() -> impl IntoView {
     );
     view! {
         <SignedIn>
-            <EditBody params save current />
+            <EditBody slug=slug() save current />
         </SignedIn>
     }
 }
 
 #[component]
 fn EditBody(
-    params: Memo<ParamsMap>,
+    slug: String,
     save: ServerAction<UpdateApi>,
     current: Resource<Result<ApiEdit, AppError>>,
 ) -> impl IntoView {
-    let slug = move || params.read().get("slug").unwrap_or_default();
+    let slug = StoredValue::new(slug);
+    let slug = move || slug.get_value();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -4,8 +4,8 @@ use crate::api::get_api;
 use crate::components::{ErrorPanel, LifecycleBadge, RiskBadge, SignedIn, VisibilityBadge};
 use crate::model::{ApiDetail, AppError, EnvironmentView, ScopeView, VersionView};
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+use crate::components::Title;
+use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ApiPage() -> impl IntoView {
@@ -153,37 +153,7 @@ pub fn DocHeader(
 ) -> impl IntoView {
     let selector = (versions.len() > 1).then(|| {
         let shown = version.clone().unwrap_or_default();
-        let navigate = use_navigate();
-        let location = use_location();
-        // The same page at the chosen version, without a reload.
-        let choose = move |event: leptos::ev::Event| {
-            let path = location.pathname.get_untracked();
-            let version = crate::domain::url::encode_component(&event_target_value(&event));
-            navigate(&format!("{path}?version={version}"), Default::default());
-        };
-        view! {
-            <form class="version-select" method="get" data-testid="version-select">
-                <label>
-                    "Version "
-                    <select name="version" on:change=choose>
-                        {versions
-                            .into_iter()
-                            .map(|v| {
-                                let selected = v.label == shown;
-                                let text = match v.status {
-                                    crate::model::VersionStatus::Current => v.label.clone(),
-                                    _ => format!("{} ({})", v.label, v.status.label().to_lowercase()),
-                                };
-                                view! { <option value=v.label selected=selected>{text}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                </label>
-                <noscript>
-                    <button class="button button-quiet" type="submit">"Show"</button>
-                </noscript>
-            </form>
-        }
+        view! { <VersionSelect versions shown /> }
     });
     view! {
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -326,4 +296,39 @@ fn VersionsList(versions: Vec<VersionView>) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The version selector: the same page at the chosen version. Before the page is interactive
+/// (or without scripts) the form's button does the same.
+#[island]
+fn VersionSelect(versions: Vec<VersionView>, shown: String) -> impl IntoView {
+    crate::app::island_ready();
+    let choose = move |event: leptos::ev::Event| {
+        let version = crate::domain::url::encode_component(&event_target_value(&event));
+        let path = window().location().pathname().unwrap_or_default();
+        let _ = window().location().assign(&format!("{path}?version={version}"));
+    };
+    view! {
+        <form class="version-select" method="get" data-testid="version-select">
+            <label>
+                "Version "
+                <select name="version" on:change=choose>
+                    {versions
+                        .into_iter()
+                        .map(|v| {
+                            let selected = v.label == shown;
+                            let text = match v.status {
+                                crate::model::VersionStatus::Current => v.label.clone(),
+                                _ => format!("{} ({})", v.label, v.status.label().to_lowercase()),
+                            };
+                            view! { <option value=v.label selected=selected>{text}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <noscript>
+                <button class="button button-quiet" type="submit">"Show"</button>
+            </noscript>
+        </form>
+    }
 }

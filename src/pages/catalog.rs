@@ -6,62 +6,65 @@ use crate::api::{get_catalog_facets, list_catalog};
 use crate::components::{EmptyState, ErrorPanel, LifecycleBadge, SignedIn};
 use crate::model::{ApiSummary, AppError, CatalogFacets, CatalogFilter, CatalogResults, Lifecycle};
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use crate::components::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    // Above `SignedIn`: see there.
     let query = use_query_map();
-    let filter = Memo::new(move |_| {
-        query.with(|q| {
-            let mut filter = CatalogFilter::default();
-            for key in CatalogFilter::KEYS {
-                if let Some(value) = q.get(key) {
-                    filter.set(key, value);
-                }
+    let filter = query.with_untracked(|q| {
+        let mut filter = CatalogFilter::default();
+        for key in CatalogFilter::KEYS {
+            if let Some(value) = q.get(key) {
+                filter.set(key, value);
             }
-            filter
-        })
+        }
+        filter
     });
+    view! {
+        <Title text="Catalog" />
+        <Catalog initial=filter />
+    }
+}
+
+/// The catalog is one island: typing in the filter or choosing a facet reads the list again and
+/// puts the filter in the address (replacing it, so the back button leaves the catalog).
+#[island(lazy)]
+fn Catalog(initial: CatalogFilter) -> impl IntoView {
+    crate::app::preload_island("catalog_loader");
+    crate::app::page_island();
+    crate::app::provide_me();
+    // Above `SignedIn`: see there.
+    let filter = RwSignal::new(initial);
     let apis = Resource::new(move || filter.get(), list_catalog);
     let facets = Resource::new(|| (), |_| get_catalog_facets());
     view! {
-        <Title text="Catalog" />
         <SignedIn>
-            <Catalog filter apis facets />
+            <CatalogBody filter apis facets />
         </SignedIn>
     }
 }
 
 #[component]
-fn Catalog(
-    filter: Memo<CatalogFilter>,
+fn CatalogBody(
+    filter: RwSignal<CatalogFilter>,
     apis: Resource<Result<CatalogResults, AppError>>,
     facets: Resource<Result<CatalogFacets, AppError>>,
 ) -> impl IntoView {
-    let navigate = use_navigate();
     let set = move |key: &'static str, value: String| {
         let mut next = filter.get_untracked();
         next.set(key, value);
-        navigate(
-            &next.to_url(),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(
+                &leptos::wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&next.to_url()),
+            );
+        }
+        filter.set(next);
     };
-    let on_text = {
-        let set = set.clone();
-        move |ev| set("q", event_target_value(&ev))
-    };
-    let on_select = move |key: &'static str| {
-        let set = set.clone();
-        move |ev| set(key, event_target_value(&ev))
-    };
+    let on_text = move |ev| set("q", event_target_value(&ev));
+    let on_select = move |key: &'static str| move |ev| set(key, event_target_value(&ev));
 
     view! {
         <section class="catalog">
@@ -117,7 +120,7 @@ fn Catalog(
 #[component]
 fn FacetSelects<F, H>(
     facets: CatalogFacets,
-    filter: Memo<CatalogFilter>,
+    filter: RwSignal<CatalogFilter>,
     on_select: F,
 ) -> impl IntoView
 where

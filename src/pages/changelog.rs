@@ -7,7 +7,7 @@ use crate::domain::time::format_date;
 use crate::model::{AppError, ChangelogPage, DiffOperation, VersionDiff};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]

@@ -2,11 +2,11 @@
 //! and its table of contents beside it.
 
 use crate::api::get_guide;
-use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
+use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{AppError, GuidePage, ServerHtml};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -39,7 +39,6 @@ pub fn GuidePageView() -> impl IntoView {
 
 #[component]
 fn GuideBody(guide: Resource<Result<(GuidePage, ServerHtml), AppError>>) -> impl IntoView {
-    scroll_to_hash_when(move || guide.with(|g| matches!(g, Some(Ok(_)))));
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -11,11 +11,17 @@ use crate::domain::time::format_date;
 use crate::model::{AppError, InvitationLimits, InvitationStatus, InvitationView, SignInError};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn InvitationsPage() -> impl IntoView {
+    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::Invitations /> }
+}
+
+/// The page's interactive part, in the admin area's island.
+#[component]
+pub fn Invitations() -> impl IntoView {
     // Above `SignedIn`: see there.
     let create = ServerAction::<CreateInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();

@@ -13,7 +13,7 @@ use crate::domain::time::{format_date, format_date_time};
 use crate::model::{AppError, GatewayCredentialView, GrantView, KeyCreated, KeyUsageDay, KeyView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -73,6 +73,12 @@ fn ShowOnce(created: KeyCreated) -> impl IntoView {
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
+    view! { <crate::pages::areas::KeysArea page=crate::pages::areas::KeysPages::Keys /> }
+}
+
+/// The page's interactive part, in the keys area's island.
+#[component]
+pub fn Keys() -> impl IntoView {
     let create = ServerAction::<CreateKey>::new();
     let rotate = ServerAction::<RotateKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
@@ -286,6 +292,12 @@ pub fn KeysTable(
 
 #[component]
 pub fn GatewaysPage() -> impl IntoView {
+    view! { <crate::pages::areas::KeysArea page=crate::pages::areas::KeysPages::Gateways /> }
+}
+
+/// The page's interactive part, in the keys area's island.
+#[component]
+pub fn Gateways() -> impl IntoView {
     let create = ServerAction::<CreateGateway>::new();
     let revoke = ServerAction::<RevokeGateway>::new();
     let list = Resource::new(

@@ -5,6 +5,7 @@ pub mod access_admin;
 pub mod admin;
 pub mod api_edit;
 pub mod api_page;
+pub mod areas;
 pub mod catalog;
 pub mod changelog;
 pub mod guide;

@@ -1,7 +1,7 @@
 //! Any path no route matches.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -5,7 +5,7 @@ use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{AppError, MembershipView, PersonRef, Profile, SessionView};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {

@@ -5,11 +5,11 @@
 //! (`?section=tag-…#op-…`); an older link without the part (`#op-…`) is taken to it.
 
 use crate::api::get_reference;
-use crate::components::{ErrorPanel, SignedIn, scroll_to_hash_when};
+use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{AppError, ReferenceNavEntry, ReferencePage, ServerHtml};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -57,11 +57,6 @@ pub fn ReferencePageView() -> impl IntoView {
 fn ReferenceBody(
     reference: Resource<Result<(ReferencePage, ServerHtml, ServerHtml), AppError>>,
 ) -> impl IntoView {
-    scroll_to_hash_when(move || {
-        reference
-            .try_with(|r| matches!(r, Some(Ok(_))))
-            .unwrap_or(false)
-    });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
@@ -93,9 +88,9 @@ fn Reference(
         first_guide,
         ..
     } = page;
-    follow_old_anchor(&api_slug);
     view! {
         <Title text=format!("Reference · {api_name}") />
+        <FollowOldAnchor api_slug=api_slug.clone() />
         <article class="api-page">
             <DocHeader
                 api_slug=api_slug.clone()
@@ -156,7 +151,9 @@ pub fn nav_html(nav: &[ReferenceNavEntry], shown: &str, version_query: &str) -> 
 /// A link from before the reference came in parts (`/reference#op-…`, in bookmarks and older
 /// search results) names an anchor that may be in another part: once the page is in the
 /// browser, go to the part that has it, as the navigation links it.
-fn follow_old_anchor(api_slug: &str) {
+#[island]
+fn FollowOldAnchor(api_slug: String) -> impl IntoView {
+    crate::app::island_ready();
     let base = format!("/apis/{api_slug}/reference");
     Effect::new(move |_| {
         let hash = window().location().hash().unwrap_or_default();
@@ -179,8 +176,7 @@ fn follow_old_anchor(api_slug: &str) {
         else {
             return;
         };
-        // Its link names the page's version too. A full load, as the old link was: the
-        // router's hooks are not at hand in an effect of a part built after its route.
+        // Its link names the page's version too.
         let _ = window().location().replace(&format!("{base}{href}"));
     });
 }

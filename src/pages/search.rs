@@ -5,7 +5,7 @@ use crate::api::search;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::model::{AppError, SearchGroup, SearchHit, SearchResults, SnippetPart};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]

@@ -6,7 +6,7 @@ use crate::api::get_sign_in_options;
 use crate::components::{ErrorPanel, KindBadge};
 use crate::model::{DevPerson, SignInError, SignInOptions};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::components::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]

@@ -79,8 +79,21 @@ pub trait ExtendResponse: Sized {
                 {
                     let (pkg_path, manifest, wasm_split_file) = &*manifest_read;
 
+                    // Gatehouse patch: a lazy island's loader is named by its function's name
+                    // alone (`catalog_loader`); the manifest's key carries a hash after it.
                     let all_prefetches = prefetches.iter().flat_map(|key| {
-                        manifest.get(*key).into_iter().flatten()
+                        manifest
+                            .get(*key)
+                            .or_else(|| {
+                                manifest.iter().find_map(|(name, modules)| {
+                                    name.strip_prefix(*key)
+                                        .and_then(|rest| rest.strip_prefix('_'))
+                                        .filter(|hash| hash.bytes().all(|b| b.is_ascii_digit()))
+                                        .map(|_| modules)
+                                })
+                            })
+                            .into_iter()
+                            .flatten()
                     });
 
                     for module in all_prefetches {
