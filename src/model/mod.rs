@@ -13,33 +13,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// An HTML fragment the server rendered into the page, held by a page's resource. Hydration
-/// keeps an element's server-rendered `inner_html` as it is and never reads this copy, so in the
-/// hydration data it is an empty string: a long reference part or guide is not sent twice.
-/// Server functions return the HTML in their own types, so a view built in the browser after a
-/// client-side navigation has it in full. Never put one in a server function's return type.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ServerHtml(pub String);
-
-impl ServerHtml {
-    /// Moves the HTML out of a server function's answer.
-    pub fn take(html: &mut String) -> Self {
-        ServerHtml(std::mem::take(html))
-    }
-}
-
-impl Serialize for ServerHtml {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str("")
-    }
-}
-
-impl<'de> Deserialize<'de> for ServerHtml {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(ServerHtml)
-    }
-}
-
 /// A value from outside that names no known variant of an enumeration.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} '{value}' (expected one of: {expected})")]

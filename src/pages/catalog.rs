@@ -89,16 +89,12 @@ fn CatalogBody(
                     />
                 </label>
                 <Suspense fallback=|| ()>
-                    {
-                        let on_select = on_select.clone();
-                        move || {
-                            let on_select = on_select.clone();
-                            facets.get().map(|result| match result {
-                                Ok(f) => view! { <FacetSelects facets=f filter on_select /> }.into_any(),
-                                Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                            })
-                        }
-                    }
+                    {move || {
+                        facets.get().map(|result| match result {
+                            Ok(f) => view! { <FacetSelects facets=f filter on_select /> }.into_any(),
+                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        })
+                    }}
                 </Suspense>
                 <noscript>
                     <button class="button" type="submit">"Filter"</button>

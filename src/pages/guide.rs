@@ -3,7 +3,7 @@
 
 use crate::api::get_guide;
 use crate::components::{ErrorPanel, SignedIn};
-use crate::model::{AppError, GuidePage, ServerHtml};
+use crate::model::{AppError, GuidePage};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use crate::components::Title;
@@ -23,12 +23,7 @@ pub fn GuidePageView() -> impl IntoView {
                 query.read().get("version"),
             )
         },
-        |(slug, guide, version)| async move {
-            get_guide(slug, guide, version).await.map(|mut page| {
-                let html = ServerHtml::take(&mut page.html);
-                (page, html)
-            })
-        },
+        |(slug, guide, version)| get_guide(slug, guide, version),
     );
     view! {
         <SignedIn>
@@ -38,14 +33,14 @@ pub fn GuidePageView() -> impl IntoView {
 }
 
 #[component]
-fn GuideBody(guide: Resource<Result<(GuidePage, ServerHtml), AppError>>) -> impl IntoView {
+fn GuideBody(guide: Resource<Result<GuidePage, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 guide
                     .get()
                     .map(|result| match result {
-                        Ok((page, html)) => view! { <Guide page html /> }.into_any(),
+                        Ok(page) => view! { <Guide page /> }.into_any(),
                         Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -54,8 +49,7 @@ fn GuideBody(guide: Resource<Result<(GuidePage, ServerHtml), AppError>>) -> impl
 }
 
 #[component]
-/// `html` is `page.html`, taken out of it.
-fn Guide(page: GuidePage, html: ServerHtml) -> impl IntoView {
+fn Guide(page: GuidePage) -> impl IntoView {
     let GuidePage {
         api_slug,
         api_name,
@@ -63,7 +57,7 @@ fn Guide(page: GuidePage, html: ServerHtml) -> impl IntoView {
         versions,
         guides,
         guide,
-        html: _,
+        html,
         toc,
         has_reference,
     } = page;
@@ -104,7 +98,7 @@ fn Guide(page: GuidePage, html: ServerHtml) -> impl IntoView {
                     </ul>
                 </nav>
                 // Rendered from Markdown and sanitized when the version was published.
-                <div class="doc" data-testid="guide" inner_html=html.0></div>
+                <div class="doc" data-testid="guide" inner_html=html></div>
                 <nav class="doc-toc" aria-label="On this page" data-testid="toc">
                     <p class="doc-toc-title">"On this page"</p>
                     <ul>

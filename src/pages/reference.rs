@@ -6,7 +6,7 @@
 
 use crate::api::get_reference;
 use crate::components::{ErrorPanel, SignedIn};
-use crate::model::{AppError, ReferenceNavEntry, ReferencePage, ServerHtml};
+use crate::model::{AppError, ReferenceNavEntry, ReferencePage};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
 use crate::components::Title;
@@ -36,13 +36,8 @@ pub fn ReferencePageView() -> impl IntoView {
                 .map(|v| format!("version={}&", crate::domain::url::encode_component(v)))
                 .unwrap_or_default();
             get_reference(slug, version, section).await.map(|mut page| {
-                let html = ServerHtml::take(&mut page.html);
-                let nav = ServerHtml(nav_html(
-                    &std::mem::take(&mut page.nav),
-                    &page.section,
-                    &version_query,
-                ));
-                (page, html, nav)
+                let nav = nav_html(&std::mem::take(&mut page.nav), &page.section, &version_query);
+                (page, nav)
             })
         },
     );
@@ -55,7 +50,7 @@ pub fn ReferencePageView() -> impl IntoView {
 
 #[component]
 fn ReferenceBody(
-    reference: Resource<Result<(ReferencePage, ServerHtml, ServerHtml), AppError>>,
+    reference: Resource<Result<(ReferencePage, String), AppError>>,
 ) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -64,7 +59,7 @@ fn ReferenceBody(
                     .try_get()
                     .flatten()
                     .map(|result| match result {
-                        Ok((page, html, nav)) => view! { <Reference page html nav /> }.into_any(),
+                        Ok((page, nav)) => view! { <Reference page nav /> }.into_any(),
                         Err(error) => view! { <Title text="Not found" /> <ErrorPanel error /> }.into_any(),
                     })
             }}
@@ -75,10 +70,8 @@ fn ReferenceBody(
 #[component]
 fn Reference(
     page: ReferencePage,
-    /// The part shown (`page.html`, taken out of it).
-    html: ServerHtml,
     /// The navigation's entries (`page.nav`, as HTML: see `nav_html`).
-    nav: ServerHtml,
+    nav: String,
 ) -> impl IntoView {
     let ReferencePage {
         api_slug,
@@ -86,6 +79,7 @@ fn Reference(
         version,
         versions,
         first_guide,
+        html,
         ..
     } = page;
     view! {
@@ -104,10 +98,10 @@ fn Reference(
             />
             <div class="doc-layout reference-layout">
                 <nav class="doc-nav ref-nav" aria-label="Operations" data-testid="reference-nav">
-                    <ul inner_html=nav.0></ul>
+                    <ul inner_html=nav></ul>
                 </nav>
                 // Rendered from the spec and sanitized when the version was published.
-                <div class="doc reference" data-testid="reference" inner_html=html.0></div>
+                <div class="doc reference" data-testid="reference" inner_html=html></div>
             </div>
         </article>
     }
@@ -115,10 +109,8 @@ fn Reference(
 
 /// The navigation's entries as `<li>`s: each tag (level 2) and operation or schema (level 3)
 /// links to its anchor, in the part shown or on its part's page; the part shown is marked
-/// current. A large spec has hundreds of entries, so this is text: as views, each would be
-/// built on the server, sent again as data for hydration and built a third time in the
-/// browser. Hydration keeps the server's copy (`ServerHtml`); after a navigation in the
-/// browser it is built there from the server function's entries.
+/// current. A large spec has hundreds of entries, so this is text rather than a view per entry
+/// (the page is rendered on the server only; the text is written once).
 pub fn nav_html(nav: &[ReferenceNavEntry], shown: &str, version_query: &str) -> String {
     use crate::domain::html::escape;
     let mut out = String::with_capacity(nav.len() * 96);
