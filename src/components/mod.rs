@@ -102,7 +102,8 @@ pub fn here() -> String {
             location.search().unwrap_or_default()
         ))
     };
-    here.filter(|h| !h.is_empty()).unwrap_or_else(|| "/".to_owned())
+    here.filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 /// Goes to another page: a redirect while the server renders, a page load in the browser (pages

@@ -8,6 +8,7 @@ use crate::api::{
     get_notifications, get_request, get_request_form, my_delegations, my_grants, my_requests,
     preview_request,
 };
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, RiskBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{
@@ -16,7 +17,6 @@ use crate::model::{
 };
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_params_map;
 
 fn loading() -> impl IntoView {
@@ -427,7 +427,11 @@ fn MyRequestsBody(requests: Resource<Result<Vec<RequestSummary>, AppError>>) -> 
 #[component]
 pub fn RequestPage() -> impl IntoView {
     let params = use_params_map();
-    let id = params.read_untracked().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let id = params
+        .read_untracked()
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0);
     view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Request { id } /> }
 }
 

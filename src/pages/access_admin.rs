@@ -5,13 +5,13 @@ use crate::api::{
     PreviewPolicy, RevokeGrant, SavePolicy, SetAccessLimits, api_grants, get_access_limits,
     get_policy,
 };
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, RiskBadge, SignedIn};
 use crate::domain::access::AccessLimits;
 use crate::model::{ApiUsage, AppError, GrantView, KeyView, PolicyEdit};
 use crate::pages::access::{GrantsTable, PreviewView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_params_map;
 
 fn loading() -> impl IntoView {

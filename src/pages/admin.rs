@@ -7,6 +7,7 @@ use crate::api::{
     list_teams,
 };
 use crate::app::use_me;
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::format_date;
 use crate::model::{
@@ -14,7 +15,6 @@ use crate::model::{
 };
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The first error among the actions' latest results, shown once above the page.
@@ -255,7 +255,11 @@ fn PeopleTable(list: Vec<PersonSummary>) -> impl IntoView {
 #[component]
 pub fn AdminPersonPage() -> impl IntoView {
     let params = use_params_map();
-    let id = params.read_untracked().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or_default();
+    let id = params
+        .read_untracked()
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_default();
     view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::AdminPerson { id } /> }
 }
 

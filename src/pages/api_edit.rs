@@ -3,11 +3,11 @@
 //! grants still name it, which the server refuses with a reason).
 
 use crate::api::{UpdateApi, get_api_edit};
+use crate::components::Title;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{ApiEdit, AppError, EnvironmentInput, Lifecycle, Risk, ScopeInput, Visibility};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_params_map;
 
 /// Empty rows offered for adding environments and scopes.

@@ -1,10 +1,10 @@
 //! An API's overview: what it is, who owns it, where it runs and which scopes it offers.
 
 use crate::api::get_api;
+use crate::components::Title;
 use crate::components::{ErrorPanel, LifecycleBadge, RiskBadge, SignedIn, VisibilityBadge};
 use crate::model::{ApiDetail, AppError, EnvironmentView, ScopeView, VersionView};
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -306,7 +306,9 @@ fn VersionSelect(versions: Vec<VersionView>, shown: String) -> impl IntoView {
     let choose = move |event: leptos::ev::Event| {
         let version = crate::domain::url::encode_component(&event_target_value(&event));
         let path = window().location().pathname().unwrap_or_default();
-        let _ = window().location().assign(&format!("{path}?version={version}"));
+        let _ = window()
+            .location()
+            .assign(&format!("{path}?version={version}"));
     };
     view! {
         <form class="version-select" method="get" data-testid="version-select">

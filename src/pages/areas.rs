@@ -31,13 +31,17 @@ pub fn AccessArea(page: AccessPage) -> impl IntoView {
     crate::app::page_island();
     crate::app::provide_me();
     match page {
-        AccessPage::RequestAccess { slug } => view! { <super::access::RequestAccess slug /> }.into_any(),
+        AccessPage::RequestAccess { slug } => {
+            view! { <super::access::RequestAccess slug /> }.into_any()
+        }
         AccessPage::MyRequests => view! { <super::access::MyRequests /> }.into_any(),
         AccessPage::Request { id } => view! { <super::access::Request id /> }.into_any(),
         AccessPage::Approvals => view! { <super::access::Approvals /> }.into_any(),
         AccessPage::MyAccess => view! { <super::access::MyAccess /> }.into_any(),
         AccessPage::Notifications => view! { <super::access::Notifications /> }.into_any(),
-        AccessPage::ApiAccess { slug } => view! { <super::access_admin::ApiAccess slug /> }.into_any(),
+        AccessPage::ApiAccess { slug } => {
+            view! { <super::access_admin::ApiAccess slug /> }.into_any()
+        }
         AccessPage::Policy { slug } => view! { <super::access_admin::Policy slug /> }.into_any(),
         AccessPage::AdminAccess => view! { <super::access_admin::AdminAccess /> }.into_any(),
     }

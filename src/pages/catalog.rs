@@ -3,10 +3,10 @@
 //! back button works.
 
 use crate::api::{get_catalog_facets, list_catalog};
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, LifecycleBadge, SignedIn};
 use crate::model::{ApiSummary, AppError, CatalogFacets, CatalogFilter, CatalogResults, Lifecycle};
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]

@@ -2,12 +2,12 @@
 //! sanitized at publish time.
 
 use crate::api::get_changelog;
+use crate::components::Title;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
 use crate::model::{AppError, ChangelogPage, DiffOperation, VersionDiff};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]

@@ -2,11 +2,11 @@
 //! and its table of contents beside it.
 
 use crate::api::get_guide;
+use crate::components::Title;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{AppError, GuidePage};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]

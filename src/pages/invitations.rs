@@ -6,12 +6,12 @@ use crate::api::{
     CreateInvitation, EndEngagement, ExtendInvitation, RevokeInvitation, get_invitation_limits,
     get_invitation_preview, list_invitations,
 };
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
 use crate::model::{AppError, InvitationLimits, InvitationStatus, InvitationView, SignInError};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]

@@ -7,13 +7,13 @@ use crate::api::{
     CreateGateway, CreateKey, RevokeGateway, RevokeKey, RotateKey, list_gateways, my_grants,
     my_keys,
 };
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::domain::access::KEY_RATE_CEILING;
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{AppError, GatewayCredentialView, GrantView, KeyCreated, KeyUsageDay, KeyView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use crate::components::Title;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }

@@ -1,7 +1,7 @@
 //! Any path no route matches.
 
-use leptos::prelude::*;
 use crate::components::Title;
+use leptos::prelude::*;
 
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -1,11 +1,11 @@
 //! My profile: who Gatehouse thinks I am, my teams, and where I am signed in.
 
 use crate::api::get_profile;
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, KindBadge, SignedIn};
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{AppError, MembershipView, PersonRef, Profile, SessionView};
 use leptos::prelude::*;
-use crate::components::Title;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {

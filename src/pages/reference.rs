@@ -5,11 +5,11 @@
 //! (`?section=tag-…#op-…`); an older link without the part (`#op-…`) is taken to it.
 
 use crate::api::get_reference;
+use crate::components::Title;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{AppError, ReferenceNavEntry, ReferencePage};
 use crate::pages::api_page::DocHeader;
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -36,7 +36,11 @@ pub fn ReferencePageView() -> impl IntoView {
                 .map(|v| format!("version={}&", crate::domain::url::encode_component(v)))
                 .unwrap_or_default();
             get_reference(slug, version, section).await.map(|mut page| {
-                let nav = nav_html(&std::mem::take(&mut page.nav), &page.section, &version_query);
+                let nav = nav_html(
+                    &std::mem::take(&mut page.nav),
+                    &page.section,
+                    &version_query,
+                );
                 (page, nav)
             })
         },
@@ -49,9 +53,7 @@ pub fn ReferencePageView() -> impl IntoView {
 }
 
 #[component]
-fn ReferenceBody(
-    reference: Resource<Result<(ReferencePage, String), AppError>>,
-) -> impl IntoView {
+fn ReferenceBody(reference: Resource<Result<(ReferencePage, String), AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {

@@ -2,10 +2,10 @@
 //! section, operation or schema.
 
 use crate::api::search;
+use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::model::{AppError, SearchGroup, SearchHit, SearchResults, SnippetPart};
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]

@@ -3,10 +3,10 @@
 //! back here with its reason in the URL.
 
 use crate::api::get_sign_in_options;
+use crate::components::Title;
 use crate::components::{ErrorPanel, KindBadge};
 use crate::model::{DevPerson, SignInError, SignInOptions};
 use leptos::prelude::*;
-use crate::components::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
