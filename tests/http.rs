@@ -258,18 +258,34 @@ async fn signing_in_shows_the_catalog_and_signing_out_ends_the_session_server_si
 async fn pages_send_people_who_are_not_signed_in_to_the_sign_in_page() {
     for db in seeded_stores().await {
         let app = dev_app(&db);
-        let reply = send(&app, get("/apis/pet-store", None)).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::FOUND,
-            "{}: {:?}",
-            db.backend,
-            reply.headers
-        );
-        assert_eq!(
-            reply.headers[header::LOCATION],
-            "/sign-in?next=%2Fapis%2Fpet-store"
-        );
+        // Pages rendered on the server alone, and pages whose island loads its own data (whose
+        // server functions also fail for someone signed out: the redirect must still win).
+        for (path, next) in [
+            ("/apis/pet-store", "%2Fapis%2Fpet-store"),
+            ("/apis/pet-store/reference?section=tag-store", "%2Fapis%2Fpet-store%2Freference%3Fsection%3Dtag-store"),
+            ("/", "%2F"),
+            ("/keys", "%2Fkeys"),
+            ("/approvals", "%2Fapprovals"),
+            ("/apis/pet-store/request", "%2Fapis%2Fpet-store%2Frequest"),
+            ("/admin/people?q=lee", "%2Fadmin%2Fpeople%3Fq%3Dlee"),
+        ] {
+            for _ in 0..3 {
+                let reply = send(&app, get(path, None)).await;
+                assert_eq!(
+                    reply.status,
+                    StatusCode::FOUND,
+                    "{}: {path}: {:?}",
+                    db.backend,
+                    reply.headers
+                );
+                assert_eq!(
+                    reply.headers[header::LOCATION],
+                    format!("/sign-in?next={next}"),
+                    "{}: {path}",
+                    db.backend
+                );
+            }
+        }
     }
 }
 
