@@ -4,7 +4,7 @@
 //
 // usage: node bench/browser.mjs BASE_URL PATH SESSION_COOKIE [RUNS] [paint-only]
 // Prints one JSON line: {"path", "fcp_ms", "hydrated_ms", "runs", "wasm"} with the medians and the
-// wasm files the page asked for before it was hydrated (the initial module and the page's chunks);
+// wasm files the page asked for before it was hydrated (the main module and the files of the page's lazy island, if it has one);
 // with `paint-only` (a page that does not hydrate, as the baseline) only the paint is awaited.
 import { createRequire } from "node:module";
 
