@@ -151,12 +151,15 @@ pub fn preload_island(loader: &'static str) {
     let _ = loader;
 }
 
-/// The start of a page's island: it counts as hydrated once built ([`island_ready`]), and titles
-/// set in it have a head to go to (in the browser an island is a root of its own; on the server
-/// the app's is used).
-pub fn page_island() {
+/// The start of a page's island (the catalog's, each area's): its code is named for the browser
+/// to preload ([`preload_island`]), it counts as hydrated once built ([`island_ready`]), titles
+/// set in it have a head to go to, and the signed-in person is at hand ([`provide_me`]). In the
+/// browser an island is a root of its own; on the server the app's head is used.
+pub fn page_island(loader: &'static str) {
+    preload_island(loader);
     island_ready();
     provide_meta_context();
+    provide_me();
 }
 
 /// Called by every island: once its view is built (an effect runs only after that, in the

@@ -262,7 +262,10 @@ async fn pages_send_people_who_are_not_signed_in_to_the_sign_in_page() {
         // server functions also fail for someone signed out: the redirect must still win).
         for (path, next) in [
             ("/apis/pet-store", "%2Fapis%2Fpet-store"),
-            ("/apis/pet-store/reference?section=tag-store", "%2Fapis%2Fpet-store%2Freference%3Fsection%3Dtag-store"),
+            (
+                "/apis/pet-store/reference?section=tag-store",
+                "%2Fapis%2Fpet-store%2Freference%3Fsection%3Dtag-store",
+            ),
             ("/", "%2F"),
             ("/keys", "%2Fkeys"),
             ("/approvals", "%2Fapprovals"),

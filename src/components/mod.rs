@@ -88,6 +88,15 @@ pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// One of the page's path parameters (`:slug`, `:id`), as the router matched it; empty when
+/// absent. For a page's server component, which hands it to its island.
+pub fn path_param(name: &str) -> String {
+    leptos_router::hooks::use_params_map()
+        .read_untracked()
+        .get(name)
+        .unwrap_or_default()
+}
+
 /// The page's path and query: the request's on the server, the address bar's in the browser.
 pub fn here() -> String {
     #[cfg(feature = "ssr")]

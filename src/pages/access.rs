@@ -15,9 +15,9 @@ use crate::model::{
     AppError, ApprovalPreview, DelegationView, GrantView, InboxItem, NotificationView, PersonKind,
     RequestForm, RequestInput, RequestState, RequestSummary, RequestView, Risk, ScopeView,
 };
+use crate::pages::areas::{AccessArea, AccessPages};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -47,9 +47,8 @@ fn waited(seconds: i64) -> String {
 
 #[component]
 pub fn RequestAccessPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = params.read_untracked().get("slug").unwrap_or_default();
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::RequestAccess { slug } /> }
+    let slug = crate::components::path_param("slug");
+    view! { <AccessArea page=AccessPages::RequestAccess { slug } /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -343,7 +342,7 @@ pub fn PreviewView(preview: Result<ApprovalPreview, crate::model::AppError>) -> 
 
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::MyRequests /> }
+    view! { <AccessArea page=AccessPages::MyRequests /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -426,13 +425,8 @@ fn MyRequestsBody(requests: Resource<Result<Vec<RequestSummary>, AppError>>) -> 
 
 #[component]
 pub fn RequestPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = params
-        .read_untracked()
-        .get("id")
-        .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or(0);
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Request { id } /> }
+    let id = crate::components::path_param("id").parse().unwrap_or(0);
+    view! { <AccessArea page=AccessPages::Request { id } /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -712,7 +706,7 @@ fn ResubmitScopes(scopes: Vec<String>) -> impl IntoView {
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Approvals /> }
+    view! { <AccessArea page=AccessPages::Approvals /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -919,7 +913,7 @@ fn DelegationsSection(
 
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::MyAccess /> }
+    view! { <AccessArea page=AccessPages::MyAccess /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -1030,7 +1024,7 @@ pub fn GrantsTable(
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Notifications /> }
+    view! { <AccessArea page=AccessPages::Notifications /> }
 }
 
 /// The page's interactive part, in the access area's island.

@@ -10,9 +10,9 @@ use crate::components::{EmptyState, ErrorPanel, RiskBadge, SignedIn};
 use crate::domain::access::AccessLimits;
 use crate::model::{ApiUsage, AppError, GrantView, KeyView, PolicyEdit};
 use crate::pages::access::{GrantsTable, PreviewView};
+use crate::pages::areas::{AccessArea, AccessPages};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -32,9 +32,8 @@ fn crumbs(slug: String, name: String, here: &'static str) -> impl IntoView {
 
 #[component]
 pub fn ApiAccessPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = params.read_untracked().get("slug").unwrap_or_default();
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::ApiAccess { slug } /> }
+    let slug = crate::components::path_param("slug");
+    view! { <AccessArea page=AccessPages::ApiAccess { slug } /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -131,9 +130,8 @@ fn ApiAccessBody(
 }
 #[component]
 pub fn PolicyPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = params.read_untracked().get("slug").unwrap_or_default();
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::Policy { slug } /> }
+    let slug = crate::components::path_param("slug");
+    view! { <AccessArea page=AccessPages::Policy { slug } /> }
 }
 
 /// The page's interactive part, in the access area's island.
@@ -282,7 +280,7 @@ fn PolicyEditor(
 
 #[component]
 pub fn AdminAccessPage() -> impl IntoView {
-    view! { <crate::pages::areas::AccessArea page=crate::pages::areas::AccessPage::AdminAccess /> }
+    view! { <AccessArea page=AccessPages::AdminAccess /> }
 }
 
 /// The page's interactive part, in the access area's island.

@@ -13,9 +13,10 @@ use crate::domain::time::format_date;
 use crate::model::{
     AppError, OrgImportReport, PersonDetail, PersonKind, PersonSummary, PublishTokenView, TeamView,
 };
+use crate::pages::areas::{AdminArea, AdminPages};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The first error among the actions' latest results, shown once above the page.
 fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
@@ -30,7 +31,7 @@ fn first_error(errors: Vec<Option<AppError>>) -> Option<impl IntoView> {
 pub fn AdminPeoplePage() -> impl IntoView {
     let query = use_query_map();
     let q = query.read_untracked().get("q").unwrap_or_default();
-    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::AdminPeople { q } /> }
+    view! { <AdminArea page=AdminPages::AdminPeople { q } /> }
 }
 
 /// The page's interactive part, in the admin area's island.
@@ -254,13 +255,8 @@ fn PeopleTable(list: Vec<PersonSummary>) -> impl IntoView {
 
 #[component]
 pub fn AdminPersonPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = params
-        .read_untracked()
-        .get("id")
-        .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or_default();
-    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::AdminPerson { id } /> }
+    let id = crate::components::path_param("id").parse().unwrap_or(0);
+    view! { <AdminArea page=AdminPages::AdminPerson { id } /> }
 }
 
 /// The page's interactive part, in the admin area's island.
@@ -524,7 +520,7 @@ fn PersonEditor(detail: PersonDetail, actions: PersonActions) -> impl IntoView {
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
-    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::Teams /> }
+    view! { <AdminArea page=AdminPages::Teams /> }
 }
 
 /// The page's interactive part, in the admin area's island.

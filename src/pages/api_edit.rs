@@ -6,18 +6,17 @@ use crate::api::{UpdateApi, get_api_edit};
 use crate::components::Title;
 use crate::components::{ErrorPanel, SignedIn};
 use crate::model::{ApiEdit, AppError, EnvironmentInput, Lifecycle, Risk, ScopeInput, Visibility};
+use crate::pages::areas::{AdminArea, AdminPages};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 /// Empty rows offered for adding environments and scopes.
 const SPARE_ROWS: usize = 2;
 
 #[component]
 pub fn ApiEditPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = params.read_untracked().get("slug").unwrap_or_default();
-    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::ApiEdit { slug } /> }
+    let slug = crate::components::path_param("slug");
+    view! { <AdminArea page=AdminPages::ApiEdit { slug } /> }
 }
 
 /// The page's interactive part, in the admin area's island.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// The pages of the access area.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum AccessPage {
+pub enum AccessPages {
     RequestAccess { slug: String },
     MyRequests,
     Request { id: i64 },
@@ -26,24 +26,22 @@ pub enum AccessPage {
 
 /// Requesting access, approving it, and the grants that follow.
 #[island(lazy)]
-pub fn AccessArea(page: AccessPage) -> impl IntoView {
-    crate::app::preload_island("access_area_loader");
-    crate::app::page_island();
-    crate::app::provide_me();
+pub fn AccessArea(page: AccessPages) -> impl IntoView {
+    crate::app::page_island("access_area_loader");
     match page {
-        AccessPage::RequestAccess { slug } => {
+        AccessPages::RequestAccess { slug } => {
             view! { <super::access::RequestAccess slug /> }.into_any()
         }
-        AccessPage::MyRequests => view! { <super::access::MyRequests /> }.into_any(),
-        AccessPage::Request { id } => view! { <super::access::Request id /> }.into_any(),
-        AccessPage::Approvals => view! { <super::access::Approvals /> }.into_any(),
-        AccessPage::MyAccess => view! { <super::access::MyAccess /> }.into_any(),
-        AccessPage::Notifications => view! { <super::access::Notifications /> }.into_any(),
-        AccessPage::ApiAccess { slug } => {
+        AccessPages::MyRequests => view! { <super::access::MyRequests /> }.into_any(),
+        AccessPages::Request { id } => view! { <super::access::Request id /> }.into_any(),
+        AccessPages::Approvals => view! { <super::access::Approvals /> }.into_any(),
+        AccessPages::MyAccess => view! { <super::access::MyAccess /> }.into_any(),
+        AccessPages::Notifications => view! { <super::access::Notifications /> }.into_any(),
+        AccessPages::ApiAccess { slug } => {
             view! { <super::access_admin::ApiAccess slug /> }.into_any()
         }
-        AccessPage::Policy { slug } => view! { <super::access_admin::Policy slug /> }.into_any(),
-        AccessPage::AdminAccess => view! { <super::access_admin::AdminAccess /> }.into_any(),
+        AccessPages::Policy { slug } => view! { <super::access_admin::Policy slug /> }.into_any(),
+        AccessPages::AdminAccess => view! { <super::access_admin::AdminAccess /> }.into_any(),
     }
 }
 
@@ -57,9 +55,7 @@ pub enum KeysPages {
 /// API keys and gateways.
 #[island(lazy)]
 pub fn KeysArea(page: KeysPages) -> impl IntoView {
-    crate::app::preload_island("keys_area_loader");
-    crate::app::page_island();
-    crate::app::provide_me();
+    crate::app::page_island("keys_area_loader");
     match page {
         KeysPages::Keys => view! { <super::keys::Keys /> }.into_any(),
         KeysPages::Gateways => view! { <super::keys::Gateways /> }.into_any(),
@@ -79,9 +75,7 @@ pub enum AdminPages {
 /// Running the portal: APIs' settings, people, teams, invitations.
 #[island(lazy)]
 pub fn AdminArea(page: AdminPages) -> impl IntoView {
-    crate::app::preload_island("admin_area_loader");
-    crate::app::page_island();
-    crate::app::provide_me();
+    crate::app::page_island("admin_area_loader");
     match page {
         AdminPages::AdminPeople { q } => view! { <super::admin::AdminPeople q /> }.into_any(),
         AdminPages::AdminPerson { id } => view! { <super::admin::AdminPerson id /> }.into_any(),

@@ -31,9 +31,7 @@ pub fn CatalogPage() -> impl IntoView {
 /// puts the filter in the address (replacing it, so the back button leaves the catalog).
 #[island(lazy)]
 fn Catalog(initial: CatalogFilter) -> impl IntoView {
-    crate::app::preload_island("catalog_loader");
-    crate::app::page_island();
-    crate::app::provide_me();
+    crate::app::page_island("catalog_loader");
     // Above `SignedIn`: see there.
     let filter = RwSignal::new(initial);
     let apis = Resource::new(move || filter.get(), list_catalog);

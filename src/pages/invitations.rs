@@ -10,13 +10,14 @@ use crate::components::Title;
 use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::domain::time::format_date;
 use crate::model::{AppError, InvitationLimits, InvitationStatus, InvitationView, SignInError};
+use crate::pages::areas::{AdminArea, AdminPages};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn InvitationsPage() -> impl IntoView {
-    view! { <crate::pages::areas::AdminArea page=crate::pages::areas::AdminPages::Invitations /> }
+    view! { <AdminArea page=AdminPages::Invitations /> }
 }
 
 /// The page's interactive part, in the admin area's island.

@@ -12,6 +12,7 @@ use crate::components::{EmptyState, ErrorPanel, SignedIn};
 use crate::domain::access::KEY_RATE_CEILING;
 use crate::domain::time::{format_date, format_date_time};
 use crate::model::{AppError, GatewayCredentialView, GrantView, KeyCreated, KeyUsageDay, KeyView};
+use crate::pages::areas::{KeysArea, KeysPages};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -73,7 +74,7 @@ fn ShowOnce(created: KeyCreated) -> impl IntoView {
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    view! { <crate::pages::areas::KeysArea page=crate::pages::areas::KeysPages::Keys /> }
+    view! { <KeysArea page=KeysPages::Keys /> }
 }
 
 /// The page's interactive part, in the keys area's island.
@@ -292,7 +293,7 @@ pub fn KeysTable(
 
 #[component]
 pub fn GatewaysPage() -> impl IntoView {
-    view! { <crate::pages::areas::KeysArea page=crate::pages::areas::KeysPages::Gateways /> }
+    view! { <KeysArea page=KeysPages::Gateways /> }
 }
 
 /// The page's interactive part, in the keys area's island.
