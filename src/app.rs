@@ -114,21 +114,16 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Marks `<html data-hydrated="true">` once every island on the page has been hydrated (its
-/// code fetched and run), for people's scripts and the end-to-end tests. Each island reports
-/// through [`island_ready`]; a page without islands is marked as soon as the bundle has started.
-#[cfg(feature = "hydrate")]
-pub fn mark_hydrated_when_islands_are() {
-    mark_if_all_ready();
-}
-
 #[cfg(feature = "hydrate")]
 thread_local! {
     static ISLANDS_READY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// Marks `<html data-hydrated="true">` once every island on the page has been hydrated (its
+/// code fetched and run), for people's scripts and the end-to-end tests. Each island reports
+/// through [`island_ready`]; a page without islands is marked as soon as the bundle has started.
 #[cfg(feature = "hydrate")]
-fn mark_if_all_ready() {
+pub fn mark_hydrated_when_islands_are() {
     let ready = ISLANDS_READY.with(std::cell::Cell::get);
     let islands = document()
         .query_selector_all("leptos-island")
@@ -144,7 +139,7 @@ fn mark_if_all_ready() {
 /// Names a lazy island's code for the browser to preload with the page (`<link rel="preload">`
 /// for each of its files), so it arrives with the main module instead of after it. `loader` is
 /// the island's function name in snake case with `_loader` (what `#[island(lazy)]` calls it).
-pub fn preload_island(loader: &'static str) {
+fn preload_island(loader: &'static str) {
     #[cfg(feature = "ssr")]
     leptos::prefetch_lazy_fn_on_server(loader);
     #[cfg(not(feature = "ssr"))]
@@ -169,7 +164,7 @@ pub fn island_ready() {
         #[cfg(feature = "hydrate")]
         {
             ISLANDS_READY.with(|ready| ready.set(ready.get() + 1));
-            mark_if_all_ready();
+            mark_hydrated_when_islands_are();
         }
     });
 }

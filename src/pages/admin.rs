@@ -38,8 +38,7 @@ pub fn AdminPeoplePage() -> impl IntoView {
 #[component]
 pub fn AdminPeople(q: String) -> impl IntoView {
     // Above `SignedIn`: see there.
-    let query = q;
-    let q = StoredValue::new(query);
+    let q = StoredValue::new(q);
     let q = move || q.get_value();
     let import = ServerAction::<ImportOrg>::new();
     // Read again after an import, which may have added or changed anyone listed.

@@ -58,9 +58,8 @@ pub async fn user(store: &Store, _p: &Provisioner, id: i64) -> Result<UserRow, P
         .ok_or_else(|| ProvisionError::NotFound(format!("User {id} not found")))
 }
 
-/// The teams a person is in, as (team id, team name).
-/// The teams of each of these people, by name; a page of users is read in a few statements, not
-/// one per person.
+/// The teams of each of these people, as (team id, team name) ordered by name; a page of users
+/// is read in a few statements, not one per person.
 pub async fn groups_of(
     store: &Store,
     person_ids: &[i64],
@@ -347,9 +346,8 @@ pub async fn group(store: &Store, _p: &Provisioner, id: i64) -> Result<GroupRow,
         .ok_or_else(|| ProvisionError::NotFound(format!("Group {id} not found")))
 }
 
-/// Members as (person id, name).
-/// The members of each of these teams, by id; a page of groups is read in a few statements, not
-/// one per group.
+/// The members of each of these teams, as (person id, name) ordered by id; a page of groups is
+/// read in a few statements, not one per group.
 pub async fn members(
     store: &Store,
     team_ids: &[i64],
