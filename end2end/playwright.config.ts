@@ -30,6 +30,8 @@ export default defineConfig({
       ],
     },
   },
+  // Each server gets two minutes to start: one CI run saw the identity provider take more than 30 s
+  // between loading its library and listening, on a machine where it usually takes under a second.
   webServer: [
     {
       command: "node oidc/provider.mjs",
@@ -42,7 +44,7 @@ export default defineConfig({
         OIDC_ACCOUNTS: "oidc/accounts.json",
       },
       reuseExistingServer: false,
-      timeout: 30_000,
+      timeout: 120_000,
       stdout: "pipe",
       stderr: "pipe",
     },
@@ -51,7 +53,7 @@ export default defineConfig({
       command: `rm -rf ${maildir} && mkdir -p $(dirname ${maildir}) && exec /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${maildir}`,
       port: smtpPort,
       reuseExistingServer: false,
-      timeout: 30_000,
+      timeout: 120_000,
       stdout: "pipe",
       stderr: "pipe",
     },
@@ -72,7 +74,7 @@ export default defineConfig({
         GATEHOUSE_JOB_INTERVAL_SECS: "1",
       },
       reuseExistingServer: false,
-      timeout: 60_000,
+      timeout: 120_000,
       stdout: "pipe",
       stderr: "pipe",
     },
@@ -82,7 +84,7 @@ export default defineConfig({
       command: `bash ./nginx/run.sh ${nginxPort} 127.0.0.1:${port} ${upstreamPort} ${__dirname}/.data/${port}`,
       port: nginxPort,
       reuseExistingServer: false,
-      timeout: 30_000,
+      timeout: 120_000,
       stdout: "pipe",
       stderr: "pipe",
     },

@@ -137,7 +137,10 @@ function signingKeys() {
       process.exit(2);
     }
   }
+  const started = Date.now();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // Said so that a slow start shows where the time went.
+  console.log(`oidc-provider: RS256 signing key generated in ${Date.now() - started} ms`);
   const jwk = privateKey.export({ format: 'jwk' });
   return { keys: [{ ...jwk, kid: `e2e-${randomUUID()}`, alg: 'RS256', use: 'sig' }] };
 }
