@@ -48,16 +48,26 @@ type UsageCounts = ById<(i64, i64), DayUsage>;
 fn shard(key_id: i64) -> usize {
     key_id.rem_euclid(SHARDS as i64) as usize
 }
-type KeyCache = HashMap<String, Cached<Option<Arc<Record>>>>;
+/// Lookup id (packed, see [`packed`]) → the key's record, or `None` for no such key. The id is
+/// stored in the entry itself: a call reads no string of its own to find its key.
+type KeyCache = HashMap<LookupId, Cached<Option<Arc<Record>>>>;
 /// Gateway credential (as presented) → its id, or `None` for an unknown one.
 type GatewayCache = HashMap<String, Cached<Option<i64>>>;
 
-/// A lookup id's cache shard (lookup ids are random base62).
-fn lookup_shard(lookup_id: &str) -> usize {
-    lookup_id
-        .bytes()
-        .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
-        % SHARDS
+/// A key's lookup id, its eight base62 characters packed into one word.
+type LookupId = u64;
+const _: () = assert!(keys::LOOKUP_LEN == std::mem::size_of::<LookupId>());
+
+/// `None` for a text that is not a lookup id's length (no key has it).
+fn packed(lookup_id: &str) -> Option<LookupId> {
+    Some(LookupId::from_le_bytes(
+        lookup_id.as_bytes().try_into().ok()?,
+    ))
+}
+
+/// A lookup id's cache shard (lookup ids are random base62: any of their bits will do).
+fn lookup_shard(id: LookupId) -> usize {
+    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
 }
 
 /// How long a cached answer (a record, or "no such key") is used without asking the store.
@@ -158,14 +168,21 @@ impl Allowed {
     pub fn key_id(&self) -> i64 {
         self.0.key_id
     }
-    /// The verify endpoint's JSON answer, serialized once when the record was loaded.
-    pub fn json(&self) -> Bytes {
-        self.0.answer.clone()
+    /// The verify endpoint's JSON answer, serialized once when the record was loaded; the body
+    /// holds the record rather than a copy.
+    pub fn json(self) -> Bytes {
+        Bytes::from_owner(self)
     }
     /// Forward-auth's answer headers for an allowed call (`X-Gatehouse-Subject`, `-Scopes`,
     /// `-Key-Id`), built once when the record was loaded: cloning them copies nothing.
     pub fn forward_headers(&self) -> &[(HeaderName, HeaderValue)] {
         &self.0.forward_headers
+    }
+}
+
+impl AsRef<[u8]> for Allowed {
+    fn as_ref(&self) -> &[u8] {
+        self.0.answer().as_bytes()
     }
 }
 
@@ -197,27 +214,44 @@ impl From<Code> for Denied {
     }
 }
 
-/// A key as the cache holds it.
+/// A key as the cache holds it. With a million keys in use, a call's record is seldom in the
+/// processor's cache: what every call reads comes first, in declaration order (`repr(C)`), and
+/// the strings it compares share one allocation with the answer it sends.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Record {
     key_id: i64,
-    secret_hash: [u8; 32],
-    previous_hash: Option<[u8; 32]>,
-    previous_valid_until: Option<i64>,
     /// The earliest of the key's, the grant's and (for a contractor) the contract's end.
     expires_at: i64,
+    secret_hash: [u8; 32],
     /// The key, its grant or its person is revoked or deactivated.
     revoked: bool,
-    subject: Subject,
-    api_id: i64,
-    api: String,
-    environment: String,
-    scopes: Vec<String>,
-    ip_allowlist: Vec<ipnet::IpNet>,
     rate_per_minute: Option<u32>,
-    /// What an allowed call answers, prepared once.
-    answer: Bytes,
+    /// The API's slug, then the environment's name, then what an allowed call answers
+    /// (prepared once): see `api`, `environment` and `answer`.
+    text: Box<str>,
+    api_end: usize,
+    environment_end: usize,
+    ip_allowlist: Vec<ipnet::IpNet>,
+    scopes: Vec<String>,
+    // Read by some calls only.
+    previous_hash: Option<[u8; 32]>,
+    previous_valid_until: Option<i64>,
+    api_id: i64,
+    subject: Subject,
     forward_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Record {
+    fn api(&self) -> &str {
+        &self.text[..self.api_end]
+    }
+    fn environment(&self) -> &str {
+        &self.text[self.api_end..self.environment_end]
+    }
+    fn answer(&self) -> &str {
+        &self.text[self.environment_end..]
+    }
 }
 
 struct Cached<T> {
@@ -468,8 +502,9 @@ pub struct Verifier {
     /// A few credentials asked by every call: one copy per worker thread.
     gateways: [Padded<RwLock<GatewayCache>>; THREAD_SHARDS],
     buckets: [Padded<Mutex<ById<i64, Bucket>>>; SHARDS],
-    /// Sharded by key, so the worker threads rarely wait for each other.
-    usage: [Padded<Mutex<UsageCounts>>; SHARDS],
+    /// One per worker thread, like the metrics: a call counts into its own thread's map, whose
+    /// lock no other thread takes but the flush.
+    usage: [Padded<Mutex<UsageCounts>>; THREAD_SHARDS],
     /// Held through a flush, so one flush waits for another to finish (the last one, at
     /// shutdown, must not return while the periodic one still holds counts in flight).
     flushing: tokio::sync::Mutex<()>,
@@ -516,8 +551,10 @@ impl Verifier {
         self.forgets.fetch_add(1, Ordering::AcqRel);
         match lookup_id {
             Some(id) if id != "*" => {
-                if let Ok(mut cache) = self.cache[lookup_shard(id)].write() {
-                    cache.remove(id);
+                if let Some(id) = packed(id)
+                    && let Ok(mut cache) = self.cache[lookup_shard(id)].write()
+                {
+                    cache.remove(&id);
                 }
             }
             _ => {
@@ -619,9 +656,12 @@ impl Verifier {
 
     /// The key's record, from the cache while fresh at `at` (the call's start).
     async fn record(&self, lookup_id: &str, at: Instant) -> Result<Option<Arc<Record>>, Code> {
-        let shard = &self.cache[lookup_shard(lookup_id)];
+        let Some(id) = packed(lookup_id) else {
+            return Ok(None);
+        };
+        let shard = &self.cache[lookup_shard(id)];
         if let Ok(cache) = shard.read()
-            && let Some(c) = cache.get(lookup_id)
+            && let Some(c) = cache.get(&id)
         {
             let age = at.saturating_duration_since(c.at);
             if age < CACHE_TTL {
@@ -653,14 +693,17 @@ impl Verifier {
     /// Caches a record read from the store, unless a key changed while it was read (it may
     /// predate the change; the next call reads it again).
     fn cache_record(&self, lookup_id: &str, record: Option<Arc<Record>>, forgets: u64) {
-        let shard = &self.cache[lookup_shard(lookup_id)];
+        let Some(id) = packed(lookup_id) else {
+            return;
+        };
+        let shard = &self.cache[lookup_shard(id)];
         if let Ok(mut cache) = shard.write()
             && self.forgets.load(Ordering::Acquire) == forgets
         {
             if cache.len() >= CACHE_MAX / SHARDS {
                 cache.clear();
             }
-            cache.insert(lookup_id.to_owned(), Cached::new(record));
+            cache.insert(id, Cached::new(record));
         }
     }
 
@@ -686,9 +729,9 @@ impl Verifier {
                 Err(error) => {
                     add(&self.metrics.mine().store_failures, 1);
                     tracing::warn!(%error, keys = batch.len(), "reading cached keys again failed; they run out as usual");
-                    for lookup_id in batch {
-                        if let Ok(cache) = self.cache[lookup_shard(lookup_id)].read()
-                            && let Some(c) = cache.get(lookup_id)
+                    for id in batch.iter().filter_map(|lookup_id| packed(lookup_id)) {
+                        if let Ok(cache) = self.cache[lookup_shard(id)].read()
+                            && let Some(c) = cache.get(&id)
                         {
                             c.refreshing.store(false, Ordering::Release);
                         }
@@ -734,7 +777,7 @@ impl Verifier {
         match &result {
             Ok(allowed) => {
                 add(&self.metrics.mine().allowed, 1);
-                if let Ok(mut usage) = self.usage[shard(allowed.key_id())].lock() {
+                if let Ok(mut usage) = self.my_usage().lock() {
                     let entry = usage.entry((allowed.key_id(), day)).or_default();
                     entry.counts[0] += 1;
                     entry.last_used = Some(now);
@@ -747,9 +790,14 @@ impl Verifier {
         result
     }
 
+    /// The calling thread's usage counts.
+    fn my_usage(&self) -> &Mutex<UsageCounts> {
+        &self.usage[thread_shard(THREAD_SHARDS)]
+    }
+
     /// Counts a denial of a known key (its usage chart shows denials by reason).
     fn count(&self, key_id: i64, day: i64, denied: Code) {
-        if let Ok(mut usage) = self.usage[shard(key_id)].lock() {
+        if let Ok(mut usage) = self.my_usage().lock() {
             usage.entry((key_id, day)).or_default().counts[1 + denied.index()] += 1;
         }
     }
@@ -788,11 +836,11 @@ impl Verifier {
         if record.expires_at <= now {
             return Err(deny(Code::Expired));
         }
-        if req.api.as_deref().is_some_and(|a| a != record.api.as_str())
+        if req.api.as_deref().is_some_and(|a| a != record.api())
             || req
                 .environment
                 .as_deref()
-                .is_some_and(|e| !e.eq_ignore_ascii_case(&record.environment))
+                .is_some_and(|e| !e.eq_ignore_ascii_case(record.environment()))
         {
             return Err(deny(Code::InsufficientScope));
         }
@@ -874,9 +922,9 @@ impl Verifier {
         match self.write_usage(&usage).await {
             Ok(()) => Ok(usage.len()),
             Err(error) => {
-                for ((key_id, day), counted) in usage {
-                    if let Ok(mut u) = self.usage[shard(key_id)].lock() {
-                        u.entry((key_id, day)).or_default().merge(&counted);
+                if let Ok(mut mine) = self.my_usage().lock() {
+                    for (day_key, counted) in usage {
+                        mine.entry(day_key).or_default().merge(&counted);
                     }
                 }
                 Err(error)
@@ -1042,39 +1090,28 @@ fn record_from(r: &sqlx::any::AnyRow, scopes: Vec<String>) -> Result<Option<Reco
         );
         return Ok(None);
     };
-    let mut record = Record {
-        key_id,
-        secret_hash,
-        previous_hash: hash(r.try_get("previous_secret_hash")?),
-        previous_valid_until: r.try_get("previous_valid_until")?,
-        expires_at,
-        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some()
-            || r.try_get::<Option<i64>, _>("grant_revoked")?.is_some()
-            || r.try_get::<Option<i64>, _>("deactivated_at")?.is_some(),
-        subject: Subject {
-            id: r.try_get("person_id")?,
-            email: r.try_get("email")?,
-            kind,
-        },
-        api_id: r.try_get("api_id")?,
-        api: r.try_get("slug")?,
-        environment: r.try_get("env")?,
-        ip_allowlist: r
-            .try_get::<Option<String>, _>("ip_allowlist")?
-            .map(|t| t.split(',').filter_map(|n| n.parse().ok()).collect())
-            .unwrap_or_default(),
-        rate_per_minute: r
-            .try_get::<Option<i64>, _>("rate_limit_per_minute")?
-            .map(|r| r.clamp(1, u32::MAX as i64) as u32),
-        answer: Bytes::new(),
-        forward_headers: Vec::new(),
-        scopes,
+    let subject = Subject {
+        id: r.try_get("person_id")?,
+        email: r.try_get("email")?,
+        kind,
     };
+    let api: String = r.try_get("slug")?;
+    let environment: String = r.try_get("env")?;
+    let answer = serde_json::to_string(&Answer {
+        valid: true,
+        key_id,
+        subject: &subject,
+        api: &api,
+        environment: &environment,
+        scopes: &scopes,
+        expires_at,
+    })
+    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     // A value a header cannot carry (an e-mail address outside ASCII) is left out.
-    record.forward_headers = [
-        ("x-gatehouse-subject", record.subject.email.clone()),
-        ("x-gatehouse-scopes", record.scopes.join(" ")),
-        ("x-gatehouse-key-id", record.key_id.to_string()),
+    let forward_headers = [
+        ("x-gatehouse-subject", subject.email.clone()),
+        ("x-gatehouse-scopes", scopes.join(" ")),
+        ("x-gatehouse-key-id", key_id.to_string()),
     ]
     .into_iter()
     .filter_map(|(name, value)| {
@@ -1084,19 +1121,30 @@ fn record_from(r: &sqlx::any::AnyRow, scopes: Vec<String>) -> Result<Option<Reco
         ))
     })
     .collect();
-    record.answer = Bytes::from(
-        serde_json::to_vec(&Answer {
-            valid: true,
-            key_id: record.key_id,
-            subject: &record.subject,
-            api: &record.api,
-            environment: &record.environment,
-            scopes: &record.scopes,
-            expires_at: record.expires_at,
-        })
-        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-    );
-    Ok(Some(record))
+    Ok(Some(Record {
+        key_id,
+        expires_at,
+        secret_hash,
+        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some()
+            || r.try_get::<Option<i64>, _>("grant_revoked")?.is_some()
+            || r.try_get::<Option<i64>, _>("deactivated_at")?.is_some(),
+        rate_per_minute: r
+            .try_get::<Option<i64>, _>("rate_limit_per_minute")?
+            .map(|r| r.clamp(1, u32::MAX as i64) as u32),
+        api_end: api.len(),
+        environment_end: api.len() + environment.len(),
+        text: [api, environment, answer].concat().into_boxed_str(),
+        ip_allowlist: r
+            .try_get::<Option<String>, _>("ip_allowlist")?
+            .map(|t| t.split(',').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or_default(),
+        scopes,
+        previous_hash: hash(r.try_get("previous_secret_hash")?),
+        previous_valid_until: r.try_get("previous_valid_until")?,
+        api_id: r.try_get("api_id")?,
+        subject,
+        forward_headers,
+    }))
 }
 
 /// The route table of an API's shown version.
