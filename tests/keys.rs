@@ -15,6 +15,7 @@ use gatehouse::server::error::ServiceError;
 use gatehouse::server::http::router;
 use gatehouse::server::services::{access, gateways, keys};
 use gatehouse::server::state::AppState;
+use gatehouse::server::verify::VerifyRequest;
 
 const SAM: &str = "sam.taylor@example.com";
 const JORDAN: &str = "jordan.kim@example.com";
@@ -857,6 +858,47 @@ async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_clos
                 .render()
                 .contains("gatehouse_verify_store_failures_total 1")
         );
+    }
+}
+
+#[tokio::test]
+async fn a_key_used_on_several_threads_is_written_as_one_count() {
+    for db in seeded_stores().await {
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
+        let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        // The first call reads the key into the cache (and is counted on this thread).
+        let first = verify(&app, Some(&gw), serde_json::json!({"key": key.secret})).await;
+        assert_eq!(code(&first), "valid", "{}", db.backend);
+        // Each worker thread counts its own calls. Two more threads use the key from the cache
+        // (no store access, so nothing waits for this blocked runtime).
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    let request = VerifyRequest {
+                        key: key.secret.as_str().into(),
+                        ..Default::default()
+                    };
+                    let answer = runtime.block_on(state.verifier.verify(&request, NOW));
+                    assert!(answer.is_ok(), "{}: {answer:?}", db.backend);
+                });
+            }
+        });
+        // One row for the key's day however many threads counted it.
+        let rows = state.verifier.flush_usage().await;
+        assert_eq!(rows.unwrap(), 1, "{}", db.backend);
+        let ok_count: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE key_id = $1 AND result = 'ok'",
+        )
+        .bind(key.key.id)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(ok_count, 3, "{}", db.backend);
     }
 }
 

@@ -910,12 +910,18 @@ impl Verifier {
     /// When the store cannot take them, the counts go back and wait for the next flush.
     pub async fn flush_usage(&self) -> Result<usize, sqlx::Error> {
         let _flushing = self.flushing.lock().await;
-        let mut usage: Vec<((i64, i64), DayUsage)> = Vec::new();
+        // A key used on several threads is in several threads' counts: merged here, so each
+        // (key, day) is one row of the statement (PostgreSQL refuses to update a row twice in
+        // one `INSERT … ON CONFLICT`).
+        let mut merged = UsageCounts::default();
         for shard in &self.usage {
             if let Ok(mut u) = shard.lock() {
-                usage.extend(u.drain());
+                for (day_key, counted) in u.drain() {
+                    merged.entry(day_key).or_default().merge(&counted);
+                }
             }
         }
+        let usage: Vec<((i64, i64), DayUsage)> = merged.into_iter().collect();
         if usage.is_empty() {
             return Ok(0);
         }
