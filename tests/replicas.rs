@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::seeded_stores;
+use common::{allowed_calls_written, seeded_stores};
 use gatehouse::server::services::{gateways, keys};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -185,13 +185,7 @@ async fn key_usage_counted_in_memory_is_written_when_the_process_stops() {
         // holds these three calls only in memory.
         let exit = server.stop();
         assert!(exit.success(), "{}: {exit:?}", db.backend);
-        let written: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE key_id = $1 AND result = 'ok'",
-        )
-        .bind(key.key.id)
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap();
+        let written = allowed_calls_written(&db.store, key.key.id).await;
         assert_eq!(written, 3, "{}: calls counted before the stop", db.backend);
     }
 }

@@ -231,6 +231,17 @@ pub async fn count(db: &TestStore, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// The allowed calls of one key that the store holds (written from the verifier's usage counts).
+pub async fn allowed_calls_written(store: &Store, key_id: i64) -> i64 {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM key_usage WHERE key_id = $1 AND result = 'ok'",
+    )
+    .bind(key_id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("usage of key {key_id}: {e}"))
+}
+
 /// Adds `n` APIs open to everyone, owned by the first team, named `Zeta 000`… (slugs `zeta-000`…)
 /// so they sort after the demo's; every other one (from the first) tagged `even` when asked.
 pub async fn add_zeta_apis(store: &gatehouse::server::db::Store, n: usize, tag_even: bool) {
