@@ -7,7 +7,7 @@ mod common;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use common::web::{Reply, send};
 use common::{NOW, TestStore, actor, allowed_calls_written, app_state, config, seeded_stores};
 use gatehouse::model::{Decision, KeyCreated, KeyInput, RequestInput};
@@ -15,7 +15,7 @@ use gatehouse::server::error::ServiceError;
 use gatehouse::server::http::router;
 use gatehouse::server::services::{access, gateways, keys};
 use gatehouse::server::state::AppState;
-use gatehouse::server::verify::VerifyRequest;
+use gatehouse::server::verify::{Code, VerifyRequest};
 
 const SAM: &str = "sam.taylor@example.com";
 const JORDAN: &str = "jordan.kim@example.com";
@@ -893,6 +893,91 @@ async fn a_key_used_on_several_threads_is_written_as_one_count() {
         assert_eq!(rows.unwrap(), 1, "{}", db.backend);
         let written = allowed_calls_written(&db.store, key.key.id).await;
         assert_eq!(written, 3, "{}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn a_key_in_use_on_several_threads_answers_alike_on_each_and_is_refused_on_all_once_revoked()
+{
+    type Answers = Vec<Result<(Vec<u8>, Vec<(HeaderName, HeaderValue)>), Code>>;
+    for db in seeded_stores().await {
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
+        let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        // The first call reads the key from the store into the shared cache.
+        let first = verify(&app, Some(&gw), serde_json::json!({"key": key.secret})).await;
+        assert_eq!(code(&first), "valid", "{}", db.backend);
+        let request = VerifyRequest {
+            key: key.secret.as_str().into(),
+            ..Default::default()
+        };
+        let headers = state
+            .verifier
+            .verify(&request, NOW)
+            .await
+            .unwrap()
+            .forward_headers()
+            .to_vec();
+        // Two threads of their own, like a server's workers, each asked for three calls at a
+        // time; they stay up across the revocation.
+        let (replies, mut answers) = tokio::sync::mpsc::unbounded_channel::<Answers>();
+        let workers: Vec<std::sync::mpsc::Sender<()>> = (0..2)
+            .map(|_| {
+                let (ask, asked) = std::sync::mpsc::channel::<()>();
+                let verifier = std::sync::Arc::clone(&state.verifier);
+                let secret = key.secret.clone();
+                let replies = replies.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    let request = VerifyRequest {
+                        key: secret.as_str().into(),
+                        ..Default::default()
+                    };
+                    while asked.recv().is_ok() {
+                        let three = (0..3)
+                            .map(|_| {
+                                runtime
+                                    .block_on(verifier.verify(&request, NOW))
+                                    .map(|a| {
+                                        (a.clone().json().to_vec(), a.forward_headers().to_vec())
+                                    })
+                                    .map_err(|denied| denied.code)
+                            })
+                            .collect();
+                        let _ = replies.send(three);
+                    }
+                });
+                ask
+            })
+            .collect();
+        let mut round = async |expected: Result<(), Code>| {
+            for worker in &workers {
+                worker.send(()).unwrap();
+            }
+            for _ in &workers {
+                for answer in answers.recv().await.unwrap() {
+                    match (answer, expected) {
+                        (Ok((body, forwarded)), Ok(())) => {
+                            assert_eq!(body, first.body.as_bytes(), "{}", db.backend);
+                            assert_eq!(forwarded, headers, "{}", db.backend);
+                        }
+                        (got, want) => assert_eq!(got.map(|_| ()), want, "{}", db.backend),
+                    }
+                }
+            }
+        };
+        round(Ok(())).await;
+        keys::revoke(&db.store, &actor(&db.store, SAM).await, key.key.id, "", NOW)
+            .await
+            .unwrap();
+        // This thread reads the revoked key from the store; no thread answers from what it had.
+        let reply = verify(&app, Some(&gw), serde_json::json!({"key": key.secret})).await;
+        assert_eq!(code(&reply), "revoked", "{}", db.backend);
+        round(Err(Code::Revoked)).await;
+        drop(workers);
     }
 }
 
