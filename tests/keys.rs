@@ -861,6 +861,43 @@ async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_clos
     }
 }
 
+/// What a server's two worker threads answer for a key: each thread makes `calls` calls from
+/// the cache on a runtime of its own (no store access, so nothing waits for the caller's
+/// runtime, which this blocks). Answers are the body and forward-auth headers, or the code.
+fn on_two_threads(
+    state: &AppState,
+    secret: &str,
+    calls: usize,
+) -> Vec<Result<(Vec<u8>, Vec<(HeaderName, HeaderValue)>), Code>> {
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    let request = VerifyRequest {
+                        key: secret.into(),
+                        ..Default::default()
+                    };
+                    (0..calls)
+                        .map(|_| {
+                            runtime
+                                .block_on(state.verifier.verify(&request, NOW))
+                                .map(|a| (a.clone().json().to_vec(), a.forward_headers().to_vec()))
+                                .map_err(|denied| denied.code)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    })
+}
+
 #[tokio::test]
 async fn a_key_used_on_several_threads_is_written_as_one_count() {
     for db in seeded_stores().await {
@@ -871,23 +908,10 @@ async fn a_key_used_on_several_threads_is_written_as_one_count() {
         // The first call reads the key into the cache (and is counted on this thread).
         let first = verify(&app, Some(&gw), serde_json::json!({"key": key.secret})).await;
         assert_eq!(code(&first), "valid", "{}", db.backend);
-        // Each worker thread counts its own calls. Two more threads use the key from the cache
-        // (no store access, so nothing waits for this blocked runtime).
-        std::thread::scope(|s| {
-            for _ in 0..2 {
-                s.spawn(|| {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .unwrap();
-                    let request = VerifyRequest {
-                        key: key.secret.as_str().into(),
-                        ..Default::default()
-                    };
-                    let answer = runtime.block_on(state.verifier.verify(&request, NOW));
-                    assert!(answer.is_ok(), "{}: {answer:?}", db.backend);
-                });
-            }
-        });
+        // Each worker thread counts its own calls. Two more threads use the key.
+        for answer in on_two_threads(&state, &key.secret, 1) {
+            assert!(answer.is_ok(), "{}: {answer:?}", db.backend);
+        }
         // One row for the key's day however many threads counted it.
         let rows = state.verifier.flush_usage().await;
         assert_eq!(rows.unwrap(), 1, "{}", db.backend);
@@ -899,7 +923,6 @@ async fn a_key_used_on_several_threads_is_written_as_one_count() {
 #[tokio::test]
 async fn a_key_in_use_on_several_threads_answers_alike_on_each_and_is_refused_on_all_once_revoked()
 {
-    type Answers = Vec<Result<(Vec<u8>, Vec<(HeaderName, HeaderValue)>), Code>>;
     for db in seeded_stores().await {
         let (state, app, sam_grant, _, gw) = gate(&db).await;
         let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
@@ -919,65 +942,20 @@ async fn a_key_in_use_on_several_threads_answers_alike_on_each_and_is_refused_on
             .unwrap()
             .forward_headers()
             .to_vec();
-        // Two threads of their own, like a server's workers, each asked for three calls at a
-        // time; they stay up across the revocation.
-        let (replies, mut answers) = tokio::sync::mpsc::unbounded_channel::<Answers>();
-        let workers: Vec<std::sync::mpsc::Sender<()>> = (0..2)
-            .map(|_| {
-                let (ask, asked) = std::sync::mpsc::channel::<()>();
-                let verifier = std::sync::Arc::clone(&state.verifier);
-                let secret = key.secret.clone();
-                let replies = replies.clone();
-                std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .unwrap();
-                    let request = VerifyRequest {
-                        key: secret.as_str().into(),
-                        ..Default::default()
-                    };
-                    while asked.recv().is_ok() {
-                        let three = (0..3)
-                            .map(|_| {
-                                runtime
-                                    .block_on(verifier.verify(&request, NOW))
-                                    .map(|a| {
-                                        (a.clone().json().to_vec(), a.forward_headers().to_vec())
-                                    })
-                                    .map_err(|denied| denied.code)
-                            })
-                            .collect();
-                        let _ = replies.send(three);
-                    }
-                });
-                ask
-            })
-            .collect();
-        let mut round = async |expected: Result<(), Code>| {
-            for worker in &workers {
-                worker.send(()).unwrap();
-            }
-            for _ in &workers {
-                for answer in answers.recv().await.unwrap() {
-                    match (answer, expected) {
-                        (Ok((body, forwarded)), Ok(())) => {
-                            assert_eq!(body, first.body.as_bytes(), "{}", db.backend);
-                            assert_eq!(forwarded, headers, "{}", db.backend);
-                        }
-                        (got, want) => assert_eq!(got.map(|_| ()), want, "{}", db.backend),
-                    }
-                }
-            }
-        };
-        round(Ok(())).await;
+        for answer in on_two_threads(&state, &key.secret, 3) {
+            let (body, forwarded) = answer.expect("valid");
+            assert_eq!(body, first.body.as_bytes(), "{}", db.backend);
+            assert_eq!(forwarded, headers, "{}", db.backend);
+        }
         keys::revoke(&db.store, &actor(&db.store, SAM).await, key.key.id, "", NOW)
             .await
             .unwrap();
-        // This thread reads the revoked key from the store; no thread answers from what it had.
+        // This thread reads the revoked key from the store; every thread refuses it.
         let reply = verify(&app, Some(&gw), serde_json::json!({"key": key.secret})).await;
         assert_eq!(code(&reply), "revoked", "{}", db.backend);
-        round(Err(Code::Revoked)).await;
-        drop(workers);
+        for answer in on_two_threads(&state, &key.secret, 3) {
+            assert_eq!(answer.map(|_| ()), Err(Code::Revoked), "{}", db.backend);
+        }
     }
 }
 
