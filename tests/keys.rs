@@ -861,14 +861,13 @@ async fn with_the_store_gone_verification_answers_from_fresh_cache_or_fails_clos
     }
 }
 
+/// An allowed call's JSON body and forward-auth headers.
+type Answer = (Vec<u8>, Vec<(HeaderName, HeaderValue)>);
+
 /// What a server's two worker threads answer for a key: each thread makes `calls` calls from
 /// the cache on a runtime of its own (no store access, so nothing waits for the caller's
 /// runtime, which this blocks). Answers are the body and forward-auth headers, or the code.
-fn on_two_threads(
-    state: &AppState,
-    secret: &str,
-    calls: usize,
-) -> Vec<Result<(Vec<u8>, Vec<(HeaderName, HeaderValue)>), Code>> {
+fn on_two_threads(state: &AppState, secret: &str, calls: usize) -> Vec<Result<Answer, Code>> {
     std::thread::scope(|s| {
         let threads: Vec<_> = (0..2)
             .map(|_| {
