@@ -18,34 +18,75 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
+    bearer_in(headers.get(header::AUTHORIZATION))
+}
+
+fn bearer_in(authorization: Option<&HeaderValue>) -> Option<&str> {
+    visible(authorization?)?
         .strip_prefix("Bearer ")
         .map(str::trim)
 }
 
-// Header names parsed once, not on every lookup.
-const GATEWAY: HeaderName = HeaderName::from_static("x-gatehouse-gateway");
-const API: HeaderName = HeaderName::from_static("x-gatehouse-api");
-const ENVIRONMENT: HeaderName = HeaderName::from_static("x-gatehouse-environment");
-const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
-const ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
-const FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
-const ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
-const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
-const REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
-const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// Parsed once, not on every answer.
 const CODE: HeaderName = HeaderName::from_static("x-gatehouse-code");
 
-fn text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    headers
-        .get(name)?
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// A header value as text: what `HeaderValue::to_str` accepts (visible ASCII and tabs), checked
+/// without stopping early so that many bytes are checked at a time.
+fn visible(value: &HeaderValue) -> Option<&str> {
+    let bytes = value.as_bytes();
+    let ok = bytes.iter().fold(true, |ok, &b| {
+        ok & ((b' '..=b'~').contains(&b) | (b == b'\t'))
+    });
+    if ok {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    }
+}
+
+fn text(value: Option<&HeaderValue>) -> Option<&str> {
+    visible(value?).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The headers forward-auth reads (each name's first value), found in one pass over the
+/// request's instead of a hashed lookup each.
+#[derive(Default)]
+struct AuthzHeaders<'a> {
+    authorization: Option<&'a HeaderValue>,
+    gateway: Option<&'a HeaderValue>,
+    api: Option<&'a HeaderValue>,
+    environment: Option<&'a HeaderValue>,
+    api_key: Option<&'a HeaderValue>,
+    original_uri: Option<&'a HeaderValue>,
+    forwarded_uri: Option<&'a HeaderValue>,
+    original_method: Option<&'a HeaderValue>,
+    forwarded_method: Option<&'a HeaderValue>,
+    real_ip: Option<&'a HeaderValue>,
+    forwarded_for: Option<&'a HeaderValue>,
+}
+
+impl<'a> AuthzHeaders<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let mut found = Self::default();
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "authorization" => &mut found.authorization,
+                "x-gatehouse-gateway" => &mut found.gateway,
+                "x-gatehouse-api" => &mut found.api,
+                "x-gatehouse-environment" => &mut found.environment,
+                "x-api-key" => &mut found.api_key,
+                "x-original-uri" => &mut found.original_uri,
+                "x-forwarded-uri" => &mut found.forwarded_uri,
+                "x-original-method" => &mut found.original_method,
+                "x-forwarded-method" => &mut found.forwarded_method,
+                "x-real-ip" => &mut found.real_ip,
+                "x-forwarded-for" => &mut found.forwarded_for,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response {
@@ -85,7 +126,14 @@ async fn verify(State(verifier): State<Arc<Verifier>>, request: Request) -> Resp
             serde_json::json!({ "error": "The request is larger than 16 KB (or was cut off).", "status": 413 }),
         );
     };
-    let request: VerifyRequest = match serde_json::from_slice(&body) {
+    // One check that the whole body is UTF-8, then a parse that need not check each string again.
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "error": "Not a verify request: the body is not UTF-8 text.", "status": 400 }),
+        );
+    };
+    let request: VerifyRequest = match serde_json::from_str(body) {
         Ok(r) => r,
         Err(e) => {
             return json(
@@ -136,7 +184,8 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         }
         response
     };
-    let Some(credential) = text(headers, &GATEWAY) else {
+    let found = AuthzHeaders::of(headers);
+    let Some(credential) = text(found.gateway) else {
         return deny(Code::Invalid, None);
     };
     match verifier.gateway(credential).await {
@@ -144,19 +193,19 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         Err(Code::Unavailable) => return deny(Code::Unavailable, None),
         Err(_) => return deny(Code::Invalid, None),
     }
-    let uri = text(headers, &ORIGINAL_URI).or_else(|| text(headers, &FORWARDED_URI));
-    let method = text(headers, &ORIGINAL_METHOD).or_else(|| text(headers, &FORWARDED_METHOD));
-    let key = bearer(headers).or_else(|| text(headers, &API_KEY));
+    let uri = text(found.original_uri).or_else(|| text(found.forwarded_uri));
+    let method = text(found.original_method).or_else(|| text(found.forwarded_method));
+    let key = bearer_in(found.authorization).or_else(|| text(found.api_key));
     let Some(key) = key else {
         // A key only in the query string is refused: query strings end up in logs.
         return deny(Code::Invalid, None);
     };
-    let ip = text(headers, &REAL_IP)
-        .or_else(|| text(headers, &FORWARDED_FOR).and_then(|v| v.split(',').next().map(str::trim)));
+    let ip = text(found.real_ip)
+        .or_else(|| text(found.forwarded_for).and_then(|v| v.split(',').next().map(str::trim)));
     let request = VerifyRequest {
         key: key.into(),
-        api: text(headers, &API).map(Into::into),
-        environment: text(headers, &ENVIRONMENT).map(Into::into),
+        api: text(found.api).map(Into::into),
+        environment: text(found.environment).map(Into::into),
         scopes: None,
         method: method.map(Into::into),
         path: uri.map(Into::into),

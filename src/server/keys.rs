@@ -110,34 +110,45 @@ pub fn with_lookup(marker: &str, lookup: &str) -> String {
     format!("{body}{}", std::str::from_utf8(&sum).unwrap_or_default())
 }
 
-/// Checks a presented key's shape and checksum; touches nothing else.
+/// Checks a presented key's shape and checksum; touches nothing else. Every gateway call starts
+/// here, so it is one pass: the body after the environment marker has a fixed length, which
+/// places the marker's end without searching for it.
 pub fn parse(key: &str) -> Result<ParsedKey<'_>, Malformed> {
+    const BODY_LEN: usize = LOOKUP_LEN + SECRET_LEN + CHECKSUM_LEN;
     if key.is_empty() {
         return Err(Malformed::Empty);
     }
     if key.len() > MAX_LEN {
         return Err(Malformed::TooLong);
     }
-    let rest = key.strip_prefix(PREFIX).ok_or(Malformed::Format)?;
-    let (environment, body) = rest.split_once('_').ok_or(Malformed::Format)?;
-    let env_ok = !environment.is_empty()
-        && environment.len() <= 12
-        && environment
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if !env_ok
-        || body.len() != LOOKUP_LEN + SECRET_LEN + CHECKSUM_LEN
-        || !body.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    let bytes = key.as_bytes();
+    let marker_len = key
+        .len()
+        .checked_sub(PREFIX.len() + 1 + BODY_LEN)
+        .filter(|n| (1..=12).contains(n))
+        .ok_or(Malformed::Format)?;
+    let body_start = PREFIX.len() + marker_len + 1;
+    let marker = &bytes[PREFIX.len()..body_start - 1];
+    // Without stopping early, so the compiler checks many bytes at a time.
+    let shaped = bytes.starts_with(PREFIX.as_bytes())
+        && bytes[body_start - 1] == b'_'
+        && marker.iter().fold(true, |ok, b| {
+            ok & (b.is_ascii_lowercase() | b.is_ascii_digit())
+        })
+        && bytes[body_start..]
+            .iter()
+            .fold(true, |ok, b| ok & b.is_ascii_alphanumeric());
+    if !shaped {
         return Err(Malformed::Format);
     }
+    // All ASCII from here, so these are character boundaries.
     let (signed, sum) = key.split_at(key.len() - CHECKSUM_LEN);
     if checksum(signed).as_slice() != sum.as_bytes() {
         return Err(Malformed::Checksum);
     }
     Ok(ParsedKey {
-        environment,
-        lookup_id: &body[..LOOKUP_LEN],
+        environment: &key[PREFIX.len()..body_start - 1],
+        lookup_id: &key[body_start..body_start + LOOKUP_LEN],
         key,
     })
 }
@@ -235,6 +246,31 @@ mod tests {
         if swapped != key {
             assert_eq!(parse(&swapped), Err(Malformed::Checksum));
         }
+    }
+
+    #[test]
+    fn markers_of_one_to_twelve_letters_or_digits_are_the_only_ones_accepted() {
+        let body = |marker: &str| {
+            let signed = format!("{PREFIX}{marker}_{}", "Ab3x".repeat(10));
+            let sum = checksum(&signed);
+            format!("{signed}{}", std::str::from_utf8(&sum).unwrap())
+        };
+        for marker in ["p", "prod2", "abcdefghijkl"] {
+            let key = body(marker);
+            assert_eq!(parse(&key).unwrap().environment, marker, "{key}");
+        }
+        // Each with a valid checksum over the whole: only the shape refuses them.
+        for marker in ["", "abcdefghijklm", "pr_od", "Prod", "pröd", "pr-od"] {
+            let key = body(marker);
+            assert_eq!(parse(&key), Err(Malformed::Format), "{key}");
+        }
+        // The body one character short or long, with the marker absorbing the difference.
+        let key = body("prod");
+        assert_eq!(parse(&key.replacen("_", "", 1)), Err(Malformed::Format));
+        assert_eq!(
+            parse(&key.replacen("prod_", "prod__", 1)),
+            Err(Malformed::Format)
+        );
     }
 
     #[test]
