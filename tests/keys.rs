@@ -667,6 +667,119 @@ async fn revoking_the_grant_stops_its_keys_at_once() {
     }
 }
 
+/// Forward-auth reads its headers in one pass: the caller's address from X-Real-IP, else the
+/// first address of X-Forwarded-For; the key from Authorization before X-Api-Key; of a header
+/// sent twice, the first; a value that is not visible text counts as absent.
+#[tokio::test]
+async fn forward_auth_takes_each_header_as_gateways_send_it() {
+    for db in seeded_stores().await {
+        let (state, app, sam_grant, _, gw) = gate(&db).await;
+        let key = create(
+            &state,
+            SAM,
+            &KeyInput {
+                ip_allowlist: "10.1.0.0/16".into(),
+                ..input(sam_grant, &["read:pets"])
+            },
+        )
+        .await
+        .unwrap()
+        .secret;
+        let bearer = format!("Bearer {key}");
+        let call = |extra: Vec<(&'static str, String)>| {
+            let app = app.clone();
+            let gw = gw.clone();
+            async move {
+                let mut h: Vec<(&str, &str)> = vec![
+                    ("x-gatehouse-gateway", gw.as_str()),
+                    ("x-original-method", "GET"),
+                    ("x-original-uri", "/pet/7"),
+                ];
+                h.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+                let reply = authz(&app, &h).await;
+                let code = reply
+                    .headers
+                    .get("x-gatehouse-code")
+                    .map_or("ok".to_owned(), |c| c.to_str().unwrap().to_owned());
+                (reply.status, code)
+            }
+        };
+        let with = |pairs: &[(&'static str, &str)]| {
+            let mut v = vec![("authorization", bearer.clone())];
+            v.extend(pairs.iter().map(|(k, v)| (*k, v.to_string())));
+            v
+        };
+        let allowed = (StatusCode::OK, "ok".to_owned());
+        let outside = (StatusCode::FORBIDDEN, "ip_not_allowed".to_owned());
+        let cases: Vec<(Vec<(&'static str, String)>, &(StatusCode, String), &str)> = vec![
+            (
+                with(&[("x-real-ip", "10.1.2.3")]),
+                &allowed,
+                "X-Real-IP inside",
+            ),
+            (
+                with(&[("x-real-ip", "192.0.2.1")]),
+                &outside,
+                "X-Real-IP outside",
+            ),
+            (
+                with(&[("x-forwarded-for", "10.1.2.3, 192.0.2.1")]),
+                &allowed,
+                "first of X-Forwarded-For inside",
+            ),
+            (
+                with(&[("x-forwarded-for", "192.0.2.1, 10.1.2.3")]),
+                &outside,
+                "first of X-Forwarded-For outside",
+            ),
+            (
+                with(&[("x-real-ip", "192.0.2.1"), ("x-forwarded-for", "10.1.2.3")]),
+                &outside,
+                "X-Real-IP before X-Forwarded-For",
+            ),
+            (
+                with(&[("x-real-ip", "10.1.2.3"), ("x-real-ip", "192.0.2.1")]),
+                &allowed,
+                "the first of a header sent twice",
+            ),
+            (
+                with(&[("x-real-ip", "192.0.2.1"), ("x-real-ip", "10.1.2.3")]),
+                &outside,
+                "the first of a header sent twice",
+            ),
+            (with(&[]), &outside, "no address"),
+            // HTTP allows other bytes in a value; one that is not visible text counts as absent.
+            (
+                with(&[("x-real-ip", "10.1.2.3é"), ("x-forwarded-for", "10.1.2.3")]),
+                &allowed,
+                "an X-Real-IP that is not text is absent",
+            ),
+            (
+                with(&[("x-real-ip", "  "), ("x-forwarded-for", "10.1.2.3")]),
+                &allowed,
+                "a blank X-Real-IP is absent",
+            ),
+        ];
+        for (headers, expected, what) in cases {
+            assert_eq!(&call(headers).await, expected, "{what} ({})", db.backend);
+        }
+        // The key from Authorization before X-Api-Key, even a wrong one.
+        let wrong_first = call(vec![
+            ("authorization", "Bearer ghk_production_nope".into()),
+            ("x-api-key", key.clone()),
+            ("x-real-ip", "10.1.2.3".into()),
+        ])
+        .await;
+        assert_eq!(wrong_first.0, StatusCode::UNAUTHORIZED, "{}", db.backend);
+        let api_key = call(vec![
+            ("x-api-key", key.clone()),
+            ("x-real-ip", "10.1.2.3".into()),
+        ])
+        .await;
+        assert_eq!(api_key, allowed, "{}", db.backend);
+    }
+}
+
 #[tokio::test]
 async fn forward_auth_answers_gateways_with_status_and_headers() {
     for db in seeded_stores().await {

@@ -223,3 +223,35 @@ async fn authz(State(verifier): State<Arc<Verifier>>, request: Request) -> Respo
         Err(denied) => deny(denied.code, denied.retry_after),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_is_what_to_str_accepts() {
+        for b in 0..=255u8 {
+            for bytes in [vec![b], vec![b'a', b, b'z'], vec![b; 40]] {
+                if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                    assert_eq!(visible(&value), value.to_str().ok(), "byte {b:#04x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn forward_auth_headers_are_each_names_first_value() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-real-ip", HeaderValue::from_static("10.0.0.1"));
+        headers.append("user-agent", HeaderValue::from_static("nginx"));
+        headers.append("x-real-ip", HeaderValue::from_static("10.0.0.2"));
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer k"));
+        headers.append("X-Gatehouse-Api", HeaderValue::from_static(" pets "));
+        let found = AuthzHeaders::of(&headers);
+        assert_eq!(text(found.real_ip), Some("10.0.0.1"));
+        assert_eq!(bearer_in(found.authorization), Some("k"));
+        assert_eq!(text(found.api), Some("pets"));
+        assert_eq!(text(found.forwarded_for), None);
+        assert_eq!(text(found.gateway), None);
+    }
+}
