@@ -711,7 +711,7 @@ async fn forward_auth_takes_each_header_as_gateways_send_it() {
         };
         let allowed = (StatusCode::OK, "ok".to_owned());
         let outside = (StatusCode::FORBIDDEN, "ip_not_allowed".to_owned());
-        let cases: Vec<(Vec<(&'static str, String)>, &(StatusCode, String), &str)> = vec![
+        let cases = vec![
             (
                 with(&[("x-real-ip", "10.1.2.3")]),
                 &allowed,
