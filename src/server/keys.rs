@@ -260,7 +260,9 @@ mod tests {
             assert_eq!(parse(&key).unwrap().environment, marker, "{key}");
         }
         // Each with a valid checksum over the whole: only the shape refuses them.
-        for marker in ["", "abcdefghijklm", "pr_od", "Prod", "pröd", "pr-od"] {
+        // Thirteen characters make the key longer than any key: refused before its shape.
+        assert_eq!(parse(&body("abcdefghijklm")), Err(Malformed::TooLong));
+        for marker in ["", "pr_od", "Prod", "pröd", "pr-od", "abcdefghijk_"] {
             let key = body(marker);
             assert_eq!(parse(&key), Err(Malformed::Format), "{key}");
         }
