@@ -875,6 +875,48 @@ async fn forward_auth_answers_gateways_with_status_and_headers() {
     }
 }
 
+/// "Last used" is shown to the minute, and a key's time is written when the minute of its latest
+/// call changes: a key in steady use does not rewrite its row on every flush. Its calls are
+/// still all counted on every flush.
+#[tokio::test]
+async fn a_keys_last_use_is_written_when_its_minute_changes() {
+    for db in seeded_stores().await {
+        let (state, _, sam_grant, _, _) = gate(&db).await;
+        let key = create(&state, SAM, &input(sam_grant, &["read:pets"]))
+            .await
+            .unwrap();
+        let request = VerifyRequest {
+            key: key.secret.as_str().into(),
+            ..Default::default()
+        };
+        assert_eq!(NOW % 60, 0, "the test's times assume NOW starts a minute");
+        for (at, written) in [
+            (NOW + 5, NOW + 5),
+            (NOW + 50, NOW + 5),
+            (NOW + 59, NOW + 5),
+            (NOW + 61, NOW + 61),
+            (NOW + 200, NOW + 200),
+        ] {
+            assert!(state.verifier.verify(&request, at).await.is_ok());
+            assert_eq!(state.verifier.flush_usage().await.unwrap(), 1);
+            let used: Option<i64> =
+                sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
+                    .bind(key.key.id)
+                    .fetch_one(db.store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(
+                used,
+                Some(written),
+                "after a call at NOW + {} ({})",
+                at - NOW,
+                db.backend
+            );
+        }
+        assert_eq!(allowed_calls_written(&db.store, key.key.id).await, 5);
+    }
+}
+
 #[tokio::test]
 async fn holders_hear_7_days_and_1_day_before_a_key_expires() {
     for db in seeded_stores().await {

@@ -72,10 +72,21 @@ fn lookup_shard(id: LookupId) -> usize {
 
 /// How long a cached answer (a record, or "no such key") is used without asking the store.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
-/// A record used after this age is read again in the background (`refresh_cached`), so a key in
-/// use never waits for the store when its entry runs out: before, the keys loaded together ran
-/// out together, and the calls that found them gone each waited for a lookup at once.
+/// A record used after this age (for some keys from half of it: see [`refresh_age`]) is read
+/// again in the background (`refresh_cached`), so a key in use never waits for the store when
+/// its entry runs out: before, the keys loaded together ran out together, and the calls that
+/// found them gone each waited for a lookup at once.
 pub const REFRESH_AFTER: Duration = Duration::from_secs(20);
+/// The age at which a key's record is due to be read again: between half of `after_ms` and all
+/// of it, spread by the key's lookup id. Keys loaded together (a gateway's first calls after a
+/// start, or after every key was forgotten) would otherwise fall due together, and every cycle
+/// after would read them all in one burst; on SQLite that burst took a core for over 100 ms
+/// with a thousand keys in use, and calls waited behind it.
+fn refresh_age(after_ms: u64, id: LookupId) -> u64 {
+    let half = after_ms / 2;
+    let spread = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    after_ms - half + spread % (half + 1)
+}
 /// At most this many records wait for their background read.
 const REFRESH_QUEUE_MAX: usize = 100_000;
 const CACHE_MAX: usize = 500_000;
@@ -508,6 +519,9 @@ pub struct Verifier {
     /// Held through a flush, so one flush waits for another to finish (the last one, at
     /// shutdown, must not return while the periodic one still holds counts in flight).
     flushing: tokio::sync::Mutex<()>,
+    /// Each key's last-used minute (Unix minutes) this replica last wrote: see `write_usage`.
+    /// Used under `flushing` only.
+    last_used_written: Mutex<ById<i64, i64>>,
     /// The store's key-change generation this verifier has applied.
     seen: AtomicU64,
     /// Counts `forget` calls: a record read while one happened may be stale and is not cached.
@@ -538,6 +552,7 @@ impl Verifier {
             buckets: Default::default(),
             usage: Default::default(),
             flushing: tokio::sync::Mutex::new(()),
+            last_used_written: Mutex::default(),
             seen: AtomicU64::new(store_generation),
             forgets: AtomicU64::new(0),
             refresh: Mutex::new(Vec::new()),
@@ -666,7 +681,8 @@ impl Verifier {
             let age = at.saturating_duration_since(c.at);
             if age < CACHE_TTL {
                 add(&self.metrics.mine().cache_hits, 1);
-                if age.as_millis() as u64 >= self.refresh_after_ms.load(Ordering::Relaxed)
+                if age.as_millis() as u64
+                    >= refresh_age(self.refresh_after_ms.load(Ordering::Relaxed), id)
                     && !c.refreshing.swap(true, Ordering::AcqRel)
                     && let Ok(mut queue) = self.refresh.lock()
                     && queue.len() < REFRESH_QUEUE_MAX
@@ -962,7 +978,19 @@ impl Verifier {
                 *latest = (*latest).max(at);
             }
         }
-        let last_used: Vec<(i64, i64)> = last_used.into_iter().collect();
+        // "Last used" is shown to the minute, so a key's time is written when its minute changes,
+        // not on every flush: a thousand keys in steady use each changed a row of `api_keys`
+        // every five seconds, several megabytes of SQLite's log a flush, which took a core
+        // from the calls being answered. The time stored is the key's first call in the minute
+        // it was last used.
+        let minute = |at: i64| at.div_euclid(60);
+        let last_used: Vec<(i64, i64)> = match self.last_used_written.lock() {
+            Ok(written) => last_used
+                .into_iter()
+                .filter(|(key_id, at)| written.get(key_id) != Some(&minute(*at)))
+                .collect(),
+            Err(_) => last_used.into_iter().collect(),
+        };
 
         let mut tx = self.store.pool().begin().await?;
         for rows in counts.chunks(USAGE_ROWS_PER_STATEMENT) {
@@ -990,7 +1018,15 @@ impl Verifier {
             }
             query.execute(&mut *tx).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        if let Ok(mut written) = self.last_used_written.lock()
+            && let Some(newest) = last_used.iter().map(|(_, at)| minute(*at)).max()
+        {
+            // A minute before the newest written is past: no later call falls in it.
+            written.retain(|_, m| *m >= newest);
+            written.extend(last_used.iter().map(|(key_id, at)| (*key_id, minute(*at))));
+        }
+        Ok(())
     }
 }
 
@@ -1175,6 +1211,21 @@ async fn load_routes(store: &Store, api_id: i64) -> Result<Routes, sqlx::Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_fall_due_for_a_background_read_spread_over_the_second_half_of_the_refresh_age() {
+        assert_eq!(refresh_age(0, 12345), 0);
+        let after = REFRESH_AFTER.as_millis() as u64;
+        let mut seconds = std::collections::BTreeSet::new();
+        for _ in 0..1000 {
+            let (_, lookup_id) = keys::generate("production");
+            let age = refresh_age(after, packed(&lookup_id).unwrap());
+            assert!((after / 2..=after).contains(&age), "{age} ms");
+            seconds.insert(age / 1000);
+        }
+        // A thousand keys loaded together fall due in every second from 10 s to 20 s.
+        assert!((10..20).all(|s| seconds.contains(&s)), "{seconds:?}");
+    }
 
     #[test]
     fn operation_scopes_come_from_the_spec_with_templates_matched() {
