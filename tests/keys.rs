@@ -118,6 +118,15 @@ async fn gate(db: &TestStore) -> (AppState, Router, i64, i64, String) {
     (state, app, sam_grant, jordan_grant, gw)
 }
 
+/// A key's stored last use.
+async fn last_used(db: &TestStore, key_id: i64) -> Option<i64> {
+    sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
+        .bind(key_id)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+}
+
 async fn verify(app: &Router, credential: Option<&str>, body: serde_json::Value) -> Reply {
     let mut b = Request::post("/api/v1/keys/verify").header("content-type", "application/json");
     if let Some(c) = credential {
@@ -860,13 +869,7 @@ async fn forward_auth_answers_gateways_with_status_and_headers() {
         .await
         .unwrap();
         assert_eq!(ok_count, 1);
-        let used: Option<i64> =
-            sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
-                .bind(read.key.id)
-                .fetch_one(db.store.pool())
-                .await
-                .unwrap();
-        assert_eq!(used, Some(NOW));
+        assert_eq!(last_used(&db, read.key.id).await, Some(NOW));
         let metrics = state.verifier.metrics.render();
         assert!(
             metrics.contains("gatehouse_verifications_total{result=\"insufficient_scope\"} 1"),
@@ -899,14 +902,8 @@ async fn a_keys_last_use_is_written_when_its_minute_changes() {
         ] {
             assert!(state.verifier.verify(&request, at).await.is_ok());
             assert_eq!(state.verifier.flush_usage().await.unwrap(), 1);
-            let used: Option<i64> =
-                sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
-                    .bind(key.key.id)
-                    .fetch_one(db.store.pool())
-                    .await
-                    .unwrap();
             assert_eq!(
-                used,
+                last_used(&db, key.key.id).await,
                 Some(written),
                 "after a call at NOW + {} ({})",
                 at - NOW,

@@ -65,9 +65,14 @@ fn packed(lookup_id: &str) -> Option<LookupId> {
     ))
 }
 
+/// A lookup id's bits mixed, so its high bits depend on all eight characters.
+fn mixed(id: LookupId) -> u64 {
+    id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// A lookup id's cache shard (lookup ids are random base62: any of their bits will do).
 fn lookup_shard(id: LookupId) -> usize {
-    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
+    (mixed(id) >> 58) as usize % SHARDS
 }
 
 /// How long a cached answer (a record, or "no such key") is used without asking the store.
@@ -84,7 +89,7 @@ pub const REFRESH_AFTER: Duration = Duration::from_secs(20);
 /// with a thousand keys in use, and calls waited behind it.
 fn refresh_age(after_ms: u64, id: LookupId) -> u64 {
     let half = after_ms / 2;
-    let spread = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let spread = mixed(id) >> 32;
     after_ms - half + spread % (half + 1)
 }
 /// At most this many records wait for their background read.
